@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * cowfs: the data structures behind a union mount.
+ *
+ * A cowfs superblock stacks on N read-only lower layers.  Each layer is a
+ * private clone of the mount the user named.  Objects in the union are
+ * cowfs inodes that point at the real dentries they are made of: one per
+ * layer for a merged directory, exactly one for anything else.
+ */
+#ifndef _COWFS_ENTRY_H
+#define _COWFS_ENTRY_H
+
+#include <linux/fs.h>
+#include <linux/mutex.h>
+
+/* Same limit as overlayfs: the lowest layer is number 500. */
+#define COWFS_MAX_STACK		500
+
+struct cowfs_config {
+	/* The lowerdir= value as given, or NULL when built with lowerdir+ */
+	char *lowerdir_all;
+};
+
+/* One filesystem that backs one or more layers. */
+struct cowfs_sb {
+	struct super_block *sb;
+};
+
+struct cowfs_layer {
+	/* Private clone of the layer's mount; mnt_root is the layer root */
+	struct vfsmount *mnt;
+	/* The path as the user wrote it (unescaped), for show_options */
+	char *name;
+	/* Index in the stack: 1 is the top lower layer */
+	int idx;
+	/* Index in cowfs_fs->fs[]: layers on one filesystem share it */
+	int fsid;
+};
+
+struct cowfs_fs {
+	unsigned int numlayer;
+	/* layers[0] is reserved for the upper layer; lowers follow */
+	struct cowfs_layer *layers;
+	/* The layers' private mounts, for kern_unmount_array() */
+	struct vfsmount **mounts;
+	unsigned int numfs;
+	struct cowfs_sb *fs;
+	/* Bits of st_ino reserved to tell layer filesystems apart */
+	unsigned int xino_bits;
+	/* Credentials of the mounter, used for every real-layer access */
+	const struct cred *creator_cred;
+	struct cowfs_config config;
+};
+
+/* A real dentry and the layer it belongs to. */
+struct cowfs_path {
+	const struct cowfs_layer *layer;
+	struct dentry *dentry;
+};
+
+/* The real objects behind a cowfs inode, top layer first. */
+struct cowfs_entry {
+	unsigned int numlower;
+	struct cowfs_path lowerstack[] __counted_by(numlower);
+};
+
+struct cowfs_inode {
+	/* Real objects: read-only once the inode is instantiated */
+	struct cowfs_entry *oe;
+	/* Bumped on every change to a directory's merged contents */
+	u64 version;
+	/* Serialises readdir cache rebuilds and future copy-up */
+	struct mutex lock;
+	struct inode vfs_inode;
+};
+
+static inline struct cowfs_fs *COWFS_FS(const struct super_block *sb)
+{
+	return sb->s_fs_info;
+}
+
+static inline struct cowfs_inode *COWFS_I(const struct inode *inode)
+{
+	return container_of(inode, struct cowfs_inode, vfs_inode);
+}
+
+static inline struct cowfs_entry *COWFS_E(const struct dentry *dentry)
+{
+	return COWFS_I(d_inode(dentry))->oe;
+}
+
+static inline unsigned int cowfs_numlower(const struct cowfs_entry *oe)
+{
+	return oe ? oe->numlower : 0;
+}
+
+static inline struct cowfs_path *cowfs_lowerstack(struct cowfs_entry *oe)
+{
+	return oe ? oe->lowerstack : NULL;
+}
+
+#endif /* _COWFS_ENTRY_H */

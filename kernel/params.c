@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * cowfs: mount options through the fs_context API.
+ *
+ * Options follow overlayfs so that `mount -t overlay` users feel at home:
+ *
+ *   lowerdir=/l1:/l2:/l3   top layer first; "\:" escapes a colon and "\,"
+ *                          a comma in the legacy mount(2) option string
+ *   lowerdir+=/l1          one layer per option, appended below the others
+ *                          (fsconfig(2): no page-size limit on layers)
+ */
+#include <linux/fs.h>
+#include <linux/fs_context.h>
+#include <linux/fs_parser.h>
+#include <linux/mount.h>
+#include <linux/namei.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "cowfs.h"
+#include "params.h"
+
+enum cowfs_opt {
+	opt_lowerdir,
+	opt_lowerdir_add,
+};
+
+const struct fs_parameter_spec cowfs_parameter_spec[] = {
+	fsparam_string_empty("lowerdir", opt_lowerdir),
+	fsparam_string("lowerdir+", opt_lowerdir_add),
+	{}
+};
+
+/* Split the legacy option string at commas that are not escaped. */
+static char *cowfs_next_opt(char **s)
+{
+	char *sbegin = *s;
+	char *p;
+
+	if (!sbegin)
+		return NULL;
+
+	for (p = sbegin; *p; p++) {
+		if (*p == '\\') {
+			p++;
+			if (!*p)
+				break;
+		} else if (*p == ',') {
+			*p = '\0';
+			*s = p + 1;
+			return sbegin;
+		}
+	}
+	*s = NULL;
+	return sbegin;
+}
+
+static int cowfs_parse_monolithic(struct fs_context *fc, void *data)
+{
+	return vfs_parse_monolithic_sep(fc, data, cowfs_next_opt);
+}
+
+/* Drop the backslash of every escaped character, in place. */
+static void cowfs_unescape(char *s)
+{
+	char *d = s;
+
+	for (;; s++, d++) {
+		if (*s == '\\' && s[1])
+			s++;
+		*d = *s;
+		if (!*s)
+			break;
+	}
+}
+
+static void cowfs_ctx_reset_lower(struct cowfs_fs_context *ctx)
+{
+	unsigned int i;
+
+	for (i = 0; i < ctx->nr; i++) {
+		path_put(&ctx->lower[i].path);
+		kfree(ctx->lower[i].name);
+	}
+	ctx->nr = 0;
+	kfree(ctx->lowerdir_all);
+	ctx->lowerdir_all = NULL;
+}
+
+static int cowfs_ctx_grow(struct cowfs_fs_context *ctx)
+{
+	struct cowfs_fs_context_layer *l;
+	unsigned int cap;
+
+	if (ctx->nr < ctx->capacity)
+		return 0;
+
+	cap = min_t(unsigned int, max(16U, ctx->capacity * 2),
+		    COWFS_MAX_STACK);
+	l = krealloc_array(ctx->lower, cap, sizeof(*l), GFP_KERNEL);
+	if (!l)
+		return -ENOMEM;
+	ctx->lower = l;
+	ctx->capacity = cap;
+	return 0;
+}
+
+/*
+ * Resolve one layer and append it below the others.  @name is unescaped
+ * and owned by the caller.
+ */
+static int cowfs_add_layer(struct fs_context *fc, const char *name)
+{
+	struct cowfs_fs_context *ctx = fc->fs_private;
+	struct cowfs_fs_context_layer *l;
+	struct path path;
+	int err;
+
+	if (!*name)
+		return invalfc(fc, "empty layer path in lowerdir");
+	if (*name != '/')
+		return invalfc(fc, "layer path '%s' is not absolute", name);
+	if (ctx->nr == COWFS_MAX_STACK)
+		return invalfc(fc, "too many lower layers, limit is %d",
+			       COWFS_MAX_STACK);
+
+	err = kern_path(name, LOOKUP_FOLLOW, &path);
+	if (err) {
+		errorfc(fc, "failed to resolve '%s': %d", name, err);
+		return err;
+	}
+
+	if (!d_is_dir(path.dentry)) {
+		errorfc(fc, "layer '%s' is not a directory", name);
+		err = -ENOTDIR;
+		goto out_put;
+	}
+	err = -EINVAL;
+	if (sb_has_encoding(path.mnt->mnt_sb)) {
+		errorfc(fc, "case-insensitive filesystem on '%s' not supported",
+			name);
+		goto out_put;
+	}
+	if (cowfs_dentry_weird(path.dentry)) {
+		errorfc(fc, "filesystem on '%s' not supported", name);
+		goto out_put;
+	}
+
+	err = cowfs_ctx_grow(ctx);
+	if (err)
+		goto out_put;
+
+	l = &ctx->lower[ctx->nr];
+	l->name = kstrdup(name, GFP_KERNEL);
+	if (!l->name) {
+		err = -ENOMEM;
+		goto out_put;
+	}
+	l->path = path;
+	ctx->nr++;
+	return 0;
+
+out_put:
+	path_put(&path);
+	return err;
+}
+
+/* lowerdir=/a:/b:/c replaces every layer given so far. */
+static int cowfs_parse_lowerdir(struct fs_context *fc, const char *value)
+{
+	struct cowfs_fs_context *ctx = fc->fs_private;
+	char *dup, *s, *p;
+	int err = 0;
+
+	cowfs_ctx_reset_lower(ctx);
+
+	if (!*value)
+		return invalfc(fc, "empty lowerdir: name at least one layer");
+
+	ctx->lowerdir_all = kstrdup(value, GFP_KERNEL);
+	dup = kstrdup(value, GFP_KERNEL);
+	if (!ctx->lowerdir_all || !dup) {
+		kfree(dup);
+		return -ENOMEM;
+	}
+
+	for (s = p = dup; !err; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+			continue;
+		}
+		if (*p != ':' && *p)
+			continue;
+		if (*p) {
+			*p = '\0';
+			cowfs_unescape(s);
+			err = cowfs_add_layer(fc, s);
+			s = p + 1;
+			continue;
+		}
+		cowfs_unescape(s);
+		err = cowfs_add_layer(fc, s);
+		break;
+	}
+	kfree(dup);
+	if (err)
+		cowfs_ctx_reset_lower(ctx);
+	return err;
+}
+
+/*
+ * Layers cannot change under a live mount.  Old mount(2) users get
+ * overlayfs's behaviour for options that say what is already true, so
+ * that "mount -o remount,ro" with the current options keeps working.
+ */
+static int cowfs_reconfigure_param(struct fs_context *fc,
+				   struct fs_parameter *param)
+{
+	struct cowfs_fs *ofs = COWFS_FS(fc->root->d_sb);
+
+	if (fc->oldapi && !strcmp(param->key, "lowerdir") &&
+	    param->type == fs_value_is_string && ofs->config.lowerdir_all &&
+	    !strcmp(param->string, ofs->config.lowerdir_all))
+		return 0;
+
+	return invalfc(fc, "'%s' cannot be changed on remount", param->key);
+}
+
+static int cowfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
+{
+	struct cowfs_fs_context *ctx = fc->fs_private;
+	struct fs_parse_result result;
+	int opt;
+
+	if (fc->purpose == FS_CONTEXT_FOR_RECONFIGURE)
+		return cowfs_reconfigure_param(fc, param);
+
+	opt = fs_parse(fc, cowfs_parameter_spec, param, &result);
+	if (opt < 0)
+		return opt;
+
+	switch (opt) {
+	case opt_lowerdir:
+		return cowfs_parse_lowerdir(fc, param->string);
+	case opt_lowerdir_add:
+		if (ctx->lowerdir_all)
+			return invalfc(fc, "lowerdir+ cannot follow lowerdir");
+		return cowfs_add_layer(fc, param->string);
+	}
+	return -EINVAL;
+}
+
+static int cowfs_get_tree(struct fs_context *fc)
+{
+	return get_tree_nodev(fc, cowfs_fill_super);
+}
+
+static int cowfs_reconfigure(struct fs_context *fc)
+{
+	/* Without an upper layer there is nowhere to write */
+	if (!(fc->sb_flags & SB_RDONLY)) {
+		errorfc(fc, "a union without upperdir is read-only");
+		return -EROFS;
+	}
+	return 0;
+}
+
+static void cowfs_fs_context_free(struct fs_context *fc)
+{
+	struct cowfs_fs_context *ctx = fc->fs_private;
+
+	if (ctx) {
+		cowfs_ctx_reset_lower(ctx);
+		kfree(ctx->lower);
+		kfree(ctx);
+	}
+	/* Set only if fill_super never took ownership of it */
+	cowfs_free_fs(fc->s_fs_info);
+}
+
+static const struct fs_context_operations cowfs_context_ops = {
+	.parse_monolithic	= cowfs_parse_monolithic,
+	.parse_param		= cowfs_parse_param,
+	.get_tree		= cowfs_get_tree,
+	.reconfigure		= cowfs_reconfigure,
+	.free			= cowfs_fs_context_free,
+};
+
+int cowfs_init_fs_context(struct fs_context *fc)
+{
+	struct cowfs_fs_context *ctx;
+	struct cowfs_fs *ofs;
+
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+	if (!ctx)
+		return -ENOMEM;
+
+	ofs = kzalloc(sizeof(*ofs), GFP_KERNEL_ACCOUNT);
+	if (!ofs) {
+		kfree(ctx);
+		return -ENOMEM;
+	}
+
+	fc->fs_private = ctx;
+	fc->s_fs_info = ofs;
+	fc->ops = &cowfs_context_ops;
+	return 0;
+}
+
+void cowfs_free_fs(struct cowfs_fs *ofs)
+{
+	unsigned int i;
+
+	if (!ofs)
+		return;
+
+	/* One RCU grace period for all layers, not one each */
+	if (ofs->numlayer > 1)
+		kern_unmount_array(ofs->mounts + 1, ofs->numlayer - 1);
+	for (i = 0; i < ofs->numlayer; i++)
+		kfree(ofs->layers[i].name);
+	kfree(ofs->mounts);
+	kfree(ofs->layers);
+	kfree(ofs->fs);
+	kfree(ofs->config.lowerdir_all);
+	if (ofs->creator_cred)
+		put_cred(ofs->creator_cred);
+	kfree(ofs);
+}
+
+int cowfs_show_options(struct seq_file *m, struct dentry *dentry)
+{
+	struct cowfs_fs *ofs = COWFS_FS(dentry->d_sb);
+	char *buf;
+	unsigned int i;
+	size_t len = 0;
+
+	/*
+	 * Always show one lowerdir=, also for layers added with lowerdir+,
+	 * so that the options can be handed back to mount(8).  Build the
+	 * ':'-joined, '\'-escaped list, then let seq_show_option() escape
+	 * it for /proc/mounts like any other option value.
+	 */
+	if (ofs->config.lowerdir_all) {
+		seq_show_option(m, "lowerdir", ofs->config.lowerdir_all);
+		return 0;
+	}
+
+	for (i = 1; i < ofs->numlayer; i++)
+		len += 2 * strlen(ofs->layers[i].name) + 1;
+	buf = kmalloc(len + 1, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+
+	len = 0;
+	for (i = 1; i < ofs->numlayer; i++) {
+		const char *p;
+
+		if (i > 1)
+			buf[len++] = ':';
+		for (p = ofs->layers[i].name; *p; p++) {
+			if (*p == ':' || *p == '\\')
+				buf[len++] = '\\';
+			buf[len++] = *p;
+		}
+	}
+	buf[len] = '\0';
+	seq_show_option(m, "lowerdir", buf);
+	kfree(buf);
+	return 0;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * cowfs: state of a mount being configured, before the superblock exists.
+ */
+#ifndef _COWFS_PARAMS_H
+#define _COWFS_PARAMS_H
+
+#include <linux/path.h>
+
+struct cowfs_fs_context_layer {
+	char *name;		/* unescaped, as the user wrote it */
+	struct path path;	/* resolved when the option was parsed */
+};
+
+struct cowfs_fs_context {
+	struct cowfs_fs_context_layer *lower;
+	unsigned int nr;
+	unsigned int capacity;
+	/* The whole lowerdir= value, NULL when layers came from lowerdir+ */
+	char *lowerdir_all;
+};
+
+#endif /* _COWFS_PARAMS_H */

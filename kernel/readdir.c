@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * cowfs: reading directories.
+ *
+ * An open cowfs directory reads every real directory behind it, top layer
+ * first, into one list of names: a name seen in a higher layer hides the
+ * same name below, and whiteouts take part in hiding but are never shown.
+ * The list is built when the directory is first read (or read again from
+ * the start after it changed) and the position is an index into it, so
+ * seekdir() and telldir() are exact.
+ */
+#include <linux/cred.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/namei.h>
+#include <linux/rbtree.h>
+#include <linux/slab.h>
+
+#include "cowfs.h"
+
+struct cowfs_cache_entry {
+	struct rb_node node;
+	struct list_head l_node;
+	u64 ino;
+	unsigned int type;
+	bool is_whiteout;
+	int len;
+	char name[];
+};
+
+struct cowfs_dir_cache {
+	u64 version;
+	unsigned int count;
+	/* Entries to show, in the order they are read; whiteouts are not */
+	struct cowfs_cache_entry **entries;
+	/* Every name, shown or not, for freeing */
+	struct list_head all;
+};
+
+struct cowfs_readdir_data {
+	struct dir_context ctx;
+	struct super_block *sb;
+	const struct cowfs_layer *layer;
+	struct rb_root root;
+	struct list_head *all;
+	/* Character devices of the layer being read: maybe whiteouts */
+	struct list_head chrdevs;
+	unsigned int count;
+	int err;
+};
+
+static int cowfs_cache_cmp(const char *name, int len,
+			   const struct cowfs_cache_entry *p)
+{
+	int cmp = strncmp(name, p->name, min(len, p->len));
+
+	return cmp ?: len - p->len;
+}
+
+static struct cowfs_cache_entry *cowfs_cache_find(struct rb_root *root,
+						  const char *name, int len,
+						  struct rb_node ***linkp,
+						  struct rb_node **parentp)
+{
+	struct rb_node **link = &root->rb_node;
+	struct rb_node *parent = NULL;
+
+	while (*link) {
+		struct cowfs_cache_entry *p;
+		int cmp;
+
+		parent = *link;
+		p = rb_entry(parent, struct cowfs_cache_entry, node);
+		cmp = cowfs_cache_cmp(name, len, p);
+		if (!cmp)
+			return p;
+		link = cmp < 0 ? &parent->rb_left : &parent->rb_right;
+	}
+	*linkp = link;
+	*parentp = parent;
+	return NULL;
+}
+
+static bool cowfs_fill_merge(struct dir_context *ctx, const char *name,
+			     int namelen, loff_t offset, u64 ino,
+			     unsigned int d_type)
+{
+	struct cowfs_readdir_data *rdd =
+		container_of(ctx, struct cowfs_readdir_data, ctx);
+	struct cowfs_cache_entry *p;
+	struct rb_node **link;
+	struct rb_node *parent;
+
+	/* A name from a higher layer hides this one */
+	if (cowfs_cache_find(&rdd->root, name, namelen, &link, &parent))
+		return true;
+
+	p = kmalloc(struct_size(p, name, namelen + 1), GFP_KERNEL);
+	if (!p) {
+		rdd->err = -ENOMEM;
+		return false;
+	}
+	memcpy(p->name, name, namelen);
+	p->name[namelen] = '\0';
+	p->len = namelen;
+	p->type = d_type;
+	p->ino = cowfs_map_ino(rdd->sb, rdd->layer, ino);
+	p->is_whiteout = false;
+	rb_link_node(&p->node, parent, link);
+	rb_insert_color(&p->node, &rdd->root);
+
+	/* Checked once iterate_dir() has dropped the directory lock */
+	if (d_type == DT_CHR)
+		list_add_tail(&p->l_node, &rdd->chrdevs);
+	else
+		list_add_tail(&p->l_node, rdd->all);
+	rdd->count++;
+	return true;
+}
+
+/* Tell whiteouts from real character devices among the names just read. */
+static int cowfs_check_whiteouts(struct cowfs_readdir_data *rdd,
+				 struct dentry *realdir)
+{
+	struct cowfs_cache_entry *p, *n;
+	struct dentry *dentry;
+	int err = 0;
+
+	list_for_each_entry_safe(p, n, &rdd->chrdevs, l_node) {
+		list_move_tail(&p->l_node, rdd->all);
+		if (err)
+			continue;
+		dentry = cowfs_do_lookup(rdd->layer, p->name, realdir, p->len);
+		if (IS_ERR(dentry)) {
+			err = PTR_ERR(dentry);
+			continue;
+		}
+		if (cowfs_is_whiteout(dentry)) {
+			p->is_whiteout = true;
+			rdd->count--;
+		}
+		dput(dentry);
+	}
+	return err;
+}
+
+static int cowfs_read_layer(struct cowfs_readdir_data *rdd,
+			    const struct cowfs_path *lower)
+{
+	struct path realpath = {
+		.mnt = lower->layer->mnt,
+		.dentry = lower->dentry,
+	};
+	struct file *realfile;
+	int err;
+
+	realfile = dentry_open(&realpath, O_RDONLY | O_DIRECTORY,
+			       current_cred());
+	if (IS_ERR(realfile))
+		return PTR_ERR(realfile);
+
+	rdd->layer = lower->layer;
+	rdd->ctx.pos = 0;
+	err = iterate_dir(realfile, &rdd->ctx);
+	fput(realfile);
+	if (!err)
+		err = rdd->err;
+	/* Even on error: what was read must reach rdd->all to be freed */
+	err = cowfs_check_whiteouts(rdd, lower->dentry) ?: err;
+	return err;
+}
+
+static void cowfs_cache_free(struct cowfs_dir_cache *cache)
+{
+	struct cowfs_cache_entry *p, *n;
+
+	if (!cache)
+		return;
+	list_for_each_entry_safe(p, n, &cache->all, l_node)
+		kfree(p);
+	kvfree(cache->entries);
+	kfree(cache);
+}
+
+static struct cowfs_dir_cache *cowfs_cache_build(struct dentry *dentry)
+{
+	struct inode *inode = d_inode(dentry);
+	struct cowfs_entry *oe = COWFS_I(inode)->oe;
+	struct cowfs_cache_entry *p;
+	struct cowfs_dir_cache *cache;
+	struct cowfs_readdir_data rdd = {
+		.ctx.actor = cowfs_fill_merge,
+		.sb = dentry->d_sb,
+		.root = RB_ROOT,
+		.chrdevs = LIST_HEAD_INIT(rdd.chrdevs),
+	};
+	const struct cred *old_cred;
+	unsigned int i;
+	int err = 0;
+
+	cache = kzalloc(sizeof(*cache), GFP_KERNEL);
+	if (!cache)
+		return ERR_PTR(-ENOMEM);
+	INIT_LIST_HEAD(&cache->all);
+	cache->version = READ_ONCE(COWFS_I(inode)->version);
+	rdd.all = &cache->all;
+
+	old_cred = cowfs_override_creds(dentry->d_sb);
+	for (i = 0; i < cowfs_numlower(oe) && !err; i++)
+		err = cowfs_read_layer(&rdd, &oe->lowerstack[i]);
+	cowfs_revert_creds(old_cred);
+	if (err)
+		goto out_free;
+
+	err = -ENOMEM;
+	cache->entries = kvmalloc_array(rdd.count, sizeof(*cache->entries),
+					GFP_KERNEL);
+	if (!cache->entries && rdd.count)
+		goto out_free;
+
+	list_for_each_entry(p, &cache->all, l_node) {
+		if (!p->is_whiteout)
+			cache->entries[cache->count++] = p;
+	}
+	return cache;
+
+out_free:
+	cowfs_cache_free(cache);
+	return ERR_PTR(err);
+}
+
+static int cowfs_iterate(struct file *file, struct dir_context *ctx)
+{
+	struct dentry *dentry = file->f_path.dentry;
+	struct inode *inode = d_inode(dentry);
+	struct cowfs_dir_cache *cache = file->private_data;
+
+	/* Read again from the start: see what changed since */
+	if (!cache || (!ctx->pos &&
+		       cache->version != READ_ONCE(COWFS_I(inode)->version))) {
+		struct cowfs_dir_cache *new = cowfs_cache_build(dentry);
+
+		if (IS_ERR(new))
+			return PTR_ERR(new);
+		cowfs_cache_free(cache);
+		file->private_data = new;
+		cache = new;
+	}
+
+	while (ctx->pos < cache->count) {
+		struct cowfs_cache_entry *p = cache->entries[ctx->pos];
+		u64 ino = p->ino;
+
+		/* ".." of the top layer may not be the union's parent */
+		if (p->len == 2 && p->name[0] == '.' && p->name[1] == '.')
+			ino = d_inode(dentry->d_parent)->i_ino;
+		if (!dir_emit(ctx, p->name, p->len, ino, p->type))
+			break;
+		ctx->pos++;
+	}
+	return 0;
+}
+
+static loff_t cowfs_dir_llseek(struct file *file, loff_t offset, int whence)
+{
+	switch (whence) {
+	case SEEK_CUR:
+		offset += file->f_pos;
+		break;
+	case SEEK_SET:
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (offset < 0)
+		return -EINVAL;
+
+	file->f_pos = offset;
+	return offset;
+}
+
+static int cowfs_dir_open(struct inode *inode, struct file *file)
+{
+	file->private_data = NULL;
+	return 0;
+}
+
+static int cowfs_dir_release(struct inode *inode, struct file *file)
+{
+	cowfs_cache_free(file->private_data);
+	return 0;
+}
+
+const struct file_operations cowfs_dir_operations = {
+	.open		= cowfs_dir_open,
+	.release	= cowfs_dir_release,
+	.read		= generic_read_dir,
+	.iterate_shared	= cowfs_iterate,
+	.llseek		= cowfs_dir_llseek,
+};

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * cowfs: extended attributes.
+ *
+ * The trusted.overlay.* names hold the union's own bookkeeping (opaque
+ * directories, later redirects and origins).  They are neither shown to
+ * nor settable by users of the union, just as on overlayfs.  Every other
+ * name is the real object's.
+ */
+#include <linux/cred.h>
+#include <linux/fs.h>
+#include <linux/string.h>
+#include <linux/xattr.h>
+
+#include "cowfs.h"
+
+static bool cowfs_is_private_xattr(const char *name)
+{
+	return !strncmp(name, COWFS_XATTR_TRUSTED_PREFIX,
+			COWFS_XATTR_TRUSTED_PREFIX_LEN);
+}
+
+/* Whether the caller, not the mounter, may see @name in a listing. */
+static bool cowfs_can_list(const char *name)
+{
+	if (cowfs_is_private_xattr(name))
+		return false;
+
+	/* Listing trusted.* needs CAP_SYS_ADMIN, as on any filesystem */
+	if (!strncmp(name, XATTR_TRUSTED_PREFIX, XATTR_TRUSTED_PREFIX_LEN))
+		return ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
+
+	return true;
+}
+
+ssize_t cowfs_listxattr(struct dentry *dentry, char *list, size_t size)
+{
+	const struct cred *old_cred;
+	struct path realpath;
+	ssize_t res, remain;
+	size_t len;
+	char *s;
+
+	cowfs_path_real(dentry, &realpath);
+	old_cred = cowfs_override_creds(dentry->d_sb);
+	res = cowfs_do_listxattr(realpath.dentry, list, size);
+	cowfs_revert_creds(old_cred);
+	if (res <= 0 || size == 0)
+		return res;
+
+	/* Filter out the names this caller must not see, in place */
+	for (s = list, remain = res; remain > 0; remain -= len) {
+		len = strnlen(s, remain) + 1;
+		if (WARN_ON_ONCE(len > remain))
+			return -EIO;
+
+		if (cowfs_can_list(s)) {
+			s += len;
+		} else {
+			res -= len;
+			memmove(s, s + len, remain - len);
+		}
+	}
+	return res;
+}
+
+static int cowfs_own_xattr_get(const struct xattr_handler *handler,
+			       struct dentry *dentry, struct inode *inode,
+			       const char *name, void *buffer, size_t size)
+{
+	return -EOPNOTSUPP;
+}
+
+static int cowfs_own_xattr_set(const struct xattr_handler *handler,
+			       struct mnt_idmap *idmap,
+			       struct dentry *dentry, struct inode *inode,
+			       const char *name, const void *value,
+			       size_t size, int flags)
+{
+	return -EOPNOTSUPP;
+}
+
+static int cowfs_other_xattr_get(const struct xattr_handler *handler,
+				 struct dentry *dentry, struct inode *inode,
+				 const char *name, void *buffer, size_t size)
+{
+	const struct cred *old_cred;
+	struct path realpath;
+	ssize_t res;
+
+	cowfs_path_real(dentry, &realpath);
+	old_cred = cowfs_override_creds(dentry->d_sb);
+	res = cowfs_do_getxattr(&realpath, xattr_full_name(handler, name),
+				buffer, size);
+	cowfs_revert_creds(old_cred);
+	return res;
+}
+
+static const struct xattr_handler cowfs_own_trusted_xattr_handler = {
+	.prefix	= COWFS_XATTR_TRUSTED_PREFIX,
+	.get	= cowfs_own_xattr_get,
+	.set	= cowfs_own_xattr_set,
+};
+
+static const struct xattr_handler cowfs_other_xattr_handler = {
+	.prefix	= "", /* catch all */
+	.get	= cowfs_other_xattr_get,
+};
+
+const struct xattr_handler * const cowfs_xattr_handlers[] = {
+	&cowfs_own_trusted_xattr_handler,
+	&cowfs_other_xattr_handler,
+	NULL
+};
