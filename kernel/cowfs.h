@@ -72,6 +72,9 @@ static inline int cowfs_do_getattr(const struct path *path,
 				   struct kstat *stat, u32 request_mask,
 				   unsigned int flags)
 {
+	/* Stacked getattr without LSM checks stays without them below */
+	if (flags & AT_GETATTR_NOSEC)
+		return vfs_getattr_nosec(path, stat, request_mask, flags);
 	return vfs_getattr(path, stat, request_mask, flags);
 }
 

@@ -59,7 +59,9 @@ bool cowfs_dentry_weird(struct dentry *dentry)
 /* overlayfs's whiteout: a character device with device number 0/0. */
 bool cowfs_is_whiteout(struct dentry *dentry)
 {
-	return dentry && d_is_whiteout(dentry);
+	struct inode *inode = dentry ? d_inode(dentry) : NULL;
+
+	return inode && IS_WHITEOUT(inode);
 }
 
 /* trusted.overlay.opaque=y on a directory hides the layers below it. */
