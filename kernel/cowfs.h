@@ -126,5 +126,12 @@ void cowfs_free_fs(struct cowfs_fs *ofs);
 
 /* super.c */
 int cowfs_fill_super(struct super_block *sb, struct fs_context *fc);
+/*
+ * Every live cowfs superblock is on cowfs_mounts from the end of a
+ * successful fill_super() until kill_sb; its cowfs_fs stays valid while
+ * cowfs_mounts_lock is held and it is on the list.
+ */
+extern struct mutex cowfs_mounts_lock;
+extern struct list_head cowfs_mounts;
 
 #endif /* _COWFS_H */

@@ -10,7 +10,9 @@
 #ifndef _COWFS_ENTRY_H
 #define _COWFS_ENTRY_H
 
+#include <linux/atomic.h>
 #include <linux/fs.h>
+#include <linux/list.h>
 #include <linux/mutex.h>
 
 /* Same limit as overlayfs: the lowest layer is number 500. */
@@ -37,7 +39,22 @@ struct cowfs_layer {
 	int fsid;
 };
 
+/* Counters reported per mount over netlink (mount-get). */
+struct cowfs_stats {
+	atomic64_t lookups;
+	atomic64_t copy_ups;
+	atomic64_t copy_up_bytes;
+	atomic64_t whiteouts;
+};
+
 struct cowfs_fs {
+	/* Unique for the module's lifetime; 1 is the first mount */
+	u64 id;
+	struct super_block *sb;
+	/* On cowfs_mounts, under cowfs_mounts_lock, while mounted */
+	struct list_head mounts_node;
+	struct cowfs_stats stats;
+
 	unsigned int numlayer;
 	/* layers[0] is reserved for the upper layer; lowers follow */
 	struct cowfs_layer *layers;

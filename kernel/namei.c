@@ -96,6 +96,7 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 	if (!d.stack)
 		return ERR_PTR(-ENOMEM);
 
+	atomic64_inc(&COWFS_FS(dentry->d_sb)->stats.lookups);
 	old_cred = cowfs_override_creds(dentry->d_sb);
 	err = 0;
 	for (i = 0; i < cowfs_numlower(poe) && !d.stop && !err; i++)

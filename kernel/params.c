@@ -302,6 +302,7 @@ int cowfs_init_fs_context(struct fs_context *fc)
 		return -ENOMEM;
 	}
 
+	INIT_LIST_HEAD(&ofs->mounts_node);
 	fc->fs_private = ctx;
 	fc->s_fs_info = ofs;
 	fc->ops = &cowfs_context_ops;

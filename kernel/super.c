@@ -20,6 +20,25 @@
 
 static struct kmem_cache *cowfs_inode_cachep;
 
+DEFINE_MUTEX(cowfs_mounts_lock);
+LIST_HEAD(cowfs_mounts);
+static u64 cowfs_last_mount_id;
+
+static void cowfs_mount_register(struct cowfs_fs *ofs)
+{
+	mutex_lock(&cowfs_mounts_lock);
+	ofs->id = ++cowfs_last_mount_id;
+	list_add_tail(&ofs->mounts_node, &cowfs_mounts);
+	mutex_unlock(&cowfs_mounts_lock);
+}
+
+static void cowfs_mount_unregister(struct cowfs_fs *ofs)
+{
+	mutex_lock(&cowfs_mounts_lock);
+	list_del_init(&ofs->mounts_node);
+	mutex_unlock(&cowfs_mounts_lock);
+}
+
 static struct inode *cowfs_alloc_inode(struct super_block *sb)
 {
 	struct cowfs_inode *oi = alloc_inode_sb(sb, cowfs_inode_cachep,
@@ -228,6 +247,8 @@ int cowfs_fill_super(struct super_block *sb, struct fs_context *fc)
 		return PTR_ERR(root);
 
 	sb->s_root = root;
+	ofs->sb = sb;
+	cowfs_mount_register(ofs);
 	return 0;
 }
 
@@ -236,6 +257,8 @@ static void cowfs_kill_sb(struct super_block *sb)
 {
 	struct cowfs_fs *ofs = COWFS_FS(sb);
 
+	if (ofs && ofs->sb)
+		cowfs_mount_unregister(ofs);
 	kill_anon_super(sb);
 	cowfs_free_fs(ofs);
 }
