@@ -20,6 +20,7 @@
 
 static struct kmem_cache *cowfs_inode_cachep;
 
+/* Protects cowfs_mounts and cowfs_last_mount_id */
 DEFINE_MUTEX(cowfs_mounts_lock);
 LIST_HEAD(cowfs_mounts);
 static u64 cowfs_last_mount_id;
