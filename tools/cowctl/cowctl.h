@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * cowctl: command table, dispatch and error helpers shared by every
+ * command group.
+ */
+#ifndef COWCTL_H
+#define COWCTL_H
+
+#include <stdbool.h>
+
+#ifndef COWCTL_VERSION
+#error "COWCTL_VERSION is set in tools/cowctl/Makefile; build with make"
+#endif
+
+/* Exit status of every command. */
+#define EXIT_OK		0
+#define EXIT_FAIL	1
+#define EXIT_USAGE	2
+
+/* Returned by cmd_common_opt() when the option loop should go on. */
+#define CMD_CONTINUE	(-1)
+
+/*
+ * One command.  usage[0] is the synopsis ("cowctl mount [OPTIONS] TARGET"),
+ * usage[1] a one-line summary, and usage[2...] (NULL terminated) the
+ * description and options shown by --help.  A command group (cowctl
+ * volume ...) is a command whose fn calls cmd_dispatch() on its own table.
+ */
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *const *usage;
+};
+
+/* Global options (cowctl.c). */
+extern bool opt_json;
+extern bool opt_pretty;
+
+/*
+ * Find the command named by argv[0] in @table (exact name, else the first
+ * entry that argv[0] is a prefix of, as ip(8) does) and run it with getopt
+ * reset.  @group is the group's name for messages ("volume"), or NULL at the
+ * top level.  Returns the command's exit status.
+ */
+int cmd_dispatch(const struct cmd *table, const char *group, int argc,
+		 char **argv);
+
+/* Print a command table as "  name   summary" lines. */
+void cmd_print_table(const struct cmd *table);
+
+/* Print the full help of a usage array to stdout. */
+void cmd_print_help(const char *const *usage);
+
+/* getopt_long() that remembers @longopts for cmd_common_opt()'s messages. */
+struct option;
+int cmd_getopt(int argc, char **argv, const char *shortopts,
+	       const struct option *longopts);
+
+/*
+ * Handle the options every command takes: -h/--help (prints the current
+ * command's help and returns EXIT_OK), -j/--json (returns CMD_CONTINUE), and
+ * getopt's '?' and ':' (prints what is wrong and returns EXIT_USAGE).
+ * Command option strings start with ':' and include "hj".
+ */
+int cmd_common_opt(int c, char **argv);
+
+/* "--help" and "--json" entries for a command's struct option array. */
+#define CMD_COMMON_LONGOPTS					\
+	{ "help", no_argument, NULL, 'h' },			\
+	{ "json", no_argument, NULL, 'j' }
+
+/*
+ * Print "cowctl: <message>" and "Try 'cowctl <cmd> --help' ..." to stderr
+ * and return EXIT_USAGE.
+ */
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print "cowctl: <message>" to stderr. */
+void error_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The current command's full name for messages, e.g. "cowctl mount". */
+const char *cmd_path(void);
+
+/*
+ * The filesystem type cowctl mounts and looks for: "cowfs", or
+ * $COWCTL_FSTYPE so the host tests can exercise the mount path with a
+ * filesystem the host has (overlay).
+ */
+const char *cowctl_fstype(void);
+
+/* Command entry points. */
+int cmd_mount(int argc, char **argv);
+int cmd_umount(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+extern const char *const mount_usage[];
+extern const char *const umount_usage[];
+extern const char *const ls_usage[];
+extern const char *const info_usage[];
+
+#endif /* COWCTL_H */
