@@ -198,6 +198,25 @@ has out '^Usage: cowctl info' "'i' is info"
 expect 0 help l
 has out '^Usage: cowctl ls' "'help l' is ls"
 
+# the man page and the bash completion know every command and long option
+man=$here/../man/cowctl.8
+comp=$here/../completion/cowctl.bash
+for c in mount umount ls info help; do
+	grep -q "^\.SS cowctl $c" "$man" && ok || bad "man page lacks a section for $c"
+	grep -qw "$c" "$comp" && ok || bad "completion lacks $c"
+	"$COWCTL" "$c" --help | grep -oE -- '--[a-z][a-z-]*' | sort -u |
+		while read -r o; do
+			grep -qF -- "\\-\\-${o#--}" "$man" || echo "man page lacks $c $o"
+			[ "$c" = help ] || grep -qF -- " $o" "$comp" || echo "completion lacks $c $o"
+		done >"$tmp/doc"
+	[ -s "$tmp/doc" ] && bad "$(cat "$tmp/doc")" || ok
+done
+if command -v man >/dev/null; then
+	man --warnings -E UTF-8 -l "$man" 2>"$tmp/manerr" >/dev/null
+	[ -s "$tmp/manerr" ] && bad "man page warnings: $(head -3 "$tmp/manerr")" || ok
+fi
+bash -n "$comp" && ok || bad "completion has bash syntax errors"
+
 # --- bad usage: exit 2, a sentence, a pointer to --help ------------------------
 
 usage() {

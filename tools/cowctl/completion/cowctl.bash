@@ -1,0 +1,79 @@
+# SPDX-License-Identifier: GPL-2.0
+# bash completion for cowctl(8).  Needs only bash (not bash-completion).
+
+_cowctl_dirs()
+{
+	local IFS=$'\n'
+	COMPREPLY=($(compgen -d -- "$1"))
+	compopt -o filenames 2>/dev/null
+}
+
+_cowctl()
+{
+	local cur=${COMP_WORDS[COMP_CWORD]}
+	local prev=""
+	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
+	local cmds="mount umount ls info help"
+	local i cmd=""
+
+	# The command is the first word that is not a global option.
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		case ${COMP_WORDS[i]} in
+		-*) ;;
+		*) cmd=${COMP_WORDS[i]}; break ;;
+		esac
+	done
+
+	if [[ -z $cmd ]]; then
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "-j --json -p --pretty -V --version -h --help" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$cmds" -- "$cur"))
+		fi
+		return
+	fi
+
+	case $cmd in
+	m | mo | mou | moun | mount)
+		case $prev in
+		-l | --layer | -u | --upper | -w | --work | --lowerdir)
+			_cowctl_dirs "$cur"
+			return ;;
+		--volume | -o | --option)
+			return ;;
+		esac
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "-l --layer --lowerdir -u --upper -w --work --volume -o --option -j --json -h --help" -- "$cur"))
+		else
+			_cowctl_dirs "$cur"
+		fi
+		;;
+	u | um | umo | umou | umoun | umount)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "-l --lazy -j --json -h --help" -- "$cur"))
+		else
+			# the mount points of the live cowfs unions
+			local IFS=$'\n'
+			COMPREPLY=($(compgen -W "$(cowctl ls -n 2>/dev/null |
+				awk -F '  +' '{ print $1 }')" -- "$cur"))
+		fi
+		;;
+	l | ls)
+		case $prev in
+		-F | --file)
+			local IFS=$'\n'
+			COMPREPLY=($(compgen -f -- "$cur"))
+			compopt -o filenames 2>/dev/null
+			return ;;
+		esac
+		COMPREPLY=($(compgen -W "-n --noheadings -F --file -j --json -h --help" -- "$cur"))
+		;;
+	i | in | inf | info)
+		COMPREPLY=($(compgen -W "-j --json -h --help" -- "$cur"))
+		;;
+	h | he | hel | help)
+		COMPREPLY=($(compgen -W "$cmds" -- "$cur"))
+		;;
+	esac
+}
+complete -F _cowctl cowctl
