@@ -201,27 +201,32 @@ const char *msg_path(const char *s)
 
 bool check_abs_path(const char *what, const char *path)
 {
-	char cwd[PATH_MAX];
 	size_t len = strlen(path);
+	char cwd[PATH_MAX];
+	char *abs;
 
 	if (!len) {
-		error_msg("%s path is empty", what);
+		usage_error("%s path is empty", what);
 		return false;
 	}
 	if (len >= PATH_MAX) {
-		error_msg("%s path '%s' is too long (%zu bytes; the limit is %d)",
-			  what, msg_path(path), len, PATH_MAX - 1);
+		usage_error("%s path '%s' is too long (%zu bytes; the limit is %d)",
+			    what, msg_path(path), len, PATH_MAX - 1);
 		return false;
 	}
-	if (path[0] != '/') {
-		if (getcwd(cwd, sizeof(cwd)) &&
-		    strlen(cwd) + 1 + len < PATH_MAX)
-			error_msg("%s path '%s' must be absolute (did you mean '%s%s%s'?)",
-				  what, path, cwd,
-				  strcmp(cwd, "/") ? "/" : "", path);
-		else
-			error_msg("%s path '%s' must be absolute", what, path);
-		return false;
-	}
-	return true;
+	if (path[0] == '/')
+		return true;
+
+	/* Suggest the absolute path: the resolved one when it exists. */
+	abs = realpath(path, NULL);
+	if (abs)
+		usage_error("%s path '%s' must be absolute (did you mean '%s'?)",
+			    what, path, msg_path(abs));
+	else if (getcwd(cwd, sizeof(cwd)) && strlen(cwd) + 1 + len < PATH_MAX)
+		usage_error("%s path '%s' must be absolute (did you mean '%s%s%s'?)",
+			    what, path, cwd, strcmp(cwd, "/") ? "/" : "", path);
+	else
+		usage_error("%s path '%s' must be absolute", what, path);
+	free(abs);
+	return false;
 }

@@ -65,7 +65,8 @@ char *unescape_octal(const char *s, size_t n);
 /*
  * Check a path given on the command line: non-empty, absolute, shorter than
  * PATH_MAX.  @what names it in the message ("layer", "upper directory").
- * Prints a sentence and returns false when it is not.
+ * When it is not, prints a usage error (the caller exits EXIT_USAGE) and
+ * returns false.
  */
 bool check_abs_path(const char *what, const char *path);
 

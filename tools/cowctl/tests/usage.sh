@@ -224,6 +224,7 @@ usage() {
 	shift
 	expect 2 "$@"
 	has err '^cowctl: ' "$desc: message"
+	has err "^Try 'cowctl( [a-z]+)? --help' for " "$desc: points at --help"
 	empty out "$desc"
 }
 
