@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,17 +174,20 @@ static void print_fc_log(int fd)
 }
 
 /* "mount failed: <what>: <strerror>", then the kernel's own messages. */
-static int mount_failed(int fd, int err, const char *fmt, const char *arg)
+static void __attribute__((format(printf, 3, 4)))
+mount_failed(int fd, int err, const char *fmt, ...)
 {
-	char what[PATH_MAX + 128];
+	char what[1024];
+	va_list ap;
 
-	snprintf(what, sizeof(what), fmt, arg ? msg_path(arg) : "");
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
 	error_msg("mount failed: %s: %s", what, strerror(err));
 	if (err == EPERM)
 		error_msg("mounting needs CAP_SYS_ADMIN: run cowctl as root");
 	if (fd >= 0)
 		print_fc_log(fd);
-	return EXIT_FAIL;
 }
 
 static int set_string(int fd, const char *key, const char *val)
@@ -215,23 +219,23 @@ static int do_mount(const struct mount_req *r)
 	for (size_t i = 0; i < r->layers.n; i++)
 		if (set_string(fd, "lowerdir+", r->layers.v[i]) < 0) {
 			mount_failed(fd, errno, "cannot add layer '%s'",
-				     r->layers.v[i]);
+				     msg_path(r->layers.v[i]));
 			goto out;
 		}
 	if (r->upper && set_string(fd, "upperdir", r->upper) < 0) {
 		mount_failed(fd, errno, "cannot use upper directory '%s'",
-			     r->upper);
+			     msg_path(r->upper));
 		goto out;
 	}
 	if (r->work && set_string(fd, "workdir", r->work) < 0) {
 		mount_failed(fd, errno, "cannot use work directory '%s'",
-			     r->work);
+			     msg_path(r->work));
 		goto out;
 	}
 	for (size_t i = 0; i < r->volumes.n; i++)
 		if (set_string(fd, "volume", r->volumes.v[i]) < 0) {
 			mount_failed(fd, errno, "cannot add volume '%s'",
-				     r->volumes.v[i]);
+				     msg_path(r->volumes.v[i]));
 			goto out;
 		}
 	for (size_t i = 0; i < r->options.n; i++) {
@@ -247,7 +251,8 @@ static int do_mount(const struct mount_req *r)
 			rc = sys_fsconfig(fd, FSCONFIG_SET_FLAG, opt, NULL, 0);
 		}
 		if (rc < 0) {
-			mount_failed(fd, errno, "cannot set option '%s'", opt);
+			mount_failed(fd, errno, "cannot set option '%s'",
+				     msg_path(opt));
 			goto out;
 		}
 	}
@@ -258,12 +263,13 @@ static int do_mount(const struct mount_req *r)
 	}
 	mfd = sys_fsmount(fd, FSMOUNT_CLOEXEC, 0);
 	if (mfd < 0) {
-		mount_failed(fd, errno, "cannot create a mount of it%s", NULL);
+		mount_failed(fd, errno, "cannot create a mount of it");
 		goto out;
 	}
 	if (sys_move_mount(mfd, "", AT_FDCWD, r->target,
 			   MOVE_MOUNT_F_EMPTY_PATH) < 0) {
-		mount_failed(fd, errno, "cannot attach it at '%s'", r->target);
+		mount_failed(fd, errno, "cannot attach it at '%s'",
+			     msg_path(r->target));
 		close(mfd);
 		goto out;
 	}

@@ -188,7 +188,7 @@ char *unescape_octal(const char *s, size_t n)
 
 const char *msg_path(const char *s)
 {
-	static char buf[4][96];
+	static char buf[4][512];
 	static int next;
 	char *b = buf[next++ % 4];
 	size_t len = strlen(s);

@@ -70,7 +70,7 @@ char *unescape_octal(const char *s, size_t n);
  */
 bool check_abs_path(const char *what, const char *path);
 
-/* Shorten @s for a message: at most @max bytes of it, then "...". */
+/* @s for a message, cut to about 500 bytes and "..." when longer. */
 const char *msg_path(const char *s);
 
 #endif /* COWCTL_UTILS_H */
