@@ -37,8 +37,12 @@ log=$repo/build/$mode.log
 rm -rf "$copy"
 mkdir -p "$copy"
 cd "$repo"
-find Kbuild kernel include \( -type d -o -name '*.[chS]' -o -name Kbuild \
-	-o -name Makefile \) -not -name '*.mod.c' -print 2>/dev/null |
+srcs=()
+for d in Kbuild kernel include; do
+	[ -e "$d" ] && srcs+=("$d")
+done
+find "${srcs[@]}" \( -type d -o -name '*.[chS]' -o -name Kbuild \
+	-o -name Makefile \) -not -name '*.mod.c' -print |
 	cpio -pdm --quiet "$copy"
 
 set +e
@@ -60,12 +64,15 @@ else
 fi
 
 if [ -n "$findings" ]; then
+	# The same header warning shows once per object: list it once.
+	findings=$(printf '%s\n' "$findings" | awk '!seen[$0]++')
 	n=$(printf '%s\n' "$findings" | wc -l)
 	echo "$mode: $n finding(s) (full log: build/$mode.log):"
 	printf '%s\n' "$findings" | sed 's/^/  /'
 	# Show the compiler's context lines too, for the first few.
 	echo "$mode: details:"
-	grep -E -A4 '(warning|error):' "$log" | head -n 60 | sed 's/^/  /'
+	grep -E -A4 '^[^ ].*(warning|error):' "$log" | awk '!seen[$0]++' |
+		head -n 60 | sed 's/^/  /'
 	exit 1
 fi
 if [ "$rc" != 0 ]; then
