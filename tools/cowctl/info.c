@@ -95,6 +95,9 @@ int cmd_info(int argc, char **argv)
 		   "filesystem:         %s", fs > 0);
 	print_string(PRINT_FP, NULL, " (%s in /proc/filesystems)\n",
 		     fs > 0 ? "listed" : fs == 0 ? "not listed" : "unreadable");
+	print_bool(PRINT_ANY, "sysfs_module", "sysfs:              %s",
+		   in_sys);
+	print_string(PRINT_FP, NULL, " (%s)\n", sysmod);
 	print_bool(PRINT_ANY, "netlink_family", "netlink family:     %s",
 		   !nlerr);
 	if (!nlerr) {

@@ -350,7 +350,7 @@ json "-j ls of nothing" 'd == []'
 expect 0 ls -F /dev/null
 empty out "ls of nothing"
 expect 0 -j info
-json "-j info" 'd["version"] and isinstance(d["module_loaded"], bool) and isinstance(d["filesystem_registered"], bool) and isinstance(d["netlink_family"], bool) and "netlink_family_id" in d'
+json "-j info" 'd["version"] and isinstance(d["module_loaded"], bool) and isinstance(d["filesystem_registered"], bool) and isinstance(d["sysfs_module"], bool) and isinstance(d["netlink_family"], bool) and "netlink_family_id" in d'
 expect 0 info -j
 json "info -j"
 expect 0 -j -p info
