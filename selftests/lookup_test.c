@@ -26,6 +26,9 @@ static const struct layer_entry lookup_layers[] = {
 	{ 2, E_FILE, "wo_mid", "x" },
 	{ 1, E_WHITEOUT, "wo_mid", NULL },
 	{ 0, E_WHITEOUT, "wo_alone", NULL },
+	{ 2, E_FILE, "wo_dir/child", "x" },
+	{ 0, E_WHITEOUT, "wo_dir", NULL },
+	{ 1, E_FILE, "chardev", "hidden by a 1:3 char device" },
 	{ 2, E_FILE, "back", "old" },
 	{ 1, E_WHITEOUT, "back", NULL },
 	{ 0, E_FILE, "back", "new" },
@@ -33,6 +36,8 @@ static const struct layer_entry lookup_layers[] = {
 	{ 0, E_OPAQUE, "opq", NULL },
 	{ 0, E_FILE, "opq/upper_file", "u" },
 	{ 1, E_FILE, "opq/lower_file", "l" },
+	{ 0, E_DIR, "not_opq", NULL },
+	{ 1, E_FILE, "not_opq/lower_file", "l" },
 	{ 0, E_FILE, "opq_mid/top", "t" },
 	{ 1, E_OPAQUE, "opq_mid", NULL },
 	{ 1, E_FILE, "opq_mid/mid", "m" },
@@ -68,7 +73,7 @@ static const char *const distinct[] = {
 	"opq_mid", "opq_mid/top", "opq_mid/mid", "dir", "dir/a", "dir/b",
 	"dir/c", "dir/sub", "dir/sub/deep", "dir/link_up", "fod", "dof",
 	"dof/x", "link_rel", "loop", "hl1", "attr", "secret", "public", "tool",
-	"privdir", "privdir/f",
+	"privdir", "privdir/f", "chardev", "not_opq",
 };
 
 static const struct timespec attr_mtime = { 1000000000, 123456789 };
@@ -95,7 +100,9 @@ static int lookup_extras(struct cowfs_env *env, char *outside)
 	    utimensat(AT_FDCWD, attr, times, 0) ||
 	    chmod(LPATH(env, 0, "secret"), 0600) ||
 	    chmod(LPATH(env, 0, "tool"), 0755) ||
-	    chmod(LPATH(env, 2, "privdir"), 0700))
+	    chmod(LPATH(env, 2, "privdir"), 0700) ||
+	    mknod(LPATH(env, 0, "chardev"), S_IFCHR | 0644, makedev(1, 3)) ||
+	    setxattr(LPATH(env, 0, "not_opq"), COWFS_OPAQUE_XATTR, "n", 1, 0))
 		return -errno;
 	return 0;
 }
@@ -155,6 +162,22 @@ TEST_F(lookup, whiteout_hides_lower_entry)
 	EXPECT_EQ(ENOENT, errno);
 }
 
+TEST_F(lookup, whiteout_hides_lower_dir)
+{
+	EXPECT_EQ(-ENOENT, lstat_err(U("wo_dir")));
+	EXPECT_EQ(-ENOENT, lstat_err(U("wo_dir/child")));
+}
+
+/* Only a 0/0 character device is a whiteout; 1:3 is a real device. */
+TEST_F(lookup, other_chardev_is_not_whiteout)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, lstat(U("chardev"), &st));
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+	EXPECT_EQ(makedev(1, 3), st.st_rdev);
+}
+
 TEST_F(lookup, whiteout_itself_invisible)
 {
 	EXPECT_EQ(-ENOENT, lstat_err(U("wo_alone")));
@@ -170,6 +193,12 @@ TEST_F(lookup, opaque_dir_hides_lower_entries)
 	EXPECT_EQ(S_IFDIR, lmode(U("opq")));
 	EXPECT_STREQ("u", slurp(U("opq/upper_file")));
 	EXPECT_EQ(-ENOENT, lstat_err(U("opq/lower_file")));
+}
+
+/* Only "y" makes a directory opaque. */
+TEST_F(lookup, opaque_xattr_not_y_still_merges)
+{
+	EXPECT_STREQ("l", slurp(U("not_opq/lower_file")));
 }
 
 TEST_F(lookup, opaque_mid_layer_stops_merge_there)
@@ -332,11 +361,12 @@ TEST_F(lookup, ino_unique_for_distinct_objects)
 		inos[i] = ino_of(U(distinct[i]));
 		ASSERT_NE(0, inos[i]);
 	}
-	for (i = 0; i < ARRAY_LEN(distinct); i++)
+	for (i = 0; i < ARRAY_LEN(distinct); i++) {
 		for (j = i + 1; j < ARRAY_LEN(distinct); j++) {
 			EXPECT_NE(inos[i], inos[j])
 				TH_LOG("%s vs %s", distinct[i], distinct[j]);
 		}
+	}
 }
 
 static void snapshot_inos(struct cowfs_env *env, ino_t *inos)

@@ -406,4 +406,26 @@ TEST_F(opts, remount_cannot_change_layers)
 	free(got);
 }
 
+/* A remount ("remount,ro") that does not touch the layers is not refused. */
+TEST_F(opts, remount_without_layer_change)
+{
+	int fd;
+
+	ASSERT_EQ(0, mount_env(self, variant));
+	if (variant->fsapi) {
+		fd = fspick(AT_FDCWD, self->env.mnt, FSPICK_CLOEXEC);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, fsconfig(fd, FSCONFIG_SET_FLAG, "ro", NULL, 0));
+		EXPECT_EQ(0, fsconfig(fd, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0))
+			TH_LOG("reconfigure,ro: %s", strerror(errno));
+		close(fd);
+	} else {
+		EXPECT_EQ(0, mount(NULL, self->env.mnt, NULL,
+				   MS_REMOUNT | MS_RDONLY, NULL))
+			TH_LOG("remount,ro: %s", strerror(errno));
+	}
+	EXPECT_STREQ("0", slurp(UPATH(&self->env, "same")));
+	EXPECT_EQ(0, stat_err(UPATH(&self->env, "only2")));
+}
+
 TEST_HARNESS_MAIN
