@@ -24,6 +24,15 @@
 #define COWFS_XATTR_TRUSTED_PREFIX	"trusted.overlay."
 #define COWFS_XATTR_TRUSTED_PREFIX_LEN	(sizeof(COWFS_XATTR_TRUSTED_PREFIX) - 1)
 #define COWFS_XATTR_OPAQUE	COWFS_XATTR_TRUSTED_PREFIX "opaque"
+#define COWFS_XATTR_REDIRECT	COWFS_XATTR_TRUSTED_PREFIX "redirect"
+#define COWFS_XATTR_ORIGIN	COWFS_XATTR_TRUSTED_PREFIX "origin"
+#define COWFS_XATTR_IMPURE	COWFS_XATTR_TRUSTED_PREFIX "impure"
+
+/* Longest redirect we write; overlayfs reads up to PATH_MAX */
+#define COWFS_REDIRECT_MAX	256
+
+/* Name of the directory made inside workdir= for temporary objects */
+#define COWFS_WORKDIR_NAME	"work"
 
 /* ->d_fsdata flags of a cowfs dentry */
 enum cowfs_dentry_flag {
@@ -68,6 +77,146 @@ static inline ssize_t cowfs_do_listxattr(struct dentry *dentry, char *list,
 	return res;
 }
 
+static inline struct mnt_idmap *cowfs_upper_idmap(struct cowfs_fs *ofs)
+{
+	return mnt_idmap(cowfs_upper_mnt(ofs));
+}
+
+static inline int cowfs_do_setxattr(struct cowfs_fs *ofs,
+				    struct dentry *dentry, const char *name,
+				    const void *value, size_t size, int flags)
+{
+	int err = vfs_setxattr(cowfs_upper_idmap(ofs), dentry, name, value,
+			       size, flags);
+
+	pr_debug("setxattr(%pd2, \"%s\", \"%*pE\", %zu, %d) = %i\n", dentry,
+		 name, min((int)size, 48), value, size, flags, err);
+	return err;
+}
+
+static inline int cowfs_do_removexattr(struct cowfs_fs *ofs,
+				       struct dentry *dentry, const char *name)
+{
+	int err = vfs_removexattr(cowfs_upper_idmap(ofs), dentry, name);
+
+	pr_debug("removexattr(%pd2, \"%s\") = %i\n", dentry, name, err);
+	return err;
+}
+
+static inline int cowfs_do_notify_change(struct cowfs_fs *ofs,
+					 struct dentry *upperdentry,
+					 struct iattr *attr)
+{
+	return notify_change(cowfs_upper_idmap(ofs), upperdentry, attr, NULL);
+}
+
+static inline int cowfs_do_create(struct cowfs_fs *ofs, struct inode *dir,
+				  struct dentry *dentry, umode_t mode)
+{
+	int err = vfs_create(cowfs_upper_idmap(ofs), dir, dentry, mode, true);
+
+	pr_debug("create(%pd2, 0%o) = %i\n", dentry, mode, err);
+	return err;
+}
+
+static inline int cowfs_do_mkdir(struct cowfs_fs *ofs, struct inode *dir,
+				 struct dentry *dentry, umode_t mode)
+{
+	int err = vfs_mkdir(cowfs_upper_idmap(ofs), dir, dentry, mode);
+
+	pr_debug("mkdir(%pd2, 0%o) = %i\n", dentry, mode, err);
+	return err;
+}
+
+static inline int cowfs_do_mknod(struct cowfs_fs *ofs, struct inode *dir,
+				 struct dentry *dentry, umode_t mode, dev_t dev)
+{
+	int err = vfs_mknod(cowfs_upper_idmap(ofs), dir, dentry, mode, dev);
+
+	pr_debug("mknod(%pd2, 0%o, 0%o) = %i\n", dentry, mode, dev, err);
+	return err;
+}
+
+static inline int cowfs_do_symlink(struct cowfs_fs *ofs, struct inode *dir,
+				   struct dentry *dentry, const char *oldname)
+{
+	int err = vfs_symlink(cowfs_upper_idmap(ofs), dir, dentry, oldname);
+
+	pr_debug("symlink(\"%s\", %pd2) = %i\n", oldname, dentry, err);
+	return err;
+}
+
+static inline int cowfs_do_link(struct cowfs_fs *ofs,
+				struct dentry *old_dentry, struct inode *dir,
+				struct dentry *new_dentry)
+{
+	int err = vfs_link(old_dentry, cowfs_upper_idmap(ofs), dir, new_dentry,
+			   NULL);
+
+	pr_debug("link(%pd2, %pd2) = %i\n", old_dentry, new_dentry, err);
+	return err;
+}
+
+static inline int cowfs_do_unlink(struct cowfs_fs *ofs, struct inode *dir,
+				  struct dentry *dentry)
+{
+	int err = vfs_unlink(cowfs_upper_idmap(ofs), dir, dentry, NULL);
+
+	pr_debug("unlink(%pd2) = %i\n", dentry, err);
+	return err;
+}
+
+static inline int cowfs_do_rmdir(struct cowfs_fs *ofs, struct inode *dir,
+				 struct dentry *dentry)
+{
+	int err = vfs_rmdir(cowfs_upper_idmap(ofs), dir, dentry);
+
+	pr_debug("rmdir(%pd2) = %i\n", dentry, err);
+	return err;
+}
+
+static inline int cowfs_do_whiteout(struct cowfs_fs *ofs, struct inode *dir,
+				    struct dentry *dentry)
+{
+	int err = vfs_whiteout(cowfs_upper_idmap(ofs), dir, dentry);
+
+	pr_debug("whiteout(%pd2) = %i\n", dentry, err);
+	if (!err)
+		atomic64_inc(&ofs->stats.whiteouts);
+	return err;
+}
+
+static inline int cowfs_do_rename(struct cowfs_fs *ofs, struct inode *olddir,
+				  struct dentry *olddentry,
+				  struct inode *newdir,
+				  struct dentry *newdentry, unsigned int flags)
+{
+	struct renamedata rd = {
+		.old_mnt_idmap	= cowfs_upper_idmap(ofs),
+		.old_dir	= olddir,
+		.old_dentry	= olddentry,
+		.new_mnt_idmap	= cowfs_upper_idmap(ofs),
+		.new_dir	= newdir,
+		.new_dentry	= newdentry,
+		.flags		= flags,
+	};
+	int err = vfs_rename(&rd);
+
+	pr_debug("rename(%pd2, %pd2, 0x%x) = %i\n", olddentry, newdentry,
+		 flags, err);
+	if (!err && (flags & RENAME_WHITEOUT))
+		atomic64_inc(&ofs->stats.whiteouts);
+	return err;
+}
+
+/* Look a name up in a locked upper directory. */
+static inline struct dentry *cowfs_lookup_upper(struct cowfs_fs *ofs,
+						const char *name,
+						struct dentry *base, int len)
+{
+	return lookup_one(cowfs_upper_idmap(ofs), name, base, len);
+}
+
 static inline int cowfs_do_getattr(const struct path *path,
 				   struct kstat *stat, u32 request_mask,
 				   unsigned int flags)
@@ -93,7 +242,30 @@ bool cowfs_dir_is_merged(struct inode *inode);
 u64 cowfs_map_ino(struct super_block *sb, const struct cowfs_layer *layer,
 		  u64 real_ino);
 void cowfs_dentry_set_flag(unsigned long flag, struct dentry *dentry);
+void cowfs_dentry_clear_flag(unsigned long flag, struct dentry *dentry);
 bool cowfs_dentry_test_flag(unsigned long flag, struct dentry *dentry);
+void cowfs_path_upper(struct dentry *dentry, struct path *path);
+bool cowfs_dentry_has_lower(struct dentry *dentry);
+bool cowfs_dentry_is_opaque(struct dentry *dentry);
+void cowfs_dir_modified(struct dentry *dentry);
+bool cowfs_inuse_trylock(struct dentry *dentry);
+void cowfs_inuse_unlock(struct dentry *dentry);
+int cowfs_set_opaque(struct cowfs_fs *ofs, struct dentry *upperdentry);
+struct dentry *cowfs_lookup_temp(struct cowfs_fs *ofs, struct dentry *workdir);
+int cowfs_cleanup(struct cowfs_fs *ofs, struct inode *dir,
+		  struct dentry *dentry);
+
+/* copy_up.c */
+void *cowfs_get_origin(struct cowfs_fs *ofs, struct dentry *upper, int *len);
+bool cowfs_origin_matches(struct cowfs_fs *ofs, struct dentry *lower,
+			  const void *origin, int len);
+int cowfs_copy_up(struct dentry *dentry);
+int cowfs_copy_up_flags(struct dentry *dentry, int flags);
+int cowfs_copy_xattr(struct cowfs_fs *ofs, const struct path *oldpath,
+		     struct dentry *new);
+
+/* dir.c */
+extern const struct inode_operations cowfs_dir_inode_operations;
 
 /* namei.c */
 struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
@@ -101,15 +273,29 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 
 /* inode.c */
 struct inode *cowfs_get_inode(struct super_block *sb,
+			      struct dentry *upperdentry,
 			      struct cowfs_entry *oe);
 void cowfs_copyattr(struct inode *inode);
 int cowfs_getattr(struct mnt_idmap *idmap, const struct path *path,
 		  struct kstat *stat, u32 request_mask, unsigned int flags);
 int cowfs_permission(struct mnt_idmap *idmap, struct inode *inode, int mask);
-extern const struct inode_operations cowfs_dir_inode_operations;
+int cowfs_setattr(struct mnt_idmap *idmap, struct dentry *dentry,
+		  struct iattr *attr);
+struct posix_acl *cowfs_get_inode_acl(struct inode *inode, int type, bool rcu);
+struct posix_acl *cowfs_get_acl(struct mnt_idmap *idmap,
+				struct dentry *dentry, int type);
+int cowfs_set_acl(struct mnt_idmap *idmap, struct dentry *dentry,
+		  struct posix_acl *acl, int type);
+int cowfs_update_time(struct inode *inode, int flags);
+struct inode *cowfs_new_inode(struct super_block *sb,
+			      struct dentry *upperdentry);
 
 /* readdir.c */
 extern const struct file_operations cowfs_dir_operations;
+int cowfs_check_empty_dir(struct dentry *dentry, struct list_head *whiteouts);
+void cowfs_cleanup_whiteouts(struct cowfs_fs *ofs, struct dentry *upper,
+			     struct list_head *whiteouts);
+void cowfs_cache_free_list(struct list_head *list);
 
 /* file.c */
 extern const struct file_operations cowfs_file_operations;

@@ -21,6 +21,10 @@
 struct cowfs_config {
 	/* The lowerdir= value as given, or NULL when built with lowerdir+ */
 	char *lowerdir_all;
+	char *upperdir;
+	char *workdir;
+	/* redirect_dir=on: rename lower directories by redirect xattrs */
+	bool redirect_dir;
 };
 
 /* One filesystem that backs one or more layers. */
@@ -67,6 +71,15 @@ struct cowfs_fs {
 	/* Credentials of the mounter, used for every real-layer access */
 	const struct cred *creator_cred;
 	struct cowfs_config config;
+
+	/* With an upper layer: layers[0].mnt is its private mount */
+	struct dentry *workbasedir;	/* the workdir= directory */
+	struct dentry *workdir;		/* workdir/work: temporary objects */
+	/* We hold I_OVL_INUSE on these: no other union may use them */
+	bool upperdir_locked;
+	bool workdir_locked;
+	/* Names of temporary objects in workdir */
+	atomic_long_t last_temp_id;
 };
 
 /* A real dentry and the layer it belongs to. */
@@ -82,11 +95,19 @@ struct cowfs_entry {
 };
 
 struct cowfs_inode {
-	/* Real objects: read-only once the inode is instantiated */
+	/* Lower real objects: read-only once the inode is instantiated */
 	struct cowfs_entry *oe;
+	/*
+	 * The upper real object: set once, at creation or copy-up, under
+	 * ->lock and published with smp_store_release(); read it with
+	 * cowfs_upperdentry().
+	 */
+	struct dentry *__upperdentry;
+	/* A renamed directory's trusted.overlay.redirect, under ->lock */
+	char *redirect;
 	/* Bumped on every change to a directory's merged contents */
 	u64 version;
-	/* Serialises readdir cache rebuilds and future copy-up */
+	/* Serialises copy-up, redirect updates and llseek */
 	struct mutex lock;
 	struct inode vfs_inode;
 };
@@ -104,6 +125,35 @@ static inline struct cowfs_inode *COWFS_I(const struct inode *inode)
 static inline struct cowfs_entry *COWFS_E(const struct dentry *dentry)
 {
 	return COWFS_I(d_inode(dentry))->oe;
+}
+
+static inline bool cowfs_has_upper(const struct cowfs_fs *ofs)
+{
+	return ofs->layers[0].mnt;
+}
+
+static inline struct vfsmount *cowfs_upper_mnt(const struct cowfs_fs *ofs)
+{
+	return ofs->layers[0].mnt;
+}
+
+static inline struct dentry *cowfs_upperdentry(const struct inode *inode)
+{
+	/* Pairs with smp_store_release() in cowfs_copy_up_one() */
+	return smp_load_acquire(&COWFS_I(inode)->__upperdentry);
+}
+
+static inline struct inode *cowfs_inode_upper(const struct inode *inode)
+{
+	struct dentry *upper = cowfs_upperdentry(inode);
+
+	return upper ? d_inode(upper) : NULL;
+}
+
+/* The upper real dentry of a positive cowfs dentry, or NULL. */
+static inline struct dentry *cowfs_dentry_upper(const struct dentry *dentry)
+{
+	return cowfs_upperdentry(d_inode(dentry));
 }
 
 static inline unsigned int cowfs_numlower(const struct cowfs_entry *oe)

@@ -9,6 +9,7 @@
  */
 #include <linux/cred.h>
 #include <linux/fiemap.h>
+#include <linux/fileattr.h>
 #include <linux/fs.h>
 #include <linux/mount.h>
 #include <linux/posix_acl.h>
@@ -87,12 +88,16 @@ int cowfs_permission(struct mnt_idmap *idmap, struct inode *inode, int mask)
 		return err;
 
 	/* The mounter's rights, on the real object */
-	real_idmap = mnt_idmap(COWFS_I(inode)->oe->lowerstack[0].layer->mnt);
 	old_cred = cowfs_override_creds(inode->i_sb);
-	if (!special_file(realinode->i_mode) && (mask & MAY_WRITE)) {
-		/* Lower layers are never written through the union */
-		mask &= ~(MAY_WRITE | MAY_APPEND);
-		mask |= MAY_READ;
+	if (realinode == cowfs_inode_upper(inode)) {
+		real_idmap = cowfs_upper_idmap(COWFS_FS(inode->i_sb));
+	} else {
+		real_idmap = mnt_idmap(COWFS_I(inode)->oe->lowerstack[0].layer->mnt);
+		if (!special_file(realinode->i_mode) && (mask & MAY_WRITE)) {
+			/* A write copies up: the mounter must read the lower */
+			mask &= ~(MAY_WRITE | MAY_APPEND);
+			mask |= MAY_READ;
+		}
 	}
 	err = inode_permission(real_idmap, realinode, mask);
 	cowfs_revert_creds(old_cred);
@@ -117,8 +122,7 @@ static const char *cowfs_get_link(struct dentry *dentry, struct inode *inode,
 	return p;
 }
 
-static struct posix_acl *cowfs_get_inode_acl(struct inode *inode, int type,
-					     bool rcu)
+struct posix_acl *cowfs_get_inode_acl(struct inode *inode, int type, bool rcu)
 {
 	struct inode *realinode = cowfs_inode_real(inode);
 	const struct cred *old_cred;
@@ -136,8 +140,8 @@ static struct posix_acl *cowfs_get_inode_acl(struct inode *inode, int type,
 	return acl;
 }
 
-static struct posix_acl *cowfs_get_acl(struct mnt_idmap *idmap,
-				       struct dentry *dentry, int type)
+struct posix_acl *cowfs_get_acl(struct mnt_idmap *idmap,
+				struct dentry *dentry, int type)
 {
 	const struct cred *old_cred;
 	struct posix_acl *acl;
@@ -152,6 +156,99 @@ static struct posix_acl *cowfs_get_acl(struct mnt_idmap *idmap,
 			  posix_acl_xattr_name(type));
 	cowfs_revert_creds(old_cred);
 	return acl;
+}
+
+int cowfs_set_acl(struct mnt_idmap *idmap, struct dentry *dentry,
+		  struct posix_acl *acl, int type)
+{
+	struct cowfs_fs *ofs = COWFS_FS(dentry->d_sb);
+	const struct cred *old_cred;
+	struct dentry *upper;
+	int err;
+
+	if (!IS_POSIXACL(d_inode(dentry)))
+		return -EOPNOTSUPP;
+
+	err = cowfs_copy_up(dentry);
+	if (err)
+		return err;
+
+	upper = cowfs_dentry_upper(dentry);
+	old_cred = cowfs_override_creds(dentry->d_sb);
+	if (acl)
+		err = vfs_set_acl(cowfs_upper_idmap(ofs), upper,
+				  posix_acl_xattr_name(type), acl);
+	else
+		err = vfs_remove_acl(cowfs_upper_idmap(ofs), upper,
+				     posix_acl_xattr_name(type));
+	cowfs_revert_creds(old_cred);
+
+	/* The upper's own cached ACL is what counts from now on */
+	forget_all_cached_acls(d_inode(dentry));
+	cowfs_copyattr(d_inode(dentry));
+	return err;
+}
+
+/*
+ * chmod, chown, utimes and truncate: copy up (without data when the file
+ * is truncated to nothing), then change the upper object.
+ */
+int cowfs_setattr(struct mnt_idmap *idmap, struct dentry *dentry,
+		  struct iattr *attr)
+{
+	struct cowfs_fs *ofs = COWFS_FS(dentry->d_sb);
+	struct inode *inode = d_inode(dentry);
+	const struct cred *old_cred;
+	struct dentry *upper;
+	int err;
+
+	err = setattr_prepare(&nop_mnt_idmap, dentry, attr);
+	if (err)
+		return err;
+
+	if ((attr->ia_valid & ATTR_SIZE) && !attr->ia_size &&
+	    d_is_reg(dentry))
+		err = cowfs_copy_up_flags(dentry, O_WRONLY | O_TRUNC);
+	else
+		err = cowfs_copy_up(dentry);
+	if (err)
+		return err;
+
+	/*
+	 * The real file system gets no file of ours, and no ATTR_OPEN: we
+	 * never passed it O_TRUNC.  It clears setuid bits itself.
+	 */
+	attr->ia_valid &= ~(ATTR_FILE | ATTR_OPEN);
+	if (attr->ia_valid & (ATTR_KILL_SUID | ATTR_KILL_SGID))
+		attr->ia_valid &= ~ATTR_MODE;
+
+	upper = cowfs_dentry_upper(dentry);
+	inode_lock(d_inode(upper));
+	old_cred = cowfs_override_creds(dentry->d_sb);
+	err = cowfs_do_notify_change(ofs, upper, attr);
+	cowfs_revert_creds(old_cred);
+	inode_unlock(d_inode(upper));
+	if (!err)
+		cowfs_copyattr(inode);
+	return err;
+}
+
+/* atime: the real object's is what getattr shows */
+int cowfs_update_time(struct inode *inode, int flags)
+{
+	if (flags & S_ATIME) {
+		struct dentry *upper = cowfs_upperdentry(inode);
+		struct path realpath = {
+			.mnt = cowfs_upper_mnt(COWFS_FS(inode->i_sb)),
+			.dentry = upper,
+		};
+
+		if (upper) {
+			touch_atime(&realpath);
+			cowfs_copyattr(inode);
+		}
+	}
+	return 0;
 }
 
 static int cowfs_fiemap(struct inode *inode, struct fiemap_extent_info *fieinfo,
@@ -170,45 +267,95 @@ static int cowfs_fiemap(struct inode *inode, struct fiemap_extent_info *fieinfo,
 	return err;
 }
 
-const struct inode_operations cowfs_dir_inode_operations = {
-	.lookup		= cowfs_lookup,
-	.permission	= cowfs_permission,
-	.getattr	= cowfs_getattr,
-	.listxattr	= cowfs_listxattr,
-	.get_inode_acl	= cowfs_get_inode_acl,
-	.get_acl	= cowfs_get_acl,
-};
+static int cowfs_fileattr_get(struct dentry *dentry, struct fileattr *fa)
+{
+	const struct cred *old_cred;
+	struct path realpath;
+	int err;
+
+	cowfs_path_real(dentry, &realpath);
+	old_cred = cowfs_override_creds(dentry->d_sb);
+	err = vfs_fileattr_get(realpath.dentry, fa);
+	cowfs_revert_creds(old_cred);
+	return err;
+}
+
+static int cowfs_fileattr_set(struct mnt_idmap *idmap,
+			      struct dentry *dentry, struct fileattr *fa)
+{
+	const struct cred *old_cred;
+	struct path upperpath;
+	int err;
+
+	err = cowfs_copy_up(dentry);
+	if (err)
+		return err;
+
+	cowfs_path_upper(dentry, &upperpath);
+	err = mnt_want_write(upperpath.mnt);
+	if (err)
+		return err;
+	old_cred = cowfs_override_creds(dentry->d_sb);
+	err = vfs_fileattr_set(mnt_idmap(upperpath.mnt), upperpath.dentry, fa);
+	cowfs_revert_creds(old_cred);
+	mnt_drop_write(upperpath.mnt);
+	cowfs_copyattr(d_inode(dentry));
+	return err;
+}
 
 static const struct inode_operations cowfs_file_inode_operations = {
 	.permission	= cowfs_permission,
 	.getattr	= cowfs_getattr,
+	.setattr	= cowfs_setattr,
 	.listxattr	= cowfs_listxattr,
 	.get_inode_acl	= cowfs_get_inode_acl,
 	.get_acl	= cowfs_get_acl,
+	.set_acl	= cowfs_set_acl,
+	.update_time	= cowfs_update_time,
 	.fiemap		= cowfs_fiemap,
+	.fileattr_get	= cowfs_fileattr_get,
+	.fileattr_set	= cowfs_fileattr_set,
 };
 
 static const struct inode_operations cowfs_symlink_inode_operations = {
 	.get_link	= cowfs_get_link,
 	.getattr	= cowfs_getattr,
+	.setattr	= cowfs_setattr,
 	.listxattr	= cowfs_listxattr,
+	.update_time	= cowfs_update_time,
 };
 
 static const struct inode_operations cowfs_special_inode_operations = {
 	.permission	= cowfs_permission,
 	.getattr	= cowfs_getattr,
+	.setattr	= cowfs_setattr,
 	.listxattr	= cowfs_listxattr,
 	.get_inode_acl	= cowfs_get_inode_acl,
 	.get_acl	= cowfs_get_acl,
+	.set_acl	= cowfs_set_acl,
+	.update_time	= cowfs_update_time,
 };
 
-static void cowfs_fill_inode(struct inode *inode, struct cowfs_entry *oe)
+static void cowfs_fill_inode(struct inode *inode, struct dentry *upperdentry,
+			     struct cowfs_entry *oe)
 {
-	const struct cowfs_path *top = &oe->lowerstack[0];
-	struct inode *realinode = d_inode(top->dentry);
+	struct cowfs_fs *ofs = COWFS_FS(inode->i_sb);
+	struct inode *realinode;
 
 	COWFS_I(inode)->oe = oe;
-	inode->i_ino = cowfs_map_ino(inode->i_sb, top->layer, realinode->i_ino);
+	COWFS_I(inode)->__upperdentry = upperdentry;
+	realinode = cowfs_inode_real(inode);
+
+	/*
+	 * st_ino is the origin's: the lower object's when there is one, so
+	 * that it does not change when the object is copied up.
+	 */
+	if (cowfs_numlower(oe))
+		inode->i_ino = cowfs_map_ino(inode->i_sb, oe->lowerstack[0].layer,
+					     d_inode(oe->lowerstack[0].dentry)->i_ino);
+	else
+		inode->i_ino = cowfs_map_ino(inode->i_sb, &ofs->layers[0],
+					     realinode->i_ino);
 	inode->i_mode = realinode->i_mode;
 	/* Times are the real object's: never update our copy on our own */
 	inode->i_flags |= S_NOCMTIME;
@@ -222,7 +369,8 @@ static void cowfs_fill_inode(struct inode *inode, struct cowfs_entry *oe)
 	case S_IFDIR:
 		inode->i_op = &cowfs_dir_inode_operations;
 		inode->i_fop = &cowfs_dir_operations;
-		set_nlink(inode, cowfs_numlower(oe) > 1 ? 1 : realinode->i_nlink);
+		set_nlink(inode, cowfs_dir_is_merged(inode) ? 1 :
+			  realinode->i_nlink);
 		break;
 	case S_IFLNK:
 		inode->i_op = &cowfs_symlink_inode_operations;
@@ -234,53 +382,108 @@ static void cowfs_fill_inode(struct inode *inode, struct cowfs_entry *oe)
 	}
 }
 
+struct cowfs_inode_key {
+	struct inode *key;
+	struct dentry *upperdentry;
+	struct cowfs_entry *oe;
+};
+
+/* Non-directories are hashed by their origin: lower if any, else upper. */
+static struct inode *cowfs_inode_hashkey(struct inode *inode)
+{
+	struct cowfs_entry *oe = COWFS_I(inode)->oe;
+
+	if (cowfs_numlower(oe))
+		return d_inode(oe->lowerstack[0].dentry);
+	return cowfs_inode_upper(inode);
+}
+
 static int cowfs_inode_test(struct inode *inode, void *data)
 {
-	struct cowfs_entry *oe = data;
+	struct cowfs_inode_key *k = data;
 
-	return cowfs_inode_real(inode) == d_inode(oe->lowerstack[0].dentry);
+	return cowfs_inode_hashkey(inode) == k->key;
 }
 
 static int cowfs_inode_set(struct inode *inode, void *data)
 {
+	struct cowfs_inode_key *k = data;
+
 	/* Under inode_hash_lock: cowfs_inode_test() may see us from now on */
-	COWFS_I(inode)->oe = data;
+	COWFS_I(inode)->oe = k->oe;
+	COWFS_I(inode)->__upperdentry = k->upperdentry;
 	return 0;
 }
 
 /*
- * Return the cowfs inode for the real objects in @oe, taking ownership of
- * @oe: it is either installed in a new inode or freed.
+ * Whether the cowfs inode can be shared by every name of the real one.
+ * Directories have one name.  A hard-linked lower file is copied up per
+ * name (there is no index), so its names must not share a cowfs inode
+ * once they can be written; st_ino still tells they were one file.
  */
-struct inode *cowfs_get_inode(struct super_block *sb, struct cowfs_entry *oe)
+static bool cowfs_hash_inode(struct super_block *sb, struct inode *realinode,
+			     struct dentry *upperdentry, struct cowfs_entry *oe)
 {
-	struct inode *realinode = d_inode(oe->lowerstack[0].dentry);
+	if (S_ISDIR(realinode->i_mode))
+		return false;
+	if (!cowfs_numlower(oe) || !cowfs_has_upper(COWFS_FS(sb)))
+		return true;
+	return d_inode(oe->lowerstack[0].dentry)->i_nlink == 1;
+}
+
+/*
+ * Return the cowfs inode for @upperdentry and the lower objects in @oe,
+ * taking ownership of both: they are installed in a new inode or dropped.
+ */
+struct inode *cowfs_get_inode(struct super_block *sb,
+			      struct dentry *upperdentry,
+			      struct cowfs_entry *oe)
+{
+	struct cowfs_inode_key k = {
+		.upperdentry = upperdentry,
+		.oe = oe,
+	};
+	struct inode *realinode;
 	struct inode *inode;
 
-	if (S_ISDIR(realinode->i_mode)) {
+	realinode = upperdentry ? d_inode(upperdentry) :
+				  d_inode(oe->lowerstack[0].dentry);
+	k.key = cowfs_numlower(oe) ? d_inode(oe->lowerstack[0].dentry) :
+				     realinode;
+
+	if (!cowfs_hash_inode(sb, realinode, upperdentry, oe)) {
 		inode = new_inode(sb);
 		if (!inode)
 			goto out_nomem;
-		cowfs_fill_inode(inode, oe);
+		cowfs_fill_inode(inode, upperdentry, oe);
 		return inode;
 	}
 
-	inode = iget5_locked(sb, (unsigned long)realinode, cowfs_inode_test,
-			     cowfs_inode_set, oe);
+	inode = iget5_locked(sb, (unsigned long)k.key, cowfs_inode_test,
+			     cowfs_inode_set, &k);
 	if (!inode)
 		goto out_nomem;
 
 	if (!(inode->i_state & I_NEW)) {
 		/* Already in the union, e.g. another link to the same file */
+		dput(upperdentry);
 		cowfs_free_entry(oe);
 		return inode;
 	}
 
-	cowfs_fill_inode(inode, oe);
+	cowfs_fill_inode(inode, upperdentry, oe);
 	unlock_new_inode(inode);
 	return inode;
 
 out_nomem:
+	dput(upperdentry);
 	cowfs_free_entry(oe);
 	return ERR_PTR(-ENOMEM);
+}
+
+/* The inode for an object just made in the upper layer. */
+struct inode *cowfs_new_inode(struct super_block *sb,
+			      struct dentry *upperdentry)
+{
+	return cowfs_get_inode(sb, dget(upperdentry), NULL);
 }

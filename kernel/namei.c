@@ -2,12 +2,17 @@
 /*
  * cowfs: looking names up across the layers.
  *
- * A name is looked up in the parent's real directory of every layer, top
- * first.  The first positive entry decides what the name is:
+ * A name is looked up in the parent's upper directory, then in its real
+ * directories of every lower layer, top first.  The first positive entry
+ * decides what the name is:
  *  - a whiteout (0/0 character device) hides the name entirely;
- *  - a non-directory is the object, layers below it are not consulted;
+ *  - a non-directory is the object, layers below it are not consulted
+ *    (except to find the lower file a copied-up file came from);
  *  - a directory is merged with the directories of the same name below
  *    it, down to the first opaque one, non-directory or whiteout.
+ * A directory renamed by the union carries trusted.overlay.redirect: the
+ * path (from the layer root, when it starts with '/') or the name (in the
+ * same parent) under which the layers below hold its contents.
  */
 #include <linux/cred.h>
 #include <linux/fs.h>
@@ -17,45 +22,78 @@
 #include "cowfs.h"
 
 struct cowfs_lookup_data {
+	struct cowfs_fs *ofs;
 	struct qstr name;
 	unsigned int ctr;
 	bool stop;
 	bool opaque;
+	/* Redirect in force for the layers below, NULL for d->name */
+	char *redirect;
+	/* Lowest layer index that may still contribute */
+	int next_idx;
+	/* Only a lower non-directory with this origin may follow */
+	void *origin;
+	int origin_len;
 	struct cowfs_path *stack;
 };
 
-/*
- * Look @d->name up in one real parent directory and add what it finds to
- * the stack.  Returns 0 or a negative error; sets @d->stop when the
- * layers below cannot contribute.
- */
-static int cowfs_lookup_layer(struct cowfs_lookup_data *d,
-			      const struct cowfs_path *parent)
+/* Read a redirect xattr; NULL if there is none. */
+static char *cowfs_get_redirect(const struct cowfs_layer *layer,
+				struct dentry *dentry)
 {
-	struct dentry *this;
+	struct path path = { .mnt = layer->mnt, .dentry = dentry };
+	ssize_t res;
+	char *buf;
 
-	this = cowfs_do_lookup(parent->layer, d->name.name, parent->dentry,
-			       d->name.len);
-	if (IS_ERR(this)) {
-		/* A name that a layer cannot hold is simply not there */
-		if (PTR_ERR(this) == -ENAMETOOLONG || PTR_ERR(this) == -ENOENT)
-			return 0;
-		return PTR_ERR(this);
-	}
+	if (!(d_inode(dentry)->i_opflags & IOP_XATTR))
+		return NULL;
 
-	if (d_is_negative(this)) {
-		dput(this);
-		return 0;
+	res = cowfs_do_getxattr(&path, COWFS_XATTR_REDIRECT, NULL, 0);
+	if (res <= 0 || res > PATH_MAX)
+		return NULL;
+
+	buf = kzalloc(res + 1, GFP_KERNEL);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+	res = cowfs_do_getxattr(&path, COWFS_XATTR_REDIRECT, buf, res);
+	if (res <= 0 || (buf[0] != '/' && strchr(buf, '/')) ||
+	    strlen(buf) != res) {
+		pr_warn_ratelimited("invalid redirect on '%pd2' in layer %d\n",
+				    dentry, layer->idx);
+		kfree(buf);
+		return NULL;
 	}
+	return buf;
+}
+
+static void cowfs_set_redirect(struct cowfs_lookup_data *d, char *redirect)
+{
+	kfree(d->redirect);
+	d->redirect = redirect;
+}
+
+/* The component of a path that @name starts with, and its length. */
+static int cowfs_next_component(const char **name)
+{
+	const char *s = *name;
+
+	while (*s == '/')
+		s++;
+	*name = s;
+	return strchrnul(s, '/') - s;
+}
+
+/*
+ * Found @this for the last component in @layer: decide what it adds to the
+ * stack.  Consumes @this.
+ */
+static int cowfs_lookup_found(struct cowfs_lookup_data *d,
+			      const struct cowfs_layer *layer,
+			      struct dentry *this)
+{
+	char *redirect;
 
 	if (cowfs_is_whiteout(this)) {
-		dput(this);
-		d->stop = true;
-		return 0;
-	}
-
-	/* Only directories merge: anything else below one is hidden */
-	if (d->ctr && !d_is_dir(this)) {
 		dput(this);
 		d->stop = true;
 		return 0;
@@ -66,16 +104,201 @@ static int cowfs_lookup_layer(struct cowfs_lookup_data *d,
 		return -EREMOTE;
 	}
 
-	d->stack[d->ctr].layer = parent->layer;
+	if (d->origin) {
+		/* Only the file a copied-up file came from belongs here */
+		bool match = !d_is_dir(this) &&
+			     cowfs_origin_matches(d->ofs, this, d->origin,
+						  d->origin_len);
+
+		d->stop = true;
+		if (!match) {
+			dput(this);
+			return 0;
+		}
+	} else if (d->ctr && !d_is_dir(this)) {
+		/* Only directories merge: anything else below one is hidden */
+		dput(this);
+		d->stop = true;
+		return 0;
+	}
+
+	d->stack[d->ctr].layer = layer;
 	d->stack[d->ctr].dentry = this;
 	d->ctr++;
 
 	if (!d_is_dir(this)) {
 		d->stop = true;
-	} else if (cowfs_is_opaquedir(parent->layer, this)) {
+		return 0;
+	}
+	if (cowfs_is_opaquedir(layer, this)) {
 		d->opaque = true;
 		d->stop = true;
+		return 0;
 	}
+	redirect = cowfs_get_redirect(layer, this);
+	if (IS_ERR(redirect))
+		return PTR_ERR(redirect);
+	if (redirect)
+		cowfs_set_redirect(d, redirect);
+	return 0;
+}
+
+/* Look @len bytes of @name up in @base of @layer; NULL if not there. */
+static struct dentry *cowfs_lookup_one(const struct cowfs_layer *layer,
+				       const char *name, int len,
+				       struct dentry *base)
+{
+	struct dentry *this = cowfs_do_lookup(layer, name, base, len);
+
+	if (IS_ERR(this)) {
+		/* A name that a layer cannot hold is simply not there */
+		if (PTR_ERR(this) == -ENAMETOOLONG || PTR_ERR(this) == -ENOENT)
+			return NULL;
+		return this;
+	}
+	if (d_is_negative(this)) {
+		dput(this);
+		return NULL;
+	}
+	return this;
+}
+
+/*
+ * Look a '/'-separated @path up from @base of @layer, one component at a
+ * time: a missing, non-directory or whiteout component means this layer
+ * has nothing there; an opaque one hides the layers below.
+ */
+static int cowfs_lookup_path(struct cowfs_lookup_data *d,
+			     const struct cowfs_layer *layer,
+			     struct dentry *base, const char *path)
+{
+	struct dentry *dir = dget(base);
+	struct dentry *this;
+	int len;
+
+	for (;;) {
+		len = cowfs_next_component(&path);
+		if (!len) {
+			dput(dir);
+			return 0;
+		}
+		this = cowfs_lookup_one(layer, path, len, dir);
+		dput(dir);
+		if (IS_ERR_OR_NULL(this))
+			return PTR_ERR_OR_ZERO(this);
+		path += len;
+		while (*path == '/')
+			path++;
+		if (!*path)
+			return cowfs_lookup_found(d, layer, this);
+
+		if (!d_can_lookup(this) || cowfs_is_whiteout(this)) {
+			dput(this);
+			return 0;
+		}
+		if (cowfs_is_opaquedir(layer, this))
+			d->stop = true;
+		dir = this;
+	}
+}
+
+/* Look the name (or the redirect in force) up in one layer. */
+static int cowfs_lookup_layer(struct cowfs_lookup_data *d,
+			      const struct cowfs_path *parent)
+{
+	const char *name = d->redirect ?: (const char *)d->name.name;
+	int err;
+
+	if (d->redirect && d->redirect[0] == '/')
+		err = cowfs_lookup_path(d, parent->layer,
+					parent->layer->mnt->mnt_root,
+					d->redirect);
+	else
+		err = cowfs_lookup_path(d, parent->layer, parent->dentry, name);
+
+	d->next_idx = parent->layer->idx + 1;
+	return err;
+}
+
+/*
+ * The lower layers below the upper: those of the parent's stack for a
+ * plain name or a relative redirect, every layer's root for an absolute
+ * redirect.
+ */
+static int cowfs_lookup_lower(struct cowfs_lookup_data *d,
+			      struct cowfs_entry *poe)
+{
+	struct cowfs_fs *ofs = d->ofs;
+	unsigned int i = 0;
+	int err = 0;
+
+	while (!d->stop && !err) {
+		struct cowfs_path root;
+
+		if (d->redirect && d->redirect[0] == '/') {
+			if (d->next_idx >= ofs->numlayer)
+				break;
+			root.layer = &ofs->layers[d->next_idx];
+			root.dentry = root.layer->mnt->mnt_root;
+			err = cowfs_lookup_layer(d, &root);
+			continue;
+		}
+
+		while (i < cowfs_numlower(poe) &&
+		       poe->lowerstack[i].layer->idx < d->next_idx)
+			i++;
+		if (i == cowfs_numlower(poe))
+			break;
+		err = cowfs_lookup_layer(d, &poe->lowerstack[i]);
+	}
+	return err;
+}
+
+/* Look the name up in the parent's upper directory. */
+static int cowfs_lookup_upper_layer(struct cowfs_lookup_data *d,
+				    struct dentry *upperdir,
+				    struct dentry **upperdentry)
+{
+	const struct cowfs_layer *layer = &d->ofs->layers[0];
+	struct dentry *this;
+	char *redirect;
+
+	this = cowfs_lookup_one(layer, d->name.name, d->name.len, upperdir);
+	if (IS_ERR_OR_NULL(this))
+		return PTR_ERR_OR_ZERO(this);
+
+	if (cowfs_is_whiteout(this)) {
+		dput(this);
+		d->stop = true;
+		return 0;
+	}
+	if (cowfs_dentry_weird(this)) {
+		dput(this);
+		return -EREMOTE;
+	}
+
+	*upperdentry = this;
+	if (!d_is_dir(this)) {
+		/* A copied-up file: find its origin for a stable st_ino */
+		d->origin = cowfs_get_origin(d->ofs, this, &d->origin_len);
+		if (IS_ERR(d->origin)) {
+			int err = PTR_ERR(d->origin);
+
+			d->origin = NULL;
+			return err;
+		}
+		d->stop = !d->origin;
+		return 0;
+	}
+	if (cowfs_is_opaquedir(layer, this)) {
+		d->opaque = true;
+		d->stop = true;
+		return 0;
+	}
+	redirect = cowfs_get_redirect(layer, this);
+	if (IS_ERR(redirect))
+		return PTR_ERR(redirect);
+	cowfs_set_redirect(d, redirect);
 	return 0;
 }
 
@@ -83,25 +306,37 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 			    unsigned int flags)
 {
 	struct cowfs_entry *poe = COWFS_I(dir)->oe;
+	struct dentry *upperdir = cowfs_dentry_upper(dentry->d_parent);
+	struct dentry *upperdentry = NULL;
 	struct cowfs_entry *oe = NULL;
 	struct inode *inode = NULL;
 	const struct cred *old_cred;
 	struct cowfs_lookup_data d = {
+		.ofs = COWFS_FS(dentry->d_sb),
 		.name = dentry->d_name,
+		.next_idx = 1,
 	};
+	char *redirect = NULL;
 	unsigned int i;
-	int err;
+	int err = 0;
 
-	d.stack = kcalloc(cowfs_numlower(poe), sizeof(*d.stack), GFP_KERNEL);
+	/* A redirect may reach any lower layer, not just the parent's */
+	d.stack = kcalloc(d.ofs->numlayer, sizeof(*d.stack), GFP_KERNEL);
 	if (!d.stack)
 		return ERR_PTR(-ENOMEM);
 
-	atomic64_inc(&COWFS_FS(dentry->d_sb)->stats.lookups);
+	atomic64_inc(&d.ofs->stats.lookups);
 	old_cred = cowfs_override_creds(dentry->d_sb);
-	err = 0;
-	for (i = 0; i < cowfs_numlower(poe) && !d.stop && !err; i++)
-		err = cowfs_lookup_layer(&d, &poe->lowerstack[i]);
+	if (upperdir)
+		err = cowfs_lookup_upper_layer(&d, upperdir, &upperdentry);
+	/* Keep the upper's redirect: rename builds on it */
+	if (!err && d.redirect)
+		redirect = kstrdup(d.redirect, GFP_KERNEL);
+	if (!err && !d.stop)
+		err = cowfs_lookup_lower(&d, poe);
 	cowfs_revert_creds(old_cred);
+	kfree(d.redirect);
+	kfree(d.origin);
 	if (err)
 		goto out_put;
 
@@ -112,21 +347,34 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 			goto out_put;
 		memcpy(oe->lowerstack, d.stack, d.ctr * sizeof(*d.stack));
 		d.ctr = 0;
-
-		inode = cowfs_get_inode(dentry->d_sb, oe);
+	}
+	if (upperdentry || oe) {
+		inode = cowfs_get_inode(dentry->d_sb, upperdentry, oe);
+		upperdentry = NULL;
 		if (IS_ERR(inode)) {
 			err = PTR_ERR(inode);
 			goto out_put;
 		}
+		if (redirect && S_ISDIR(inode->i_mode)) {
+			mutex_lock(&COWFS_I(inode)->lock);
+			if (!COWFS_I(inode)->redirect) {
+				COWFS_I(inode)->redirect = redirect;
+				redirect = NULL;
+			}
+			mutex_unlock(&COWFS_I(inode)->lock);
+		}
 		if (d.opaque)
 			cowfs_dentry_set_flag(COWFS_E_OPAQUE, dentry);
 	}
+	kfree(redirect);
 	kfree(d.stack);
 	return d_splice_alias(inode, dentry);
 
 out_put:
 	for (i = 0; i < d.ctr; i++)
 		dput(d.stack[i].dentry);
+	dput(upperdentry);
+	kfree(redirect);
 	kfree(d.stack);
 	return ERR_PTR(err);
 }

@@ -8,6 +8,15 @@
  *                          a comma in the legacy mount(2) option string
  *   lowerdir+=/l1          one layer per option, appended below the others
  *                          (fsconfig(2): no page-size limit on layers)
+ *   upperdir=/u            the writable layer, and workdir=/w on the same
+ *                          filesystem for building objects atomically
+ *   redirect_dir=on|follow|off|nofollow
+ *                          rename lower directories with redirect xattrs
+ *                          (on, the default) or refuse with EXDEV (off)
+ *   index=off, metacopy=off, xino=on|auto|off
+ *                          accepted for compatibility with overlay2
+ *                          mount lines; cowfs always keeps st_ino unique
+ *                          (as with xino=on) and has no index
  */
 #include <linux/fs.h>
 #include <linux/fs_context.h>
@@ -24,11 +33,46 @@
 enum cowfs_opt {
 	opt_lowerdir,
 	opt_lowerdir_add,
+	opt_upperdir,
+	opt_workdir,
+	opt_redirect_dir,
+	opt_index,
+	opt_metacopy,
+	opt_xino,
+};
+
+enum {
+	redirect_on,
+	redirect_follow,
+	redirect_off,
+	redirect_nofollow,
+};
+
+static const struct constant_table cowfs_parameter_redirect_dir[] = {
+	{ "on",		redirect_on },
+	{ "follow",	redirect_follow },
+	{ "off",	redirect_off },
+	{ "nofollow",	redirect_nofollow },
+	{}
+};
+
+static const struct constant_table cowfs_parameter_xino[] = {
+	{ "off",	0 },
+	{ "auto",	1 },
+	{ "on",		2 },
+	{}
 };
 
 const struct fs_parameter_spec cowfs_parameter_spec[] = {
 	fsparam_string_empty("lowerdir", opt_lowerdir),
 	fsparam_string("lowerdir+", opt_lowerdir_add),
+	fsparam_string("upperdir", opt_upperdir),
+	fsparam_string("workdir", opt_workdir),
+	fsparam_enum("redirect_dir", opt_redirect_dir,
+		     cowfs_parameter_redirect_dir),
+	fsparam_flag_no("index", opt_index),
+	fsparam_flag_no("metacopy", opt_metacopy),
+	fsparam_enum("xino", opt_xino, cowfs_parameter_xino),
 	{}
 };
 
@@ -106,6 +150,39 @@ static int cowfs_ctx_grow(struct cowfs_fs_context *ctx)
 	return 0;
 }
 
+/* Resolve the directory of a layer option into @path. */
+static int cowfs_resolve_dir(struct fs_context *fc, const char *what,
+			     const char *name, struct path *path)
+{
+	int err;
+
+	if (!*name)
+		return invalfc(fc, "empty %s path", what);
+	if (*name != '/')
+		return invalfc(fc, "%s path '%s' is not absolute", what, name);
+
+	err = kern_path(name, LOOKUP_FOLLOW, path);
+	if (err) {
+		errorfc(fc, "failed to resolve %s '%s': %d", what, name, err);
+		return err;
+	}
+
+	if (!d_is_dir(path->dentry)) {
+		errorfc(fc, "%s '%s' is not a directory", what, name);
+		err = -ENOTDIR;
+	} else if (sb_has_encoding(path->mnt->mnt_sb)) {
+		errorfc(fc, "case-insensitive filesystem on '%s' not supported",
+			name);
+		err = -EINVAL;
+	} else if (cowfs_dentry_weird(path->dentry)) {
+		errorfc(fc, "filesystem on '%s' not supported", name);
+		err = -EINVAL;
+	}
+	if (err)
+		path_put(path);
+	return err;
+}
+
 /*
  * Resolve one layer and append it below the others.  @name is unescaped
  * and owned by the caller.
@@ -117,35 +194,13 @@ static int cowfs_add_layer(struct fs_context *fc, const char *name)
 	struct path path;
 	int err;
 
-	if (!*name)
-		return invalfc(fc, "empty layer path in lowerdir");
-	if (*name != '/')
-		return invalfc(fc, "layer path '%s' is not absolute", name);
 	if (ctx->nr == COWFS_MAX_STACK)
 		return invalfc(fc, "too many lower layers, limit is %d",
 			       COWFS_MAX_STACK);
 
-	err = kern_path(name, LOOKUP_FOLLOW, &path);
-	if (err) {
-		errorfc(fc, "failed to resolve '%s': %d", name, err);
+	err = cowfs_resolve_dir(fc, "layer", name, &path);
+	if (err)
 		return err;
-	}
-
-	if (!d_is_dir(path.dentry)) {
-		errorfc(fc, "layer '%s' is not a directory", name);
-		err = -ENOTDIR;
-		goto out_put;
-	}
-	err = -EINVAL;
-	if (sb_has_encoding(path.mnt->mnt_sb)) {
-		errorfc(fc, "case-insensitive filesystem on '%s' not supported",
-			name);
-		goto out_put;
-	}
-	if (cowfs_dentry_weird(path.dentry)) {
-		errorfc(fc, "filesystem on '%s' not supported", name);
-		goto out_put;
-	}
 
 	err = cowfs_ctx_grow(ctx);
 	if (err)
@@ -163,6 +218,49 @@ static int cowfs_add_layer(struct fs_context *fc, const char *name)
 
 out_put:
 	path_put(&path);
+	return err;
+}
+
+static void cowfs_ctx_put_layer(struct cowfs_fs_context_layer *l)
+{
+	if (l->name)
+		path_put(&l->path);
+	kfree(l->name);
+	l->name = NULL;
+}
+
+/* upperdir= or workdir=: a later option replaces an earlier one. */
+static int cowfs_set_dir(struct fs_context *fc, const char *what,
+			 struct cowfs_fs_context_layer *l, const char *value)
+{
+	struct path path;
+	char *name;
+	int err;
+
+	name = kstrdup(value, GFP_KERNEL);
+	if (!name)
+		return -ENOMEM;
+	cowfs_unescape(name);
+
+	err = cowfs_resolve_dir(fc, what, name, &path);
+	if (err)
+		goto out_free;
+
+	if (l == &((struct cowfs_fs_context *)fc->fs_private)->upper &&
+	    __mnt_is_readonly(path.mnt)) {
+		errorfc(fc, "filesystem on upperdir '%s' is read-only", name);
+		path_put(&path);
+		err = -EROFS;
+		goto out_free;
+	}
+
+	cowfs_ctx_put_layer(l);
+	l->name = name;
+	l->path = path;
+	return 0;
+
+out_free:
+	kfree(name);
 	return err;
 }
 
@@ -247,6 +345,24 @@ static int cowfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 		if (ctx->lowerdir_all)
 			return invalfc(fc, "lowerdir+ cannot follow lowerdir");
 		return cowfs_add_layer(fc, param->string);
+	case opt_upperdir:
+		return cowfs_set_dir(fc, "upperdir", &ctx->upper, param->string);
+	case opt_workdir:
+		return cowfs_set_dir(fc, "workdir", &ctx->work, param->string);
+	case opt_redirect_dir:
+		ctx->redirect_dir = result.uint_32 == redirect_on;
+		return 0;
+	case opt_index:
+		if (!result.negated)
+			return invalfc(fc, "index=on is not supported (use index=off)");
+		return 0;
+	case opt_metacopy:
+		if (!result.negated)
+			return invalfc(fc, "metacopy=on is not supported (use metacopy=off)");
+		return 0;
+	case opt_xino:
+		/* st_ino is always unique across layers, as with xino=on */
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -259,7 +375,8 @@ static int cowfs_get_tree(struct fs_context *fc)
 static int cowfs_reconfigure(struct fs_context *fc)
 {
 	/* Without an upper layer there is nowhere to write */
-	if (!(fc->sb_flags & SB_RDONLY)) {
+	if (!(fc->sb_flags & SB_RDONLY) &&
+	    !cowfs_has_upper(COWFS_FS(fc->root->d_sb))) {
 		errorfc(fc, "a union without upperdir is read-only");
 		return -EROFS;
 	}
@@ -273,6 +390,8 @@ static void cowfs_fs_context_free(struct fs_context *fc)
 	if (ctx) {
 		cowfs_ctx_reset_lower(ctx);
 		kfree(ctx->lower);
+		cowfs_ctx_put_layer(&ctx->upper);
+		cowfs_ctx_put_layer(&ctx->work);
 		kfree(ctx);
 	}
 	/* Set only if fill_super never took ownership of it */
@@ -303,6 +422,7 @@ int cowfs_init_fs_context(struct fs_context *fc)
 	}
 
 	INIT_LIST_HEAD(&ofs->mounts_node);
+	ctx->redirect_dir = true;
 	fc->fs_private = ctx;
 	fc->s_fs_info = ofs;
 	fc->ops = &cowfs_context_ops;
@@ -316,15 +436,24 @@ void cowfs_free_fs(struct cowfs_fs *ofs)
 	if (!ofs)
 		return;
 
+	dput(ofs->workdir);
+	if (ofs->workdir_locked)
+		cowfs_inuse_unlock(ofs->workbasedir);
+	dput(ofs->workbasedir);
+	if (ofs->upperdir_locked)
+		cowfs_inuse_unlock(cowfs_upper_mnt(ofs)->mnt_root);
+
 	/* One RCU grace period for all layers, not one each */
-	if (ofs->numlayer > 1)
-		kern_unmount_array(ofs->mounts + 1, ofs->numlayer - 1);
+	if (ofs->numlayer)
+		kern_unmount_array(ofs->mounts, ofs->numlayer);
 	for (i = 0; i < ofs->numlayer; i++)
 		kfree(ofs->layers[i].name);
 	kfree(ofs->mounts);
 	kfree(ofs->layers);
 	kfree(ofs->fs);
 	kfree(ofs->config.lowerdir_all);
+	kfree(ofs->config.upperdir);
+	kfree(ofs->config.workdir);
 	if (ofs->creator_cred)
 		put_cred(ofs->creator_cred);
 	kfree(ofs);
@@ -345,7 +474,7 @@ int cowfs_show_options(struct seq_file *m, struct dentry *dentry)
 	 */
 	if (ofs->config.lowerdir_all) {
 		seq_show_option(m, "lowerdir", ofs->config.lowerdir_all);
-		return 0;
+		goto upper;
 	}
 
 	for (i = 1; i < ofs->numlayer; i++)
@@ -369,5 +498,12 @@ int cowfs_show_options(struct seq_file *m, struct dentry *dentry)
 	buf[len] = '\0';
 	seq_show_option(m, "lowerdir", buf);
 	kfree(buf);
+upper:
+	if (ofs->config.upperdir) {
+		seq_show_option(m, "upperdir", ofs->config.upperdir);
+		seq_show_option(m, "workdir", ofs->config.workdir);
+	}
+	if (!ofs->config.redirect_dir)
+		seq_puts(m, ",redirect_dir=off");
 	return 0;
 }

@@ -16,6 +16,10 @@ struct cowfs_fs_context {
 	struct cowfs_fs_context_layer *lower;
 	unsigned int nr;
 	unsigned int capacity;
+	/* upperdir= and workdir=, name NULL when not given */
+	struct cowfs_fs_context_layer upper;
+	struct cowfs_fs_context_layer work;
+	bool redirect_dir;
 	/* The whole lowerdir= value, NULL when layers came from lowerdir+ */
 	char *lowerdir_all;
 };

@@ -2,7 +2,7 @@
 /*
  * cowfs: reading directories.
  *
- * An open cowfs directory reads every real directory behind it, top layer
+ * An open cowfs directory reads every real directory behind it, upper layer
  * first, into one list of names: a name seen in a higher layer hides the
  * same name below, and whiteouts take part in hiding but are never shown.
  * The list is built when the directory is first read (or read again from
@@ -24,6 +24,7 @@ struct cowfs_cache_entry {
 	u64 ino;
 	unsigned int type;
 	bool is_whiteout;
+	bool is_upper;
 	int len;
 	char name[];
 };
@@ -106,6 +107,7 @@ static bool cowfs_fill_merge(struct dir_context *ctx, const char *name,
 	p->type = d_type;
 	p->ino = cowfs_map_ino(rdd->sb, rdd->layer, ino);
 	p->is_whiteout = false;
+	p->is_upper = rdd->layer->idx == 0;
 	rb_link_node(&p->node, parent, link);
 	rb_insert_color(&p->node, &rdd->root);
 
@@ -170,22 +172,70 @@ static int cowfs_read_layer(struct cowfs_readdir_data *rdd,
 	return err;
 }
 
-static void cowfs_cache_free(struct cowfs_dir_cache *cache)
+void cowfs_cache_free_list(struct list_head *list)
 {
 	struct cowfs_cache_entry *p, *n;
 
+	list_for_each_entry_safe(p, n, list, l_node)
+		kfree(p);
+	INIT_LIST_HEAD(list);
+}
+
+static void cowfs_cache_free(struct cowfs_dir_cache *cache)
+{
 	if (!cache)
 		return;
-	list_for_each_entry_safe(p, n, &cache->all, l_node)
-		kfree(p);
+	cowfs_cache_free_list(&cache->all);
 	kvfree(cache->entries);
 	kfree(cache);
+}
+
+/*
+ * Upper entries that may have come from a lower layer (copied up, or
+ * moved here by rename) show the st_ino of their origin: ask the union.
+ */
+static bool cowfs_dir_is_impure(struct dentry *dentry)
+{
+	struct dentry *upper = cowfs_dentry_upper(dentry);
+	struct path path = {
+		.mnt = cowfs_upper_mnt(COWFS_FS(dentry->d_sb)),
+		.dentry = upper,
+	};
+	char val;
+
+	if (!upper)
+		return false;
+	if (cowfs_dir_is_merged(d_inode(dentry)))
+		return true;
+	return cowfs_do_getxattr(&path, COWFS_XATTR_IMPURE, &val, 1) == 1 &&
+	       val == 'y';
+}
+
+/* Called with the directory locked exclusively: lookup_one() is fine. */
+static void cowfs_cache_update_ino(struct dentry *dir,
+				   struct cowfs_dir_cache *cache)
+{
+	struct cowfs_cache_entry *p;
+	struct dentry *this;
+
+	list_for_each_entry(p, &cache->all, l_node) {
+		if (!p->is_upper || p->is_whiteout || p->name[0] == '.')
+			continue;
+		this = lookup_one(&nop_mnt_idmap, p->name, dir, p->len);
+		if (IS_ERR(this))
+			continue;	/* keep the upper's own number */
+		if (d_really_is_positive(this))
+			p->ino = d_inode(this)->i_ino;
+		dput(this);
+	}
 }
 
 static struct cowfs_dir_cache *cowfs_cache_build(struct dentry *dentry)
 {
 	struct inode *inode = d_inode(dentry);
 	struct cowfs_entry *oe = COWFS_I(inode)->oe;
+	struct cowfs_fs *ofs = COWFS_FS(dentry->d_sb);
+	struct dentry *upper = cowfs_dentry_upper(dentry);
 	struct cowfs_cache_entry *p;
 	struct cowfs_dir_cache *cache;
 	struct cowfs_readdir_data rdd = {
@@ -206,8 +256,18 @@ static struct cowfs_dir_cache *cowfs_cache_build(struct dentry *dentry)
 	rdd.all = &cache->all;
 
 	old_cred = cowfs_override_creds(dentry->d_sb);
+	if (upper) {
+		struct cowfs_path top = {
+			.layer = &ofs->layers[0],
+			.dentry = upper,
+		};
+
+		err = cowfs_read_layer(&rdd, &top);
+	}
 	for (i = 0; i < cowfs_numlower(oe) && !err; i++)
 		err = cowfs_read_layer(&rdd, &oe->lowerstack[i]);
+	if (!err && upper && cowfs_dir_is_impure(dentry))
+		cowfs_cache_update_ino(dentry, cache);
 	cowfs_revert_creds(old_cred);
 	if (err)
 		goto out_free;
@@ -261,6 +321,8 @@ static int cowfs_iterate(struct file *file, struct dir_context *ctx)
 	return 0;
 }
 
+WRAP_DIR_ITER(cowfs_iterate) // lookup_one() for st_ino needs it exclusive
+
 static loff_t cowfs_dir_llseek(struct file *file, loff_t offset, int whence)
 {
 	switch (whence) {
@@ -279,6 +341,92 @@ static loff_t cowfs_dir_llseek(struct file *file, loff_t offset, int whence)
 	return offset;
 }
 
+/* Only an upper directory has anything of ours to sync. */
+static int cowfs_dir_fsync(struct file *file, loff_t start, loff_t end,
+			   int datasync)
+{
+	struct dentry *upper = cowfs_dentry_upper(file->f_path.dentry);
+	struct path upperpath = {
+		.mnt = cowfs_upper_mnt(COWFS_FS(file->f_path.dentry->d_sb)),
+		.dentry = upper,
+	};
+	const struct cred *old_cred;
+	struct file *realfile;
+	int err;
+
+	if (!upper)
+		return 0;
+
+	old_cred = cowfs_override_creds(file_inode(file)->i_sb);
+	realfile = dentry_open(&upperpath, O_RDONLY | O_DIRECTORY,
+			       current_cred());
+	if (IS_ERR(realfile)) {
+		err = PTR_ERR(realfile);
+	} else {
+		err = vfs_fsync_range(realfile, start, end, datasync);
+		fput(realfile);
+	}
+	cowfs_revert_creds(old_cred);
+	return err;
+}
+
+/*
+ * Whether a directory about to be removed or replaced is empty as the
+ * union shows it.  The whiteouts of its upper directory are moved to
+ * @whiteouts, for cowfs_cleanup_whiteouts() to remove with it.
+ */
+int cowfs_check_empty_dir(struct dentry *dentry, struct list_head *whiteouts)
+{
+	struct cowfs_dir_cache *cache;
+	struct cowfs_cache_entry *p, *n;
+	int err = 0;
+
+	cache = cowfs_cache_build(dentry);
+	if (IS_ERR(cache))
+		return PTR_ERR(cache);
+
+	list_for_each_entry_safe(p, n, &cache->all, l_node) {
+		if (p->is_whiteout) {
+			if (p->is_upper)
+				list_move_tail(&p->l_node, whiteouts);
+			continue;
+		}
+		if (p->len == 1 && p->name[0] == '.')
+			continue;
+		if (p->len == 2 && p->name[0] == '.' && p->name[1] == '.')
+			continue;
+		err = -ENOTEMPTY;
+		break;
+	}
+	cowfs_cache_free(cache);
+	if (err)
+		cowfs_cache_free_list(whiteouts);
+	return err;
+}
+
+/* Remove the whiteouts listed by cowfs_check_empty_dir() from @upper. */
+void cowfs_cleanup_whiteouts(struct cowfs_fs *ofs, struct dentry *upper,
+			     struct list_head *whiteouts)
+{
+	struct cowfs_cache_entry *p;
+
+	inode_lock_nested(d_inode(upper), I_MUTEX_CHILD);
+	list_for_each_entry(p, whiteouts, l_node) {
+		struct dentry *dentry;
+
+		dentry = cowfs_lookup_upper(ofs, p->name, upper, p->len);
+		if (IS_ERR(dentry)) {
+			pr_err("lookup '%pd2/%s' for cleanup failed (%ld)\n",
+			       upper, p->name, PTR_ERR(dentry));
+			continue;
+		}
+		if (cowfs_is_whiteout(dentry))
+			cowfs_cleanup(ofs, d_inode(upper), dentry);
+		dput(dentry);
+	}
+	inode_unlock(d_inode(upper));
+}
+
 static int cowfs_dir_open(struct inode *inode, struct file *file)
 {
 	file->private_data = NULL;
@@ -295,6 +443,7 @@ const struct file_operations cowfs_dir_operations = {
 	.open		= cowfs_dir_open,
 	.release	= cowfs_dir_release,
 	.read		= generic_read_dir,
-	.iterate_shared	= cowfs_iterate,
+	.iterate_shared	= shared_cowfs_iterate,
+	.fsync		= cowfs_dir_fsync,
 	.llseek		= cowfs_dir_llseek,
 };

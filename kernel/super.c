@@ -6,6 +6,7 @@
  * module's registration.
  */
 #include <linux/cred.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/log2.h>
@@ -49,6 +50,8 @@ static struct inode *cowfs_alloc_inode(struct super_block *sb)
 		return NULL;
 
 	oi->oe = NULL;
+	oi->__upperdentry = NULL;
+	oi->redirect = NULL;
 	oi->version = 0;
 	return &oi->vfs_inode;
 }
@@ -62,6 +65,10 @@ static void cowfs_destroy_inode(struct inode *inode)
 {
 	struct cowfs_inode *oi = COWFS_I(inode);
 
+	dput(oi->__upperdentry);
+	oi->__upperdentry = NULL;
+	kfree(oi->redirect);
+	oi->redirect = NULL;
 	cowfs_free_entry(oi->oe);
 	oi->oe = NULL;
 }
@@ -135,15 +142,280 @@ static int cowfs_get_fsid(struct cowfs_fs *ofs, struct super_block *sb)
 	return ofs->numfs++;
 }
 
+struct cowfs_name {
+	struct list_head list;
+	int len;
+	char name[];
+};
+
+struct cowfs_name_ctx {
+	struct dir_context ctx;
+	struct list_head names;
+	int err;
+};
+
+static bool cowfs_collect_name(struct dir_context *ctx, const char *name,
+			       int len, loff_t offset, u64 ino,
+			       unsigned int d_type)
+{
+	struct cowfs_name_ctx *nc = container_of(ctx, struct cowfs_name_ctx, ctx);
+	struct cowfs_name *n;
+
+	if (name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.')))
+		return true;
+
+	n = kmalloc(struct_size(n, name, len), GFP_KERNEL);
+	if (!n) {
+		nc->err = -ENOMEM;
+		return false;
+	}
+	memcpy(n->name, name, len);
+	n->len = len;
+	list_add_tail(&n->list, &nc->names);
+	return true;
+}
+
+/*
+ * Remove what a crash or an error left in workdir: temporary objects, and
+ * directories that held whiteouts (@depth levels deep at most).
+ */
+static int cowfs_clean_dir(struct cowfs_fs *ofs, struct dentry *dir, int depth)
+{
+	struct path path = { .mnt = cowfs_upper_mnt(ofs), .dentry = dir };
+	struct cowfs_name_ctx nc = {
+		.ctx.actor = cowfs_collect_name,
+		.names = LIST_HEAD_INIT(nc.names),
+	};
+	struct cowfs_name *n, *tmp;
+	struct file *file;
+	int err;
+
+	file = dentry_open(&path, O_RDONLY | O_DIRECTORY, current_cred());
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	err = iterate_dir(file, &nc.ctx) ?: nc.err;
+	fput(file);
+
+	list_for_each_entry_safe(n, tmp, &nc.names, list) {
+		struct dentry *this;
+
+		if (!err) {
+			inode_lock_nested(d_inode(dir), I_MUTEX_PARENT);
+			this = cowfs_lookup_upper(ofs, n->name, dir, n->len);
+			inode_unlock(d_inode(dir));
+			if (IS_ERR(this)) {
+				err = PTR_ERR(this);
+			} else if (d_is_positive(this)) {
+				if (d_is_dir(this) && depth > 0)
+					err = cowfs_clean_dir(ofs, this, depth - 1);
+				inode_lock_nested(d_inode(dir), I_MUTEX_PARENT);
+				err = err ?: cowfs_cleanup(ofs, d_inode(dir), this);
+				inode_unlock(d_inode(dir));
+				dput(this);
+			} else {
+				dput(this);
+			}
+		}
+		kfree(n);
+	}
+	return err;
+}
+
+/* Whether the upper file system has what the union needs from it. */
+static int cowfs_check_upper_fs(struct cowfs_fs *ofs, struct fs_context *fc)
+{
+	struct dentry *work = ofs->workdir;
+	struct inode *wdir = d_inode(work);
+	struct dentry *temp, *dest;
+	int err;
+
+	err = cowfs_do_setxattr(ofs, work, COWFS_XATTR_OPAQUE, "0", 1, 0);
+	if (err) {
+		errorfc(fc, "upper filesystem does not support trusted.* xattrs (%d)",
+			err);
+		return -EINVAL;
+	}
+	cowfs_do_removexattr(ofs, work, COWFS_XATTR_OPAQUE);
+
+	inode_lock_nested(wdir, I_MUTEX_PARENT);
+	temp = cowfs_lookup_temp(ofs, work);
+	err = PTR_ERR_OR_ZERO(temp);
+	if (err)
+		goto out_unlock;
+	dest = cowfs_lookup_temp(ofs, work);
+	err = PTR_ERR_OR_ZERO(dest);
+	if (err)
+		goto out_temp;
+
+	err = cowfs_do_create(ofs, wdir, temp, S_IFREG);
+	if (!err) {
+		/* rename moves the dentry: remember the name it leaves */
+		char name[24];
+
+		strscpy(name, temp->d_name.name, sizeof(name));
+		err = cowfs_do_rename(ofs, wdir, temp, wdir, dest,
+				      RENAME_WHITEOUT);
+		if (!err) {
+			struct dentry *wh;
+
+			wh = cowfs_lookup_upper(ofs, name, work, strlen(name));
+			if (!IS_ERR(wh)) {
+				if (!cowfs_is_whiteout(wh))
+					err = -EINVAL;
+				else
+					cowfs_cleanup(ofs, wdir, wh);
+				dput(wh);
+			}
+			cowfs_cleanup(ofs, wdir, temp);
+		} else {
+			cowfs_cleanup(ofs, wdir, temp);
+		}
+	}
+	dput(dest);
+	if (err)
+		errorfc(fc, "upper filesystem does not support whiteouts (RENAME_WHITEOUT: %d)",
+			err);
+out_temp:
+	dput(temp);
+out_unlock:
+	inode_unlock(wdir);
+	return err ? -EINVAL : 0;
+}
+
+/* workdir/work: where objects are built before they appear in upper. */
+static int cowfs_make_workdir(struct cowfs_fs *ofs, struct fs_context *fc)
+{
+	struct dentry *base = ofs->workbasedir;
+	struct dentry *work;
+	int err;
+
+	inode_lock_nested(d_inode(base), I_MUTEX_PARENT);
+	work = cowfs_lookup_upper(ofs, COWFS_WORKDIR_NAME, base,
+				  strlen(COWFS_WORKDIR_NAME));
+	if (!IS_ERR(work) && d_is_negative(work)) {
+		err = cowfs_do_mkdir(ofs, d_inode(base), work, S_IFDIR);
+		if (!err && d_is_negative(work))
+			err = -EIO;
+		if (err) {
+			dput(work);
+			work = ERR_PTR(err);
+		}
+	}
+	inode_unlock(d_inode(base));
+	if (IS_ERR(work)) {
+		errorfc(fc, "cannot make '%s/%s': %ld", ofs->config.workdir,
+			COWFS_WORKDIR_NAME, PTR_ERR(work));
+		return PTR_ERR(work);
+	}
+	ofs->workdir = work;
+
+	if (!d_is_dir(work)) {
+		errorfc(fc, "'%s/%s' is not a directory", ofs->config.workdir,
+			COWFS_WORKDIR_NAME);
+		return -ENOTDIR;
+	}
+
+	err = cowfs_clean_dir(ofs, work, 1);
+	if (err) {
+		errorfc(fc, "cannot clean up '%s/%s': %d", ofs->config.workdir,
+			COWFS_WORKDIR_NAME, err);
+		return err;
+	}
+	return cowfs_check_upper_fs(ofs, fc);
+}
+
+/* Whether two layer directories on one filesystem nest. */
+static bool cowfs_paths_overlap(const struct path *a, const struct path *b)
+{
+	if (a->mnt->mnt_sb != b->mnt->mnt_sb)
+		return false;
+	return is_subdir(a->dentry, b->dentry) || is_subdir(b->dentry, a->dentry);
+}
+
+static int cowfs_get_upper(struct super_block *sb, struct fs_context *fc)
+{
+	struct cowfs_fs_context *ctx = fc->fs_private;
+	struct cowfs_fs *ofs = COWFS_FS(sb);
+	struct path *upperpath = &ctx->upper.path;
+	struct path *workpath = &ctx->work.path;
+	struct vfsmount *mnt;
+	unsigned int i;
+	int err;
+
+	if (!ctx->work.name)
+		return invalfc(fc, "missing workdir: upperdir needs one");
+	if (upperpath->mnt != workpath->mnt)
+		return invalfc(fc, "workdir '%s' and upperdir '%s' must be on the same mount",
+			       ctx->work.name, ctx->upper.name);
+	if (cowfs_paths_overlap(upperpath, workpath))
+		return invalfc(fc, "workdir '%s' and upperdir '%s' must not be inside one another",
+			       ctx->work.name, ctx->upper.name);
+	for (i = 0; i < ctx->nr; i++) {
+		if (cowfs_paths_overlap(upperpath, &ctx->lower[i].path) ||
+		    cowfs_paths_overlap(workpath, &ctx->lower[i].path))
+			return invalfc(fc, "lower layer '%s' overlaps upperdir or workdir",
+				       ctx->lower[i].name);
+	}
+
+	if (!cowfs_inuse_trylock(upperpath->dentry)) {
+		errorfc(fc, "upperdir '%s' is in use by another mount",
+			ctx->upper.name);
+		return -EBUSY;
+	}
+	ofs->upperdir_locked = true;
+
+	mnt = clone_private_mount(upperpath);
+	if (IS_ERR(mnt)) {
+		errorfc(fc, "failed to clone the mount of upperdir '%s': %ld",
+			ctx->upper.name, PTR_ERR(mnt));
+		/* Not ours yet for cowfs_free_fs() to unlock */
+		cowfs_inuse_unlock(upperpath->dentry);
+		ofs->upperdir_locked = false;
+		return PTR_ERR(mnt);
+	}
+	/* The union decides about atime, not the mount it came from */
+	mnt->mnt_flags &= ~(MNT_NOATIME | MNT_NODIRATIME | MNT_RELATIME);
+	ofs->layers[0].mnt = mnt;
+	ofs->layers[0].idx = 0;
+	ofs->layers[0].fsid = cowfs_get_fsid(ofs, mnt->mnt_sb);
+	ofs->mounts[0] = mnt;
+
+	ofs->config.upperdir = ctx->upper.name;
+	ctx->upper.name = NULL;
+	ofs->config.workdir = ctx->work.name;
+	ctx->work.name = NULL;
+	path_put(upperpath);
+
+	if (!cowfs_inuse_trylock(workpath->dentry)) {
+		errorfc(fc, "workdir '%s' is in use by another mount",
+			ofs->config.workdir);
+		path_put(workpath);
+		return -EBUSY;
+	}
+	ofs->workbasedir = dget(workpath->dentry);
+	ofs->workdir_locked = true;
+	path_put(workpath);
+
+	err = mnt_want_write(mnt);
+	if (err)
+		return err;
+	err = cowfs_make_workdir(ofs, fc);
+	mnt_drop_write(mnt);
+	return err;
+}
+
 static int cowfs_get_layers(struct super_block *sb, struct fs_context *fc)
 {
 	struct cowfs_fs_context *ctx = fc->fs_private;
 	struct cowfs_fs *ofs = COWFS_FS(sb);
 	unsigned int i;
 	int depth = 0;
+	int err;
 
 	for (i = 0; i < ctx->nr; i++)
 		depth = max(depth, ctx->lower[i].path.mnt->mnt_sb->s_stack_depth);
+	if (ctx->upper.name)
+		depth = max(depth, ctx->upper.path.mnt->mnt_sb->s_stack_depth);
 	sb->s_stack_depth = depth + 1;
 	if (sb->s_stack_depth > FILESYSTEM_MAX_STACK_DEPTH)
 		return invalfc(fc, "maximum fs stacking depth exceeded (%d)",
@@ -152,10 +424,23 @@ static int cowfs_get_layers(struct super_block *sb, struct fs_context *fc)
 	/* layers[0] is the upper layer's place; lower layers follow */
 	ofs->layers = kcalloc(ctx->nr + 1, sizeof(*ofs->layers), GFP_KERNEL);
 	ofs->mounts = kcalloc(ctx->nr + 1, sizeof(*ofs->mounts), GFP_KERNEL);
-	ofs->fs = kcalloc(ctx->nr, sizeof(*ofs->fs), GFP_KERNEL);
+	ofs->fs = kcalloc(ctx->nr + 1, sizeof(*ofs->fs), GFP_KERNEL);
 	if (!ofs->layers || !ofs->mounts || !ofs->fs)
 		return -ENOMEM;
 	ofs->numlayer = 1;
+	ofs->config.redirect_dir = ctx->redirect_dir;
+
+	/* The upper's filesystem gets index 0: its st_ino are unchanged */
+	if (ctx->upper.name) {
+		err = cowfs_get_upper(sb, fc);
+		if (err)
+			return err;
+		if (IS_POSIXACL(d_inode(cowfs_upper_mnt(ofs)->mnt_root)))
+			sb->s_flags |= SB_POSIXACL;
+	} else if (ctx->work.name) {
+		return invalfc(fc, "workdir '%s' given without upperdir",
+			       ctx->work.name);
+	}
 
 	for (i = 0; i < ctx->nr; i++) {
 		struct cowfs_fs_context_layer *l = &ctx->lower[i];
@@ -179,7 +464,9 @@ static int cowfs_get_layers(struct super_block *sb, struct fs_context *fc)
 		ofs->mounts[i + 1] = mnt;
 		ofs->numlayer++;
 
-		if (IS_POSIXACL(d_inode(l->path.dentry)))
+		/* Without an upper, ACLs are the lower layers' to enforce */
+		if (!cowfs_has_upper(ofs) &&
+		    IS_POSIXACL(d_inode(l->path.dentry)))
 			sb->s_flags |= SB_POSIXACL;
 	}
 
@@ -195,6 +482,7 @@ static int cowfs_get_layers(struct super_block *sb, struct fs_context *fc)
 static struct dentry *cowfs_get_root(struct super_block *sb)
 {
 	struct cowfs_fs *ofs = COWFS_FS(sb);
+	struct dentry *upper = NULL;
 	struct cowfs_entry *oe;
 	struct inode *inode;
 	unsigned int i;
@@ -208,7 +496,9 @@ static struct dentry *cowfs_get_root(struct super_block *sb)
 		oe->lowerstack[i - 1].dentry = dget(ofs->layers[i].mnt->mnt_root);
 	}
 
-	inode = cowfs_get_inode(sb, oe);
+	if (cowfs_has_upper(ofs))
+		upper = dget(cowfs_upper_mnt(ofs)->mnt_root);
+	inode = cowfs_get_inode(sb, upper, oe);
 	if (IS_ERR(inode))
 		return ERR_CAST(inode);
 
@@ -239,8 +529,9 @@ int cowfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_d_op = &cowfs_dentry_operations;
 	sb->s_maxbytes = MAX_LFS_FILESIZE;
 	sb->s_time_gran = 1;
-	/* Until there is an upper layer, the union is read-only */
-	sb->s_flags |= SB_RDONLY;
+	/* Without an upper layer, the union is read-only */
+	if (!cowfs_has_upper(ofs))
+		sb->s_flags |= SB_RDONLY;
 	sb->s_iflags |= SB_I_SKIP_SYNC;
 
 	root = cowfs_get_root(sb);

@@ -91,25 +91,129 @@ void cowfs_path_lower(struct dentry *dentry, struct path *path)
 	}
 }
 
+void cowfs_path_upper(struct dentry *dentry, struct path *path)
+{
+	path->mnt = cowfs_upper_mnt(COWFS_FS(dentry->d_sb));
+	path->dentry = cowfs_dentry_upper(dentry);
+}
+
 /* The real object that holds @dentry's data and attributes. */
 void cowfs_path_real(struct dentry *dentry, struct path *path)
 {
-	cowfs_path_lower(dentry, path);
+	cowfs_path_upper(dentry, path);
+	if (!path->dentry)
+		cowfs_path_lower(dentry, path);
 }
 
-/* RCU-safe: the stack of a live inode never changes. */
+/* RCU-safe: the upper is set once and the lower stack never changes. */
 struct inode *cowfs_inode_real(struct inode *inode)
 {
 	struct cowfs_entry *oe = COWFS_I(inode)->oe;
+	struct inode *upperinode = cowfs_inode_upper(inode);
 
+	if (upperinode)
+		return upperinode;
 	if (!cowfs_numlower(oe))
 		return NULL;
 	return d_inode(oe->lowerstack[0].dentry);
 }
 
+bool cowfs_dentry_has_lower(struct dentry *dentry)
+{
+	return d_inode(dentry) && cowfs_numlower(COWFS_E(dentry));
+}
+
+/* A directory whose contents come from more than one layer. */
 bool cowfs_dir_is_merged(struct inode *inode)
 {
-	return S_ISDIR(inode->i_mode) && cowfs_numlower(COWFS_I(inode)->oe) > 1;
+	unsigned int nr = cowfs_numlower(COWFS_I(inode)->oe);
+
+	if (cowfs_upperdentry(inode))
+		nr++;
+	return S_ISDIR(inode->i_mode) && nr > 1;
+}
+
+bool cowfs_dentry_is_opaque(struct dentry *dentry)
+{
+	return cowfs_dentry_test_flag(COWFS_E_OPAQUE, dentry);
+}
+
+/* The merged contents of a directory changed: readdir must look again. */
+void cowfs_dir_modified(struct dentry *dentry)
+{
+	struct inode *inode = d_inode(dentry);
+
+	WRITE_ONCE(COWFS_I(inode)->version, COWFS_I(inode)->version + 1);
+	cowfs_copyattr(inode);
+}
+
+/*
+ * Exclusive use of an upper or work directory, shared with overlayfs
+ * through the same inode flag, so neither file system can mount a
+ * directory the other (or another union) is writing to.
+ */
+bool cowfs_inuse_trylock(struct dentry *dentry)
+{
+	struct inode *inode = d_inode(dentry);
+	bool locked = false;
+
+	spin_lock(&inode->i_lock);
+	if (!(inode->i_state & I_OVL_INUSE)) {
+		inode->i_state |= I_OVL_INUSE;
+		locked = true;
+	}
+	spin_unlock(&inode->i_lock);
+	return locked;
+}
+
+void cowfs_inuse_unlock(struct dentry *dentry)
+{
+	struct inode *inode = d_inode(dentry);
+
+	spin_lock(&inode->i_lock);
+	WARN_ON(!(inode->i_state & I_OVL_INUSE));
+	inode->i_state &= ~I_OVL_INUSE;
+	spin_unlock(&inode->i_lock);
+}
+
+int cowfs_set_opaque(struct cowfs_fs *ofs, struct dentry *upperdentry)
+{
+	return cowfs_do_setxattr(ofs, upperdentry, COWFS_XATTR_OPAQUE, "y", 1,
+				 0);
+}
+
+/* A fresh negative dentry for a temporary object in locked @workdir. */
+struct dentry *cowfs_lookup_temp(struct cowfs_fs *ofs, struct dentry *workdir)
+{
+	char name[24];
+	struct dentry *temp;
+
+	snprintf(name, sizeof(name), "#%lx",
+		 atomic_long_inc_return(&ofs->last_temp_id));
+	temp = cowfs_lookup_upper(ofs, name, workdir, strlen(name));
+	if (!IS_ERR(temp) && d_is_positive(temp)) {
+		pr_err("workdir/%s already exists\n", name);
+		dput(temp);
+		temp = ERR_PTR(-EIO);
+	}
+	return temp;
+}
+
+/* Remove an object left in locked @dir, e.g. a temporary in workdir. */
+int cowfs_cleanup(struct cowfs_fs *ofs, struct inode *dir,
+		  struct dentry *dentry)
+{
+	int err;
+
+	dget(dentry);
+	if (d_is_dir(dentry))
+		err = cowfs_do_rmdir(ofs, dir, dentry);
+	else
+		err = cowfs_do_unlink(ofs, dir, dentry);
+	dput(dentry);
+	if (err)
+		pr_err("cleanup of '%pd2' failed (%i)\n", dentry, err);
+	return err;
 }
 
 /*
@@ -138,6 +242,11 @@ u64 cowfs_map_ino(struct super_block *sb, const struct cowfs_layer *layer,
 void cowfs_dentry_set_flag(unsigned long flag, struct dentry *dentry)
 {
 	set_bit(flag, (unsigned long *)&dentry->d_fsdata);
+}
+
+void cowfs_dentry_clear_flag(unsigned long flag, struct dentry *dentry)
+{
+	clear_bit(flag, (unsigned long *)&dentry->d_fsdata);
 }
 
 bool cowfs_dentry_test_flag(unsigned long flag, struct dentry *dentry)

@@ -9,6 +9,7 @@
  */
 #include <linux/cred.h>
 #include <linux/fs.h>
+#include <linux/mount.h>
 #include <linux/string.h>
 #include <linux/xattr.h>
 
@@ -96,6 +97,40 @@ static int cowfs_other_xattr_get(const struct xattr_handler *handler,
 	return res;
 }
 
+/* Setting or removing (@value NULL) an xattr copies the object up. */
+static int cowfs_other_xattr_set(const struct xattr_handler *handler,
+				 struct mnt_idmap *idmap,
+				 struct dentry *dentry, struct inode *inode,
+				 const char *name, const void *value,
+				 size_t size, int flags)
+{
+	struct cowfs_fs *ofs = COWFS_FS(dentry->d_sb);
+	const struct cred *old_cred;
+	struct dentry *upper;
+	int err;
+
+	name = xattr_full_name(handler, name);
+	err = cowfs_copy_up(dentry);
+	if (err)
+		return err;
+
+	err = mnt_want_write(cowfs_upper_mnt(ofs));
+	if (err)
+		return err;
+
+	upper = cowfs_dentry_upper(dentry);
+	old_cred = cowfs_override_creds(dentry->d_sb);
+	if (value)
+		err = cowfs_do_setxattr(ofs, upper, name, value, size, flags);
+	else
+		err = cowfs_do_removexattr(ofs, upper, name);
+	cowfs_revert_creds(old_cred);
+	mnt_drop_write(cowfs_upper_mnt(ofs));
+
+	cowfs_copyattr(inode);
+	return err;
+}
+
 static const struct xattr_handler cowfs_own_trusted_xattr_handler = {
 	.prefix	= COWFS_XATTR_TRUSTED_PREFIX,
 	.get	= cowfs_own_xattr_get,
@@ -105,6 +140,7 @@ static const struct xattr_handler cowfs_own_trusted_xattr_handler = {
 static const struct xattr_handler cowfs_other_xattr_handler = {
 	.prefix	= "", /* catch all */
 	.get	= cowfs_other_xattr_get,
+	.set	= cowfs_other_xattr_set,
 };
 
 const struct xattr_handler * const cowfs_xattr_handlers[] = {

@@ -1,0 +1,546 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * cowfs: copying objects up from a lower layer into the upper layer.
+ *
+ * A copy-up builds the object in workdir (data, extended attributes,
+ * ACLs, owner, mode and times), makes it durable, and only then renames
+ * it into place: an error or a crash never leaves a partial object in the
+ * upper layer.  Ancestors are copied up first.  The inode's mutex makes
+ * concurrent writers of one lower file cause exactly one copy-up.
+ *
+ * Copied-up files carry trusted.overlay.origin, a file handle of the
+ * lower file in overlayfs's format, so that lookup finds the lower file
+ * again and st_ino does not change, also after a remount.
+ */
+#include <linux/cred.h>
+#include <linux/exportfs.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/mount.h>
+#include <linux/namei.h>
+#include <linux/posix_acl.h>
+#include <linux/posix_acl_xattr.h>
+#include <linux/sched/signal.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/splice.h>
+#include <linux/uuid.h>
+#include <linux/xattr.h>
+
+#include "cowfs.h"
+
+#define COWFS_COPY_UP_CHUNK_SIZE	SZ_1M
+
+/* overlayfs's on-disk file handle (trusted.overlay.origin) */
+#define COWFS_FH_VERSION	0
+#define COWFS_FH_MAGIC		0xfb
+#ifdef __LITTLE_ENDIAN
+#define COWFS_FH_FLAG_CPU_ENDIAN	0
+#else
+#define COWFS_FH_FLAG_CPU_ENDIAN	BIT(0)
+#endif
+
+struct cowfs_fb {
+	u8 version;
+	u8 magic;
+	u8 len;		/* this header and the fid */
+	u8 flags;
+	u8 type;	/* fid_type of fid */
+	uuid_t uuid;	/* of the lower file system */
+	u32 fid[];
+} __packed;
+
+/* Encode @lower as an origin; NULL when its file system cannot. */
+static struct cowfs_fb *cowfs_encode_origin(struct dentry *lower, int *len)
+{
+	struct inode *inode = d_inode(lower);
+	int dwords = MAX_HANDLE_SZ >> 2;
+	struct cowfs_fb *fb;
+	int type;
+
+	if (!exportfs_can_encode_fh(inode->i_sb->s_export_op, 0) ||
+	    uuid_is_null(&inode->i_sb->s_uuid))
+		return NULL;
+
+	fb = kzalloc(sizeof(*fb) + MAX_HANDLE_SZ, GFP_KERNEL);
+	if (!fb)
+		return ERR_PTR(-ENOMEM);
+
+	type = exportfs_encode_inode_fh(inode, (struct fid *)fb->fid, &dwords,
+					NULL, 0);
+	if (type < 0 || type == FILEID_INVALID || dwords > MAX_HANDLE_SZ >> 2) {
+		kfree(fb);
+		return NULL;
+	}
+
+	fb->version = COWFS_FH_VERSION;
+	fb->magic = COWFS_FH_MAGIC;
+	fb->flags = COWFS_FH_FLAG_CPU_ENDIAN;
+	fb->type = type;
+	fb->len = sizeof(*fb) + dwords * 4;
+	uuid_copy(&fb->uuid, &inode->i_sb->s_uuid);
+	*len = fb->len;
+	return fb;
+}
+
+/* The origin recorded on @upper, NULL if none; the caller frees it. */
+void *cowfs_get_origin(struct cowfs_fs *ofs, struct dentry *upper, int *len)
+{
+	struct path path = { .mnt = cowfs_upper_mnt(ofs), .dentry = upper };
+	ssize_t res;
+	void *buf;
+
+	if (!(d_inode(upper)->i_opflags & IOP_XATTR))
+		return NULL;
+
+	res = cowfs_do_getxattr(&path, COWFS_XATTR_ORIGIN, NULL, 0);
+	if (res <= (ssize_t)sizeof(struct cowfs_fb) ||
+	    res > sizeof(struct cowfs_fb) + MAX_HANDLE_SZ)
+		return NULL;
+
+	buf = kzalloc(res, GFP_KERNEL);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+	res = cowfs_do_getxattr(&path, COWFS_XATTR_ORIGIN, buf, res);
+	if (res <= 0) {
+		kfree(buf);
+		return NULL;
+	}
+	*len = res;
+	return buf;
+}
+
+bool cowfs_origin_matches(struct cowfs_fs *ofs, struct dentry *lower,
+			  const void *origin, int len)
+{
+	struct cowfs_fb *fb;
+	int fblen;
+	bool match;
+
+	fb = cowfs_encode_origin(lower, &fblen);
+	if (IS_ERR_OR_NULL(fb))
+		return false;
+	match = fblen == len && !memcmp(fb, origin, len);
+	kfree(fb);
+	return match;
+}
+
+/* Copy every xattr and ACL but our own bookkeeping. */
+int cowfs_copy_xattr(struct cowfs_fs *ofs, const struct path *oldpath,
+		     struct dentry *new)
+{
+	struct dentry *old = oldpath->dentry;
+	ssize_t list_size, size, value_size = 0;
+	char *buf, *name, *value = NULL;
+	int err = 0;
+
+	if (!(d_inode(old)->i_opflags & IOP_XATTR) ||
+	    !(d_inode(new)->i_opflags & IOP_XATTR))
+		return 0;
+
+	list_size = cowfs_do_listxattr(old, NULL, 0);
+	if (list_size <= 0)
+		return list_size == -EOPNOTSUPP ? 0 : list_size;
+
+	buf = kvzalloc(list_size, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+
+	list_size = cowfs_do_listxattr(old, buf, list_size);
+	if (list_size <= 0) {
+		err = list_size;
+		goto out;
+	}
+
+	for (name = buf; list_size > 0 && !err; name += size) {
+		size = strnlen(name, list_size) + 1;
+		list_size -= size;
+
+		if (!strncmp(name, COWFS_XATTR_TRUSTED_PREFIX,
+			     COWFS_XATTR_TRUSTED_PREFIX_LEN))
+			continue;
+
+		if (is_posix_acl_xattr(name)) {
+			struct posix_acl *acl;
+
+			acl = vfs_get_acl(mnt_idmap(oldpath->mnt), old, name);
+			if (IS_ERR_OR_NULL(acl)) {
+				err = PTR_ERR_OR_ZERO(acl);
+				if (err == -ENODATA || err == -EOPNOTSUPP)
+					err = 0;
+				continue;
+			}
+			err = vfs_set_acl(cowfs_upper_idmap(ofs), new, name, acl);
+			posix_acl_release(acl);
+			continue;
+		}
+retry:
+		err = cowfs_do_getxattr(oldpath, name, value, value_size);
+		if (err == -ERANGE)
+			err = cowfs_do_getxattr(oldpath, name, NULL, 0);
+		if (err < 0) {
+			/* Gone or unreadable since it was listed: skip it */
+			if (err == -ENODATA || err == -EOPNOTSUPP)
+				err = 0;
+			continue;
+		}
+		if (err > value_size) {
+			void *new_value = kvmalloc(err, GFP_KERNEL);
+
+			if (!new_value) {
+				err = -ENOMEM;
+				break;
+			}
+			kvfree(value);
+			value = new_value;
+			value_size = err;
+			goto retry;
+		}
+
+		err = cowfs_do_setxattr(ofs, new, name, value, err, 0);
+		/* The upper may not know a security module's names */
+		if (err == -EOPNOTSUPP &&
+		    strncmp(name, XATTR_USER_PREFIX, XATTR_USER_PREFIX_LEN))
+			err = 0;
+	}
+	kvfree(value);
+out:
+	kvfree(buf);
+	return err;
+}
+
+static int cowfs_set_size(struct cowfs_fs *ofs, struct dentry *upper,
+			  loff_t size)
+{
+	struct iattr attr = {
+		.ia_valid = ATTR_SIZE,
+		.ia_size = size,
+	};
+	int err;
+
+	inode_lock(d_inode(upper));
+	err = cowfs_do_notify_change(ofs, upper, &attr);
+	inode_unlock(d_inode(upper));
+	return err;
+}
+
+/*
+ * Copy @len bytes of data: a clone when the file systems can share
+ * extents, else in chunks by splice, skipping the holes the lower file
+ * reports through SEEK_DATA so that sparse files stay sparse.
+ */
+static int cowfs_copy_data(struct cowfs_fs *ofs, const struct path *lowerpath,
+			   struct dentry *temp, loff_t len)
+{
+	struct path temppath = { .mnt = cowfs_upper_mnt(ofs), .dentry = temp };
+	struct file *old_file, *new_file;
+	loff_t old_pos = 0, new_pos = 0;
+	loff_t size = len;
+	bool skip_hole;
+	loff_t cloned;
+	int err = 0;
+
+	old_file = dentry_open(lowerpath, O_LARGEFILE | O_RDONLY,
+			       current_cred());
+	if (IS_ERR(old_file))
+		return PTR_ERR(old_file);
+
+	new_file = dentry_open(&temppath, O_LARGEFILE | O_WRONLY,
+			       current_cred());
+	if (IS_ERR(new_file)) {
+		err = PTR_ERR(new_file);
+		goto out_old;
+	}
+
+	cloned = vfs_clone_file_range(old_file, 0, new_file, 0, len, 0);
+	if (cloned == len)
+		goto out_sync;
+
+	skip_hole = old_file->f_mode & FMODE_LSEEK;
+	while (len > 0) {
+		size_t this_len = min_t(loff_t, len, COWFS_COPY_UP_CHUNK_SIZE);
+		ssize_t bytes;
+
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			break;
+		}
+
+		if (skip_hole) {
+			loff_t data = vfs_llseek(old_file, old_pos, SEEK_DATA);
+
+			if (data == -ENXIO)
+				break;	/* only a hole left */
+			if (data > old_pos) {
+				len -= data - old_pos;
+				old_pos = data;
+				new_pos = data;
+				continue;
+			}
+			if (data < 0)
+				skip_hole = false;
+		}
+
+		bytes = do_splice_direct(old_file, &old_pos, new_file, &new_pos,
+					 this_len, SPLICE_F_MOVE);
+		if (bytes <= 0) {
+			err = bytes ?: -EIO;
+			break;
+		}
+		len -= bytes;
+	}
+
+	/* A trailing hole was skipped: give the file its full size */
+	if (!err && new_pos < size)
+		err = cowfs_set_size(ofs, temp, size);
+out_sync:
+	if (!err)
+		err = vfs_fsync(new_file, 0);
+	fput(new_file);
+out_old:
+	fput(old_file);
+	return err;
+}
+
+/* Owner first, then mode (not for symlinks), then times. */
+static int cowfs_set_attr(struct cowfs_fs *ofs, struct dentry *upper,
+			  const struct kstat *stat)
+{
+	struct iattr attr = {
+		.ia_valid = ATTR_UID | ATTR_GID,
+		.ia_vfsuid = VFSUIDT_INIT(stat->uid),
+		.ia_vfsgid = VFSGIDT_INIT(stat->gid),
+	};
+	int err;
+
+	inode_lock(d_inode(upper));
+	err = cowfs_do_notify_change(ofs, upper, &attr);
+	if (!err && !S_ISLNK(stat->mode)) {
+		attr = (struct iattr) {
+			.ia_valid = ATTR_MODE,
+			.ia_mode = stat->mode,
+		};
+		err = cowfs_do_notify_change(ofs, upper, &attr);
+	}
+	if (!err) {
+		attr = (struct iattr) {
+			.ia_valid = ATTR_ATIME | ATTR_MTIME | ATTR_ATIME_SET |
+				    ATTR_MTIME_SET,
+			.ia_atime = stat->atime,
+			.ia_mtime = stat->mtime,
+		};
+		err = cowfs_do_notify_change(ofs, upper, &attr);
+	}
+	inode_unlock(d_inode(upper));
+	return err;
+}
+
+/* Make the temporary object in locked workdir. */
+static int cowfs_create_temp(struct cowfs_fs *ofs, struct dentry *temp,
+			     const struct kstat *stat, const char *link)
+{
+	struct inode *wdir = d_inode(ofs->workdir);
+	umode_t type = stat->mode & S_IFMT;
+
+	switch (type) {
+	case S_IFREG:
+		return cowfs_do_create(ofs, wdir, temp, type);
+	case S_IFDIR:
+		return cowfs_do_mkdir(ofs, wdir, temp, 0);
+	case S_IFLNK:
+		return cowfs_do_symlink(ofs, wdir, temp, link);
+	default:
+		return cowfs_do_mknod(ofs, wdir, temp, type, stat->rdev);
+	}
+}
+
+/* Fill the temporary object: data, xattrs, origin and attributes. */
+static int cowfs_fill_temp(struct cowfs_fs *ofs, const struct path *lowerpath,
+			   struct dentry *temp, const struct kstat *stat,
+			   bool copy_data)
+{
+	struct cowfs_fb *fb;
+	int err, len;
+
+	if (S_ISREG(stat->mode) && copy_data) {
+		err = cowfs_copy_data(ofs, lowerpath, temp, stat->size);
+		if (err)
+			return err;
+	}
+
+	err = cowfs_copy_xattr(ofs, lowerpath, temp);
+	if (err)
+		return err;
+
+	if (!S_ISDIR(stat->mode)) {
+		fb = cowfs_encode_origin(lowerpath->dentry, &len);
+		if (IS_ERR(fb))
+			return PTR_ERR(fb);
+		if (fb) {
+			err = cowfs_do_setxattr(ofs, temp, COWFS_XATTR_ORIGIN, fb,
+						len, 0);
+			kfree(fb);
+			if (err)
+				return err;
+		}
+	}
+
+	return cowfs_set_attr(ofs, temp, stat);
+}
+
+/* Rename the finished temporary object to @name in @upperdir. */
+static int cowfs_install_temp(struct cowfs_fs *ofs, struct dentry *temp,
+			      struct dentry *upperdir, const struct qstr *name)
+{
+	struct dentry *trap, *upper;
+	int err;
+
+	trap = lock_rename(ofs->workdir, upperdir);
+	if (IS_ERR(trap))
+		return -EXDEV;
+	if (trap) {
+		err = -EIO;
+		goto out_unlock;
+	}
+
+	upper = cowfs_lookup_upper(ofs, name->name, upperdir, name->len);
+	if (IS_ERR(upper)) {
+		err = PTR_ERR(upper);
+		goto out_unlock;
+	}
+	if (d_is_positive(upper)) {
+		/* Someone wrote to the upper layer behind the union's back */
+		pr_warn_ratelimited("copy-up target '%pd2' already exists\n",
+				    upper);
+		err = -EEXIST;
+	} else {
+		err = cowfs_do_rename(ofs, d_inode(ofs->workdir), temp,
+				      d_inode(upperdir), upper, 0);
+	}
+	dput(upper);
+out_unlock:
+	unlock_rename(ofs->workdir, upperdir);
+	return err;
+}
+
+static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
+			     int flags)
+{
+	struct cowfs_fs *ofs = COWFS_FS(dentry->d_sb);
+	struct inode *inode = d_inode(dentry);
+	struct cowfs_inode *oi = COWFS_I(inode);
+	bool copy_data = !(flags & O_TRUNC);
+	DEFINE_DELAYED_CALL(done);
+	const struct cred *old_cred;
+	struct path lowerpath;
+	const char *link = NULL;
+	struct dentry *temp;
+	struct kstat stat;
+	int err;
+
+	cowfs_path_lower(dentry, &lowerpath);
+	if (WARN_ON_ONCE(!lowerpath.dentry))
+		return -EIO;
+
+	err = mutex_lock_interruptible(&oi->lock);
+	if (err)
+		return err;
+	/* Someone else copied it up while we waited */
+	if (cowfs_upperdentry(inode))
+		goto out_unlock;
+
+	err = mnt_want_write(cowfs_upper_mnt(ofs));
+	if (err)
+		goto out_unlock;
+
+	old_cred = cowfs_override_creds(dentry->d_sb);
+	err = cowfs_do_getattr(&lowerpath, &stat, STATX_BASIC_STATS,
+			       AT_STATX_SYNC_AS_STAT);
+	if (err)
+		goto out_revert;
+
+	if (S_ISLNK(stat.mode)) {
+		link = vfs_get_link(lowerpath.dentry, &done);
+		if (IS_ERR(link)) {
+			err = PTR_ERR(link);
+			goto out_revert;
+		}
+	}
+
+	inode_lock_nested(d_inode(ofs->workdir), I_MUTEX_PARENT);
+	temp = cowfs_lookup_temp(ofs, ofs->workdir);
+	err = PTR_ERR_OR_ZERO(temp);
+	if (!err) {
+		err = cowfs_create_temp(ofs, temp, &stat, link);
+		if (err)
+			dput(temp);
+	}
+	inode_unlock(d_inode(ofs->workdir));
+	if (err)
+		goto out_revert;
+
+	/* The temporary object is ours alone: fill it without locks */
+	err = cowfs_fill_temp(ofs, &lowerpath, temp, &stat, copy_data);
+	if (!err)
+		err = cowfs_install_temp(ofs, temp, cowfs_dentry_upper(parent),
+					 &dentry->d_name);
+	if (err) {
+		inode_lock_nested(d_inode(ofs->workdir), I_MUTEX_PARENT);
+		cowfs_cleanup(ofs, d_inode(ofs->workdir), temp);
+		inode_unlock(d_inode(ofs->workdir));
+		dput(temp);
+		goto out_revert;
+	}
+
+	/* rename moved temp into place: it is the upper object now */
+	smp_store_release(&oi->__upperdentry, temp);
+	atomic64_inc(&ofs->stats.copy_ups);
+	if (S_ISREG(stat.mode) && copy_data)
+		atomic64_add(stat.size, &ofs->stats.copy_up_bytes);
+	cowfs_copyattr(inode);
+
+out_revert:
+	cowfs_revert_creds(old_cred);
+	do_delayed_call(&done);
+	mnt_drop_write(cowfs_upper_mnt(ofs));
+out_unlock:
+	mutex_unlock(&oi->lock);
+	return err;
+}
+
+/*
+ * Copy @dentry up, with its ancestors first.  O_TRUNC in @flags: the
+ * data is about to be thrown away, so don't copy it.
+ */
+int cowfs_copy_up_flags(struct dentry *dentry, int flags)
+{
+	int err = 0;
+
+	if (!cowfs_has_upper(COWFS_FS(dentry->d_sb)))
+		return -EROFS;
+
+	while (!err && !cowfs_dentry_upper(dentry)) {
+		struct dentry *next = dget(dentry);
+		struct dentry *parent;
+
+		/* The topmost ancestor that is not yet in the upper layer */
+		for (;;) {
+			parent = dget_parent(next);
+			if (cowfs_dentry_upper(parent))
+				break;
+			dput(next);
+			next = parent;
+		}
+
+		err = cowfs_copy_up_one(parent, next,
+					next == dentry ? flags : 0);
+		dput(parent);
+		dput(next);
+	}
+	return err;
+}
+
+int cowfs_copy_up(struct dentry *dentry)
+{
+	return cowfs_copy_up_flags(dentry, 0);
+}

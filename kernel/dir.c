@@ -1,0 +1,848 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * cowfs: changing the namespace of a union.
+ *
+ * Every change happens in the upper layer, after the parent directories
+ * have been copied up.  What a lower layer holds is hidden, never touched:
+ *  - removing or renaming away a name that a lower layer has leaves a
+ *    whiteout (a 0/0 character device) in its place;
+ *  - creating over a whiteout builds the object in workdir and renames it
+ *    over the whiteout, so the name is never missing or half made; a
+ *    directory made there is opaque (trusted.overlay.opaque=y);
+ *  - a directory with lower contents is renamed in the upper layer and
+ *    records where its lower contents are in trusted.overlay.redirect.
+ */
+#include <linux/cred.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/mount.h>
+#include <linux/namei.h>
+#include <linux/posix_acl.h>
+#include <linux/security.h>
+#include <linux/slab.h>
+
+#include "cowfs.h"
+
+struct cowfs_cattr {
+	umode_t mode;
+	dev_t rdev;
+	const char *link;
+	/* link(2): the upper object to link to */
+	struct dentry *hardlink;
+};
+
+/*
+ * Creation is done with the mounter's capabilities but the caller's fsuid
+ * and fsgid, so that new objects belong to whoever made them.
+ */
+static const struct cred *cowfs_override_creds_as_caller(struct super_block *sb,
+							 struct inode *dir)
+{
+	kuid_t fsuid = current_fsuid();
+	kgid_t fsgid = current_fsgid();
+	const struct cred *old_cred;
+	struct cred *cred;
+
+	old_cred = cowfs_override_creds(sb);
+	cred = prepare_creds();
+	if (!cred) {
+		cowfs_revert_creds(old_cred);
+		return ERR_PTR(-ENOMEM);
+	}
+	cred->fsuid = fsuid;
+	cred->fsgid = fsgid;
+	/* Nests inside the mounter's: both are reverted by the caller */
+	put_cred(override_creds(cred));
+	put_cred(cred);
+	return old_cred;
+}
+
+static void cowfs_revert_creds_as_caller(const struct cred *old_cred)
+{
+	cowfs_revert_creds(old_cred);
+}
+
+static int cowfs_create_real(struct cowfs_fs *ofs, struct inode *dir,
+			     struct dentry *newdentry, struct cowfs_cattr *attr)
+{
+	if (attr->hardlink)
+		return cowfs_do_link(ofs, attr->hardlink, dir, newdentry);
+
+	switch (attr->mode & S_IFMT) {
+	case S_IFREG:
+		return cowfs_do_create(ofs, dir, newdentry, attr->mode);
+	case S_IFDIR:
+		return cowfs_do_mkdir(ofs, dir, newdentry, attr->mode);
+	case S_IFLNK:
+		return cowfs_do_symlink(ofs, dir, newdentry, attr->link);
+	default:
+		return cowfs_do_mknod(ofs, dir, newdentry, attr->mode,
+				      attr->rdev);
+	}
+}
+
+/*
+ * Whether a lower layer has something at @dentry's name: removing it then
+ * needs a whiteout, or the lower object would show through.
+ */
+static bool cowfs_lower_positive(struct dentry *dentry)
+{
+	struct cowfs_entry *poe = COWFS_E(dentry->d_parent);
+	const struct cred *old_cred;
+	bool positive = false;
+	unsigned int i;
+
+	if (cowfs_dentry_has_lower(dentry))
+		return true;
+	/* Opaque parents have no lower stack: nothing to look at */
+	old_cred = cowfs_override_creds(dentry->d_sb);
+	for (i = 0; i < cowfs_numlower(poe); i++) {
+		struct dentry *this;
+
+		this = cowfs_do_lookup(poe->lowerstack[i].layer,
+				       dentry->d_name.name,
+				       poe->lowerstack[i].dentry,
+				       dentry->d_name.len);
+		if (IS_ERR(this)) {
+			/* Unsure: a superfluous whiteout hides nothing */
+			positive = PTR_ERR(this) != -ENOENT &&
+				   PTR_ERR(this) != -ENAMETOOLONG;
+			if (positive)
+				break;
+			continue;
+		}
+		if (d_is_positive(this)) {
+			positive = !cowfs_is_whiteout(this);
+			dput(this);
+			break;
+		}
+		dput(this);
+	}
+	cowfs_revert_creds(old_cred);
+	return positive;
+}
+
+static void cowfs_instantiate(struct dentry *dentry, struct inode *inode,
+			      bool opaque)
+{
+	if (opaque)
+		cowfs_dentry_set_flag(COWFS_E_OPAQUE, dentry);
+	else
+		cowfs_dentry_clear_flag(COWFS_E_OPAQUE, dentry);
+	d_instantiate(dentry, inode);
+}
+
+static void cowfs_unlock_upper(struct cowfs_fs *ofs, struct dentry *upperdir,
+			       bool with_workdir)
+{
+	if (with_workdir)
+		unlock_rename(ofs->workdir, upperdir);
+	else
+		inode_unlock(d_inode(upperdir));
+}
+
+/*
+ * Lock upper directory @upperdir, and workdir with it when @with_workdir,
+ * and look @name up in it.
+ */
+static int cowfs_lock_upper(struct cowfs_fs *ofs, struct dentry *upperdir,
+			    const struct qstr *name, bool with_workdir,
+			    struct dentry **upper)
+{
+	struct dentry *trap;
+
+	if (with_workdir) {
+		trap = lock_rename(ofs->workdir, upperdir);
+		if (trap) {
+			if (IS_ERR(trap))
+				return -EXDEV;
+			unlock_rename(ofs->workdir, upperdir);
+			return -EIO;
+		}
+	} else {
+		inode_lock_nested(d_inode(upperdir), I_MUTEX_PARENT);
+	}
+
+	*upper = cowfs_lookup_upper(ofs, name->name, upperdir, name->len);
+	if (IS_ERR(*upper)) {
+		int err = PTR_ERR(*upper);
+
+		cowfs_unlock_upper(ofs, upperdir, with_workdir);
+		return err;
+	}
+	return 0;
+}
+
+/* Make the object in workdir and rename it over the whiteout at @upper. */
+static struct dentry *cowfs_create_over_whiteout(struct cowfs_fs *ofs,
+						 struct dentry *upperdir,
+						 struct dentry *upper,
+						 struct cowfs_cattr *attr)
+{
+	struct inode *wdir = d_inode(ofs->workdir);
+	struct inode *udir = d_inode(upperdir);
+	struct dentry *temp;
+	int err;
+
+	temp = cowfs_lookup_temp(ofs, ofs->workdir);
+	if (IS_ERR(temp))
+		return temp;
+
+	err = cowfs_create_real(ofs, wdir, temp, attr);
+	if (err)
+		goto out_dput;
+
+	if (S_ISDIR(attr->mode)) {
+		/* Lower directories of this name were removed: hide them */
+		err = cowfs_set_opaque(ofs, temp);
+		if (!err)
+			err = cowfs_do_rename(ofs, wdir, temp, udir, upper,
+					      RENAME_EXCHANGE);
+		/* The whiteout is in workdir now */
+		if (!err)
+			cowfs_cleanup(ofs, wdir, upper);
+	} else {
+		err = cowfs_do_rename(ofs, wdir, temp, udir, upper, 0);
+	}
+	if (err) {
+		cowfs_cleanup(ofs, wdir, temp);
+		goto out_dput;
+	}
+	return temp;
+
+out_dput:
+	dput(temp);
+	return ERR_PTR(err);
+}
+
+/*
+ * Create @dentry in the upper layer.  For a hard link, @inode is the
+ * cowfs inode to link; otherwise a new one is made.
+ */
+static int cowfs_create_object(struct dentry *dentry, struct inode *inode,
+			       struct cowfs_cattr *attr)
+{
+	struct cowfs_fs *ofs = COWFS_FS(dentry->d_sb);
+	struct dentry *parent = dentry->d_parent;
+	struct dentry *upperdir, *upper, *newdentry;
+	const struct cred *old_cred;
+	bool with_workdir = false;
+	bool opaque = false;
+	int err;
+
+	err = cowfs_copy_up(parent);
+	if (err)
+		return err;
+
+	err = mnt_want_write(cowfs_upper_mnt(ofs));
+	if (err)
+		return err;
+
+	old_cred = cowfs_override_creds_as_caller(dentry->d_sb, d_inode(parent));
+	if (IS_ERR(old_cred)) {
+		err = PTR_ERR(old_cred);
+		goto out_drop_write;
+	}
+
+	upperdir = cowfs_dentry_upper(parent);
+	err = cowfs_lock_upper(ofs, upperdir, &dentry->d_name, false, &upper);
+	if (!err && cowfs_is_whiteout(upper)) {
+		/* Replacing a whiteout takes workdir too: lock again */
+		dput(upper);
+		cowfs_unlock_upper(ofs, upperdir, false);
+		with_workdir = true;
+		err = cowfs_lock_upper(ofs, upperdir, &dentry->d_name, true,
+				       &upper);
+	}
+	if (err)
+		goto out_revert;
+
+	if (cowfs_is_whiteout(upper)) {
+		newdentry = cowfs_create_over_whiteout(ofs, upperdir, upper,
+						       attr);
+		opaque = S_ISDIR(attr->mode) && !IS_ERR(newdentry);
+	} else if (d_is_positive(upper)) {
+		/* Something appeared in the upper layer behind our back */
+		newdentry = ERR_PTR(-EEXIST);
+	} else {
+		err = cowfs_create_real(ofs, d_inode(upperdir), upper, attr);
+		newdentry = err ? ERR_PTR(err) : dget(upper);
+	}
+	dput(upper);
+	if (IS_ERR(newdentry)) {
+		err = PTR_ERR(newdentry);
+		goto out_unlock;
+	}
+	if (d_is_negative(newdentry)) {
+		/* Some file systems leave the new dentry unhashed */
+		pr_warn_ratelimited("'%pd2' negative after create\n", newdentry);
+		dput(newdentry);
+		err = -EIO;
+		goto out_unlock;
+	}
+
+	if (!inode) {
+		inode = cowfs_new_inode(dentry->d_sb, newdentry);
+		if (IS_ERR(inode)) {
+			err = PTR_ERR(inode);
+			goto out_dput;
+		}
+	} else {
+		ihold(inode);
+		cowfs_copyattr(inode);
+	}
+	cowfs_instantiate(dentry, inode, opaque);
+	cowfs_dir_modified(parent);
+	err = 0;
+out_dput:
+	dput(newdentry);
+out_unlock:
+	cowfs_unlock_upper(ofs, upperdir, with_workdir);
+out_revert:
+	cowfs_revert_creds_as_caller(old_cred);
+out_drop_write:
+	mnt_drop_write(cowfs_upper_mnt(ofs));
+	return err;
+}
+
+static int cowfs_create(struct mnt_idmap *idmap, struct inode *dir,
+			struct dentry *dentry, umode_t mode, bool excl)
+{
+	struct cowfs_cattr attr = { .mode = (mode & 07777) | S_IFREG };
+
+	return cowfs_create_object(dentry, NULL, &attr);
+}
+
+static int cowfs_mkdir(struct mnt_idmap *idmap, struct inode *dir,
+		       struct dentry *dentry, umode_t mode)
+{
+	struct cowfs_cattr attr = { .mode = (mode & 07777) | S_IFDIR };
+
+	return cowfs_create_object(dentry, NULL, &attr);
+}
+
+static int cowfs_mknod(struct mnt_idmap *idmap, struct inode *dir,
+		       struct dentry *dentry, umode_t mode, dev_t rdev)
+{
+	struct cowfs_cattr attr = { .mode = mode, .rdev = rdev };
+
+	/* A 0/0 character device would be taken for a whiteout */
+	if (S_ISCHR(mode) && rdev == WHITEOUT_DEV)
+		return -EPERM;
+
+	return cowfs_create_object(dentry, NULL, &attr);
+}
+
+static int cowfs_symlink(struct mnt_idmap *idmap, struct inode *dir,
+			 struct dentry *dentry, const char *link)
+{
+	struct cowfs_cattr attr = { .mode = S_IFLNK | 0777, .link = link };
+
+	return cowfs_create_object(dentry, NULL, &attr);
+}
+
+static int cowfs_link(struct dentry *old, struct inode *newdir,
+		      struct dentry *new)
+{
+	struct cowfs_cattr attr = { .mode = d_inode(old)->i_mode };
+	int err;
+
+	err = cowfs_copy_up(old);
+	if (err)
+		return err;
+
+	attr.hardlink = cowfs_dentry_upper(old);
+	return cowfs_create_object(new, d_inode(old), &attr);
+}
+
+static int cowfs_tmpfile(struct mnt_idmap *idmap, struct inode *dir,
+			 struct file *file, umode_t mode)
+{
+	struct dentry *dentry = file->f_path.dentry;
+	struct cowfs_fs *ofs = COWFS_FS(dir->i_sb);
+	const struct cred *old_cred;
+	struct path realparent;
+	struct file *realfile;
+	struct inode *inode;
+	int err;
+
+	err = cowfs_copy_up(dentry->d_parent);
+	if (err)
+		return err;
+
+	err = mnt_want_write(cowfs_upper_mnt(ofs));
+	if (err)
+		return err;
+
+	old_cred = cowfs_override_creds_as_caller(dir->i_sb, dir);
+	if (IS_ERR(old_cred)) {
+		err = PTR_ERR(old_cred);
+		goto out_drop_write;
+	}
+	cowfs_path_upper(dentry->d_parent, &realparent);
+	realfile = kernel_tmpfile_open(cowfs_upper_idmap(ofs), &realparent,
+				       mode, file->f_flags, current_cred());
+	cowfs_revert_creds_as_caller(old_cred);
+	if (IS_ERR(realfile)) {
+		err = PTR_ERR(realfile);
+		goto out_drop_write;
+	}
+
+	inode = cowfs_new_inode(dir->i_sb, realfile->f_path.dentry);
+	fput(realfile);
+	if (IS_ERR(inode)) {
+		err = PTR_ERR(inode);
+		goto out_drop_write;
+	}
+	d_tmpfile(file, inode);
+	err = finish_open_simple(file, 0);
+out_drop_write:
+	mnt_drop_write(cowfs_upper_mnt(ofs));
+	return err;
+}
+
+/*
+ * Swap a whiteout made in workdir with @upper, then remove the old object
+ * (and the whiteouts it held, for a directory) from workdir.
+ */
+static int cowfs_replace_with_whiteout(struct cowfs_fs *ofs,
+				       struct dentry *upperdir,
+				       struct dentry *upper,
+				       struct list_head *whiteouts)
+{
+	struct inode *wdir = d_inode(ofs->workdir);
+	struct dentry *whiteout;
+	int err;
+
+	whiteout = cowfs_lookup_temp(ofs, ofs->workdir);
+	if (IS_ERR(whiteout))
+		return PTR_ERR(whiteout);
+
+	err = cowfs_do_whiteout(ofs, wdir, whiteout);
+	if (err)
+		goto out_dput;
+
+	err = cowfs_do_rename(ofs, wdir, whiteout, d_inode(upperdir), upper,
+			      RENAME_EXCHANGE);
+	if (err) {
+		cowfs_cleanup(ofs, wdir, whiteout);
+		goto out_dput;
+	}
+
+	/* @upper is in workdir now */
+	if (d_is_dir(upper))
+		cowfs_cleanup_whiteouts(ofs, upper, whiteouts);
+	cowfs_cleanup(ofs, wdir, upper);
+out_dput:
+	dput(whiteout);
+	return err;
+}
+
+static int cowfs_remove(struct dentry *dentry, bool is_dir)
+{
+	struct cowfs_fs *ofs = COWFS_FS(dentry->d_sb);
+	struct dentry *parent = dentry->d_parent;
+	struct dentry *upperdir, *upper;
+	const struct cred *old_cred;
+	LIST_HEAD(whiteouts);
+	bool with_workdir;
+	bool whiteout;
+	int err;
+
+	err = cowfs_copy_up(parent);
+	if (err)
+		return err;
+
+	if (is_dir) {
+		err = cowfs_check_empty_dir(dentry, &whiteouts);
+		if (err)
+			return err;
+	}
+	whiteout = cowfs_lower_positive(dentry);
+
+	err = mnt_want_write(cowfs_upper_mnt(ofs));
+	if (err)
+		goto out_free;
+
+	old_cred = cowfs_override_creds(dentry->d_sb);
+	upperdir = cowfs_dentry_upper(parent);
+	/* Only swapping an upper object for a whiteout needs workdir */
+	with_workdir = whiteout && cowfs_dentry_upper(dentry);
+	err = cowfs_lock_upper(ofs, upperdir, &dentry->d_name, with_workdir,
+			       &upper);
+	if (err)
+		goto out_revert;
+
+	/* What the union knows must still be what the upper layer holds */
+	err = -ESTALE;
+	if (d_is_positive(upper) ?
+	    upper != cowfs_dentry_upper(dentry) :
+	    (cowfs_dentry_upper(dentry) || !whiteout))
+		goto out_dput;
+
+	if (!whiteout) {
+		if (is_dir) {
+			cowfs_cleanup_whiteouts(ofs, upper, &whiteouts);
+			err = cowfs_do_rmdir(ofs, d_inode(upperdir), upper);
+		} else {
+			err = cowfs_do_unlink(ofs, d_inode(upperdir), upper);
+		}
+	} else if (d_is_negative(upper)) {
+		err = cowfs_do_whiteout(ofs, d_inode(upperdir), upper);
+	} else {
+		err = cowfs_replace_with_whiteout(ofs, upperdir, upper,
+						  &whiteouts);
+	}
+out_dput:
+	dput(upper);
+	cowfs_unlock_upper(ofs, upperdir, with_workdir);
+out_revert:
+	cowfs_revert_creds(old_cred);
+	mnt_drop_write(cowfs_upper_mnt(ofs));
+out_free:
+	cowfs_cache_free_list(&whiteouts);
+	if (!err) {
+		if (is_dir)
+			clear_nlink(d_inode(dentry));
+		else
+			drop_nlink(d_inode(dentry));
+		cowfs_dir_modified(parent);
+		/* Look the name up afresh next time: it is a whiteout now */
+		d_drop(dentry);
+	}
+	return err;
+}
+
+static int cowfs_unlink(struct inode *dir, struct dentry *dentry)
+{
+	return cowfs_remove(dentry, false);
+}
+
+static int cowfs_rmdir(struct inode *dir, struct dentry *dentry)
+{
+	return cowfs_remove(dentry, true);
+}
+
+/*
+ * Where the lower contents of directory @dentry are, to be recorded in
+ * its redirect before it is renamed: its name within the same parent, or
+ * the path from the root otherwise.  An existing redirect is built on, as
+ * it already says where the contents came from.
+ */
+static char *cowfs_get_redirect(struct dentry *dentry, bool samedir)
+{
+	char *redirect, *buf;
+	struct dentry *d;
+	int buflen = COWFS_REDIRECT_MAX + 1;
+
+	mutex_lock(&COWFS_I(d_inode(dentry))->lock);
+	redirect = COWFS_I(d_inode(dentry))->redirect;
+	if (redirect && (samedir || redirect[0] == '/'))
+		redirect = kstrdup(redirect, GFP_KERNEL);
+	else
+		redirect = NULL;
+	mutex_unlock(&COWFS_I(d_inode(dentry))->lock);
+	if (redirect)
+		return redirect;
+
+	if (samedir)
+		return kstrndup(dentry->d_name.name, dentry->d_name.len,
+				GFP_KERNEL) ?: ERR_PTR(-ENOMEM);
+
+	buf = kmalloc(buflen, GFP_KERNEL);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+	buflen--;
+	buf[buflen] = '\0';
+
+	for (d = dget(dentry); !IS_ROOT(d);) {
+		struct cowfs_inode *oi = COWFS_I(d_inode(d));
+		struct dentry *tmp;
+		bool fits = false;
+		int len = 0;
+
+		mutex_lock(&oi->lock);
+		if (oi->redirect) {
+			len = strlen(oi->redirect);
+			fits = len < buflen;
+			if (fits) {
+				buflen -= len;
+				memcpy(&buf[buflen], oi->redirect, len);
+			}
+		}
+		mutex_unlock(&oi->lock);
+		if (!fits && !len) {
+			spin_lock(&d->d_lock);
+			len = d->d_name.len;
+			fits = len < buflen;
+			if (fits) {
+				buflen -= len;
+				memcpy(&buf[buflen], d->d_name.name, len);
+			}
+			spin_unlock(&d->d_lock);
+		}
+		tmp = dget_parent(d);
+		dput(d);
+		d = tmp;
+
+		/* Too deep for a redirect: fall back to copying (EXDEV) */
+		if (!fits) {
+			dput(d);
+			kfree(buf);
+			return ERR_PTR(-EXDEV);
+		}
+		/* An absolute redirect above says the rest */
+		if (buf[buflen] == '/')
+			break;
+		buf[--buflen] = '/';
+	}
+	dput(d);
+
+	redirect = kstrdup(&buf[buflen], GFP_KERNEL);
+	kfree(buf);
+	return redirect ?: ERR_PTR(-ENOMEM);
+}
+
+struct cowfs_rename_side {
+	struct dentry *dentry;
+	bool is_dir;
+	bool has_lower;
+	bool lower_positive;
+	char *redirect;
+	bool set_opaque;
+};
+
+static int cowfs_set_redirect_xattr(struct cowfs_fs *ofs, struct dentry *upper,
+				    const char *redirect)
+{
+	int err = cowfs_do_setxattr(ofs, upper, COWFS_XATTR_REDIRECT, redirect,
+				    strlen(redirect), 0);
+
+	/* No xattrs: the user may move the tree by copying it instead */
+	return err == -EOPNOTSUPP ? -EXDEV : err;
+}
+
+static void cowfs_rename_side_done(struct cowfs_rename_side *side)
+{
+	struct cowfs_inode *oi;
+
+	if (!side->dentry || d_is_negative(side->dentry))
+		return;
+
+	oi = COWFS_I(d_inode(side->dentry));
+	if (side->redirect) {
+		mutex_lock(&oi->lock);
+		kfree(oi->redirect);
+		oi->redirect = side->redirect;
+		side->redirect = NULL;
+		mutex_unlock(&oi->lock);
+	}
+	if (side->set_opaque)
+		cowfs_dentry_set_flag(COWFS_E_OPAQUE, side->dentry);
+}
+
+static int cowfs_rename(struct mnt_idmap *idmap, struct inode *olddir,
+			struct dentry *old, struct inode *newdir,
+			struct dentry *new, unsigned int flags)
+{
+	struct cowfs_fs *ofs = COWFS_FS(old->d_sb);
+	bool overwrite = !(flags & RENAME_EXCHANGE);
+	bool samedir = olddir == newdir;
+	struct cowfs_rename_side o = { .dentry = old }, n = { .dentry = new };
+	struct dentry *old_upperdir, *new_upperdir;
+	struct dentry *olddentry = NULL, *newdentry = NULL;
+	bool cleanup_whiteout = false;
+	const struct cred *old_cred;
+	unsigned int real_flags;
+	LIST_HEAD(whiteouts);
+	struct dentry *trap;
+	int err;
+
+	if (flags & ~(RENAME_EXCHANGE | RENAME_NOREPLACE | RENAME_WHITEOUT))
+		return -EINVAL;
+
+	o.is_dir = d_is_dir(old);
+	o.has_lower = cowfs_dentry_has_lower(old);
+	n.is_dir = d_is_positive(new) && d_is_dir(new);
+	n.has_lower = d_is_positive(new) && cowfs_dentry_has_lower(new);
+
+	/* Without redirects a directory with lower contents cannot move */
+	if (!ofs->config.redirect_dir &&
+	    ((o.is_dir && o.has_lower) || (!overwrite && n.is_dir && n.has_lower)))
+		return -EXDEV;
+
+	if (overwrite && n.is_dir) {
+		err = cowfs_check_empty_dir(new, &whiteouts);
+		if (err)
+			return err;
+	}
+
+	err = cowfs_copy_up(old);
+	if (!err)
+		err = cowfs_copy_up(new->d_parent);
+	if (!err && !overwrite)
+		err = cowfs_copy_up(new);
+	if (err)
+		goto out_free;
+
+	o.lower_positive = cowfs_lower_positive(old);
+	n.lower_positive = cowfs_lower_positive(new);
+
+	if (o.is_dir && o.has_lower) {
+		o.redirect = cowfs_get_redirect(old, samedir);
+		if (IS_ERR(o.redirect)) {
+			err = PTR_ERR(o.redirect);
+			o.redirect = NULL;
+			goto out_free;
+		}
+	}
+	if (!overwrite && n.is_dir && n.has_lower) {
+		n.redirect = cowfs_get_redirect(new, samedir);
+		if (IS_ERR(n.redirect)) {
+			err = PTR_ERR(n.redirect);
+			n.redirect = NULL;
+			goto out_free;
+		}
+	}
+	/* A directory of the upper layer only must not merge where it lands */
+	o.set_opaque = o.is_dir && !o.has_lower && !cowfs_dentry_is_opaque(old) &&
+		       n.lower_positive;
+	n.set_opaque = !overwrite && n.is_dir && !n.has_lower &&
+		       !cowfs_dentry_is_opaque(new) && o.lower_positive;
+
+	err = mnt_want_write(cowfs_upper_mnt(ofs));
+	if (err)
+		goto out_free;
+	old_cred = cowfs_override_creds(old->d_sb);
+
+	old_upperdir = cowfs_dentry_upper(old->d_parent);
+	new_upperdir = cowfs_dentry_upper(new->d_parent);
+	trap = lock_rename(new_upperdir, old_upperdir);
+	if (IS_ERR(trap)) {
+		err = PTR_ERR(trap);
+		goto out_revert;
+	}
+
+	olddentry = cowfs_lookup_upper(ofs, old->d_name.name, old_upperdir,
+				       old->d_name.len);
+	if (IS_ERR(olddentry)) {
+		err = PTR_ERR(olddentry);
+		olddentry = NULL;
+		goto out_unlock;
+	}
+	err = -ESTALE;
+	if (olddentry != cowfs_dentry_upper(old))
+		goto out_unlock;
+
+	newdentry = cowfs_lookup_upper(ofs, new->d_name.name, new_upperdir,
+				       new->d_name.len);
+	if (IS_ERR(newdentry)) {
+		err = PTR_ERR(newdentry);
+		newdentry = NULL;
+		goto out_unlock;
+	}
+	if (d_is_positive(new) && cowfs_dentry_upper(new)) {
+		if (newdentry != cowfs_dentry_upper(new))
+			goto out_unlock;
+	} else if (d_is_positive(newdentry) && !cowfs_is_whiteout(newdentry)) {
+		goto out_unlock;
+	}
+
+	err = -EINVAL;
+	if (olddentry == trap)
+		goto out_unlock;
+	err = -ENOTEMPTY;
+	if (newdentry == trap)
+		goto out_unlock;
+
+	real_flags = flags & RENAME_EXCHANGE;
+	if (cowfs_is_whiteout(newdentry)) {
+		/*
+		 * Swap with the whiteout: it ends up where the old name was,
+		 * which needs one if a lower layer has that name too.
+		 */
+		real_flags = RENAME_EXCHANGE;
+		cleanup_whiteout = !o.lower_positive && !(flags & RENAME_WHITEOUT);
+	} else if (overwrite &&
+		   (o.lower_positive || (flags & RENAME_WHITEOUT))) {
+		real_flags |= RENAME_WHITEOUT;
+	}
+
+	if (o.redirect)
+		err = cowfs_set_redirect_xattr(ofs, olddentry, o.redirect);
+	else if (o.set_opaque)
+		err = cowfs_set_opaque(ofs, olddentry);
+	else
+		err = 0;
+	if (!err && n.redirect)
+		err = cowfs_set_redirect_xattr(ofs, newdentry, n.redirect);
+	else if (!err && n.set_opaque)
+		err = cowfs_set_opaque(ofs, newdentry);
+	if (err)
+		goto out_unlock;
+
+	if (overwrite && n.is_dir && d_is_positive(newdentry))
+		cowfs_cleanup_whiteouts(ofs, newdentry, &whiteouts);
+
+	err = cowfs_do_rename(ofs, d_inode(old_upperdir), olddentry,
+			      d_inode(new_upperdir), newdentry, real_flags);
+	if (err)
+		goto out_unlock;
+
+	if (cleanup_whiteout)
+		cowfs_cleanup(ofs, d_inode(old_upperdir), newdentry);
+out_unlock:
+	unlock_rename(new_upperdir, old_upperdir);
+	/*
+	 * Moved an object with lower origins: readdir must ask the union
+	 * for its st_ino.  Best effort; setxattr locks the directories.
+	 */
+	if (!err && !samedir && (o.has_lower || (!overwrite && n.has_lower))) {
+		cowfs_do_setxattr(ofs, new_upperdir, COWFS_XATTR_IMPURE, "y", 1, 0);
+		cowfs_do_setxattr(ofs, old_upperdir, COWFS_XATTR_IMPURE, "y", 1, 0);
+	}
+out_revert:
+	cowfs_revert_creds(old_cred);
+	mnt_drop_write(cowfs_upper_mnt(ofs));
+	if (!err) {
+		cowfs_rename_side_done(&o);
+		cowfs_rename_side_done(&n);
+		if (overwrite && d_is_positive(new)) {
+			if (n.is_dir)
+				clear_nlink(d_inode(new));
+			else
+				drop_nlink(d_inode(new));
+		}
+		cowfs_dir_modified(old->d_parent);
+		if (!samedir)
+			cowfs_dir_modified(new->d_parent);
+	}
+	dput(olddentry);
+	dput(newdentry);
+out_free:
+	cowfs_cache_free_list(&whiteouts);
+	kfree(o.redirect);
+	kfree(n.redirect);
+	return err;
+}
+
+const struct inode_operations cowfs_dir_inode_operations = {
+	.lookup		= cowfs_lookup,
+	.create		= cowfs_create,
+	.mkdir		= cowfs_mkdir,
+	.mknod		= cowfs_mknod,
+	.symlink	= cowfs_symlink,
+	.link		= cowfs_link,
+	.unlink		= cowfs_unlink,
+	.rmdir		= cowfs_rmdir,
+	.rename		= cowfs_rename,
+	.tmpfile	= cowfs_tmpfile,
+	.permission	= cowfs_permission,
+	.getattr	= cowfs_getattr,
+	.setattr	= cowfs_setattr,
+	.listxattr	= cowfs_listxattr,
+	.get_inode_acl	= cowfs_get_inode_acl,
+	.get_acl	= cowfs_get_acl,
+	.set_acl	= cowfs_set_acl,
+	.update_time	= cowfs_update_time,
+};
