@@ -404,16 +404,6 @@ static inline char *proc_mounts_lowerdir(const char *mnt)
 	return v;
 }
 
-/* Unmount everything stacked on @mnt. */
-static inline void umount_all(const char *mnt)
-{
-	int i;
-
-	for (i = 0; i < 16 && is_mounted(mnt); i++)
-		if (umount2(mnt, MNT_DETACH))
-			break;
-}
-
 /* ---- building the lowerdir= option ---------------------------------------- */
 
 /* Append @path to @buf escaping ':' and '\' as the lowerdir= syntax needs. */
@@ -537,24 +527,6 @@ static inline int fsapi_mount(const char *mnt, const struct fsparam *p, int n,
 	if (log && logsize)
 		fsctx_read_log(fsfd, log, logsize);
 	close(fsfd);
-	return ret;
-}
-
-/* New mount API with one "lowerdir+" fsconfig() call per layer. */
-static inline int fsapi_mount_layers(const char *mnt, const char *const *layers,
-				     int n, char *log, size_t logsize)
-{
-	struct fsparam *p = calloc(n ? n : 1, sizeof(*p));
-	int i, ret;
-
-	if (!p)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		p[i].key = "lowerdir+";
-		p[i].value = layers[i];
-	}
-	ret = fsapi_mount(mnt, p, n, log, logsize);
-	free(p);
 	return ret;
 }
 
