@@ -516,6 +516,8 @@ int cowfs_copy_up_flags(struct dentry *dentry, int flags)
 {
 	int err = 0;
 
+	if (cowfs_dentry_upper(dentry))
+		return 0;
 	if (!cowfs_has_upper(COWFS_FS(dentry->d_sb)))
 		return -EROFS;
 

@@ -273,6 +273,7 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 
 /* inode.c */
 struct inode *cowfs_get_inode(struct super_block *sb,
+			      const struct cowfs_layer *upper_layer,
 			      struct dentry *upperdentry,
 			      struct cowfs_entry *oe);
 void cowfs_copyattr(struct inode *inode);
@@ -288,6 +289,7 @@ int cowfs_set_acl(struct mnt_idmap *idmap, struct dentry *dentry,
 		  struct posix_acl *acl, int type);
 int cowfs_update_time(struct inode *inode, int flags);
 struct inode *cowfs_new_inode(struct super_block *sb,
+			      const struct cowfs_layer *upper_layer,
 			      struct dentry *upperdentry);
 
 /* readdir.c */

@@ -103,6 +103,8 @@ struct cowfs_inode {
 	 * cowfs_upperdentry().
 	 */
 	struct dentry *__upperdentry;
+	/* Where the upper object is: the union's upper layer or a volume */
+	const struct cowfs_layer *upper_layer;
 	/* A renamed directory's trusted.overlay.redirect, under ->lock */
 	char *redirect;
 	/* Bumped on every change to a directory's merged contents */
@@ -141,6 +143,12 @@ static inline struct dentry *cowfs_upperdentry(const struct inode *inode)
 {
 	/* Pairs with smp_store_release() in cowfs_copy_up_one() */
 	return smp_load_acquire(&COWFS_I(inode)->__upperdentry);
+}
+
+static inline const struct cowfs_layer *
+cowfs_upper_layer(const struct inode *inode)
+{
+	return COWFS_I(inode)->upper_layer;
 }
 
 static inline struct inode *cowfs_inode_upper(const struct inode *inode)

@@ -225,6 +225,7 @@ static int cowfs_create_object(struct dentry *dentry, struct inode *inode,
 	struct cowfs_fs *ofs = COWFS_FS(dentry->d_sb);
 	struct dentry *parent = dentry->d_parent;
 	struct dentry *upperdir, *upper, *newdentry;
+	const struct cowfs_layer *layer;
 	const struct cred *old_cred;
 	bool with_workdir = false;
 	bool opaque = false;
@@ -234,7 +235,11 @@ static int cowfs_create_object(struct dentry *dentry, struct inode *inode,
 	if (err)
 		return err;
 
-	err = mnt_want_write(cowfs_upper_mnt(ofs));
+	/* The new object goes where its parent is: upper layer or volume */
+	layer = cowfs_upper_layer(d_inode(parent));
+	if (attr->hardlink && layer != cowfs_upper_layer(inode))
+		return -EXDEV;
+	err = mnt_want_write(layer->mnt);
 	if (err)
 		return err;
 
@@ -282,7 +287,7 @@ static int cowfs_create_object(struct dentry *dentry, struct inode *inode,
 	}
 
 	if (!inode) {
-		inode = cowfs_new_inode(dentry->d_sb, newdentry);
+		inode = cowfs_new_inode(dentry->d_sb, layer, newdentry);
 		if (IS_ERR(inode)) {
 			err = PTR_ERR(inode);
 			goto out_dput;
@@ -301,7 +306,7 @@ out_unlock:
 out_revert:
 	cowfs_revert_creds_as_caller(old_cred);
 out_drop_write:
-	mnt_drop_write(cowfs_upper_mnt(ofs));
+	mnt_drop_write(layer->mnt);
 	return err;
 }
 
@@ -360,6 +365,7 @@ static int cowfs_tmpfile(struct mnt_idmap *idmap, struct inode *dir,
 {
 	struct dentry *dentry = file->f_path.dentry;
 	struct cowfs_fs *ofs = COWFS_FS(dir->i_sb);
+	const struct cowfs_layer *layer;
 	const struct cred *old_cred;
 	struct path realparent;
 	struct file *realfile;
@@ -370,7 +376,8 @@ static int cowfs_tmpfile(struct mnt_idmap *idmap, struct inode *dir,
 	if (err)
 		return err;
 
-	err = mnt_want_write(cowfs_upper_mnt(ofs));
+	layer = cowfs_upper_layer(dir);
+	err = mnt_want_write(layer->mnt);
 	if (err)
 		return err;
 
@@ -388,7 +395,7 @@ static int cowfs_tmpfile(struct mnt_idmap *idmap, struct inode *dir,
 		goto out_drop_write;
 	}
 
-	inode = cowfs_new_inode(dir->i_sb, realfile->f_path.dentry);
+	inode = cowfs_new_inode(dir->i_sb, layer, realfile->f_path.dentry);
 	fput(realfile);
 	if (IS_ERR(inode)) {
 		err = PTR_ERR(inode);
@@ -397,7 +404,7 @@ static int cowfs_tmpfile(struct mnt_idmap *idmap, struct inode *dir,
 	d_tmpfile(file, inode);
 	err = finish_open_simple(file, 0);
 out_drop_write:
-	mnt_drop_write(cowfs_upper_mnt(ofs));
+	mnt_drop_write(layer->mnt);
 	return err;
 }
 
@@ -444,6 +451,7 @@ static int cowfs_remove(struct dentry *dentry, bool is_dir)
 	struct dentry *parent = dentry->d_parent;
 	struct dentry *upperdir, *upper;
 	const struct cred *old_cred;
+	struct vfsmount *upper_mnt;
 	LIST_HEAD(whiteouts);
 	bool with_workdir;
 	bool whiteout;
@@ -460,7 +468,8 @@ static int cowfs_remove(struct dentry *dentry, bool is_dir)
 	}
 	whiteout = cowfs_lower_positive(dentry);
 
-	err = mnt_want_write(cowfs_upper_mnt(ofs));
+	upper_mnt = cowfs_upper_layer(d_inode(parent))->mnt;
+	err = mnt_want_write(upper_mnt);
 	if (err)
 		goto out_free;
 
@@ -498,7 +507,7 @@ out_dput:
 	cowfs_unlock_upper(ofs, upperdir, with_workdir);
 out_revert:
 	cowfs_revert_creds(old_cred);
-	mnt_drop_write(cowfs_upper_mnt(ofs));
+	mnt_drop_write(upper_mnt);
 out_free:
 	cowfs_cache_free_list(&whiteouts);
 	if (!err) {
@@ -653,6 +662,7 @@ static int cowfs_rename(struct mnt_idmap *idmap, struct inode *olddir,
 	struct dentry *olddentry = NULL, *newdentry = NULL;
 	bool cleanup_whiteout = false;
 	const struct cred *old_cred;
+	struct vfsmount *upper_mnt;
 	unsigned int real_flags;
 	LIST_HEAD(whiteouts);
 	struct dentry *trap;
@@ -660,6 +670,11 @@ static int cowfs_rename(struct mnt_idmap *idmap, struct inode *olddir,
 
 	if (flags & ~(RENAME_EXCHANGE | RENAME_NOREPLACE | RENAME_WHITEOUT))
 		return -EINVAL;
+
+	/* Between the union's upper layer and a volume: as across mounts */
+	upper_mnt = cowfs_upper_layer(olddir)->mnt;
+	if (cowfs_upper_layer(olddir) != cowfs_upper_layer(newdir))
+		return -EXDEV;
 
 	o.is_dir = d_is_dir(old);
 	o.has_lower = cowfs_dentry_has_lower(old);
@@ -710,7 +725,7 @@ static int cowfs_rename(struct mnt_idmap *idmap, struct inode *olddir,
 	n.set_opaque = !overwrite && n.is_dir && !n.has_lower &&
 		       !cowfs_dentry_is_opaque(new) && o.lower_positive;
 
-	err = mnt_want_write(cowfs_upper_mnt(ofs));
+	err = mnt_want_write(upper_mnt);
 	if (err)
 		goto out_free;
 	old_cred = cowfs_override_creds(old->d_sb);
@@ -803,7 +818,7 @@ out_unlock:
 	}
 out_revert:
 	cowfs_revert_creds(old_cred);
-	mnt_drop_write(cowfs_upper_mnt(ofs));
+	mnt_drop_write(upper_mnt);
 	if (!err) {
 		cowfs_rename_side_done(&o);
 		cowfs_rename_side_done(&n);

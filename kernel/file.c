@@ -109,11 +109,11 @@ static struct file *cowfs_real_file(struct file *file)
 
 	/* Copied up since we opened it: from now on, read the upper file */
 	if (unlikely(upper && file_inode(realfile) != d_inode(upper))) {
-		struct path upperpath = {
-			.mnt = cowfs_upper_mnt(COWFS_FS(file_inode(file)->i_sb)),
-			.dentry = upper,
-		};
-		struct file *f = cowfs_open_realfile(file, &upperpath);
+		struct path upperpath;
+		struct file *f;
+
+		cowfs_path_upper(file_dentry(file), &upperpath);
+		f = cowfs_open_realfile(file, &upperpath);
 
 		if (IS_ERR(f))
 			return f;

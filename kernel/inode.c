@@ -239,7 +239,7 @@ int cowfs_update_time(struct inode *inode, int flags)
 	if (flags & S_ATIME) {
 		struct dentry *upper = cowfs_upperdentry(inode);
 		struct path realpath = {
-			.mnt = cowfs_upper_mnt(COWFS_FS(inode->i_sb)),
+			.mnt = cowfs_upper_layer(inode)->mnt,
 			.dentry = upper,
 		};
 
@@ -336,14 +336,15 @@ static const struct inode_operations cowfs_special_inode_operations = {
 	.update_time	= cowfs_update_time,
 };
 
-static void cowfs_fill_inode(struct inode *inode, struct dentry *upperdentry,
-			     struct cowfs_entry *oe)
+static void cowfs_fill_inode(struct inode *inode,
+			     const struct cowfs_layer *upper_layer,
+			     struct dentry *upperdentry, struct cowfs_entry *oe)
 {
-	struct cowfs_fs *ofs = COWFS_FS(inode->i_sb);
 	struct inode *realinode;
 
 	COWFS_I(inode)->oe = oe;
 	COWFS_I(inode)->__upperdentry = upperdentry;
+	COWFS_I(inode)->upper_layer = upper_layer;
 	realinode = cowfs_inode_real(inode);
 
 	/*
@@ -354,7 +355,7 @@ static void cowfs_fill_inode(struct inode *inode, struct dentry *upperdentry,
 		inode->i_ino = cowfs_map_ino(inode->i_sb, oe->lowerstack[0].layer,
 					     d_inode(oe->lowerstack[0].dentry)->i_ino);
 	else
-		inode->i_ino = cowfs_map_ino(inode->i_sb, &ofs->layers[0],
+		inode->i_ino = cowfs_map_ino(inode->i_sb, upper_layer,
 					     realinode->i_ino);
 	inode->i_mode = realinode->i_mode;
 	/* Times are the real object's: never update our copy on our own */
@@ -384,6 +385,7 @@ static void cowfs_fill_inode(struct inode *inode, struct dentry *upperdentry,
 
 struct cowfs_inode_key {
 	struct inode *key;
+	const struct cowfs_layer *upper_layer;
 	struct dentry *upperdentry;
 	struct cowfs_entry *oe;
 };
@@ -412,6 +414,7 @@ static int cowfs_inode_set(struct inode *inode, void *data)
 	/* Under inode_hash_lock: cowfs_inode_test() may see us from now on */
 	COWFS_I(inode)->oe = k->oe;
 	COWFS_I(inode)->__upperdentry = k->upperdentry;
+	COWFS_I(inode)->upper_layer = k->upper_layer;
 	return 0;
 }
 
@@ -432,14 +435,17 @@ static bool cowfs_hash_inode(struct super_block *sb, struct inode *realinode,
 }
 
 /*
- * Return the cowfs inode for @upperdentry and the lower objects in @oe,
+ * Return the cowfs inode for @upperdentry (in @upper_layer, where it goes
+ * when copied up if there is none yet) and the lower objects in @oe,
  * taking ownership of both: they are installed in a new inode or dropped.
  */
 struct inode *cowfs_get_inode(struct super_block *sb,
+			      const struct cowfs_layer *upper_layer,
 			      struct dentry *upperdentry,
 			      struct cowfs_entry *oe)
 {
 	struct cowfs_inode_key k = {
+		.upper_layer = upper_layer,
 		.upperdentry = upperdentry,
 		.oe = oe,
 	};
@@ -455,7 +461,7 @@ struct inode *cowfs_get_inode(struct super_block *sb,
 		inode = new_inode(sb);
 		if (!inode)
 			goto out_nomem;
-		cowfs_fill_inode(inode, upperdentry, oe);
+		cowfs_fill_inode(inode, upper_layer, upperdentry, oe);
 		return inode;
 	}
 
@@ -471,7 +477,7 @@ struct inode *cowfs_get_inode(struct super_block *sb,
 		return inode;
 	}
 
-	cowfs_fill_inode(inode, upperdentry, oe);
+	cowfs_fill_inode(inode, upper_layer, upperdentry, oe);
 	unlock_new_inode(inode);
 	return inode;
 
@@ -481,9 +487,10 @@ out_nomem:
 	return ERR_PTR(-ENOMEM);
 }
 
-/* The inode for an object just made in the upper layer. */
+/* The inode for an object just made in @upper_layer. */
 struct inode *cowfs_new_inode(struct super_block *sb,
+			      const struct cowfs_layer *upper_layer,
 			      struct dentry *upperdentry)
 {
-	return cowfs_get_inode(sb, dget(upperdentry), NULL);
+	return cowfs_get_inode(sb, upper_layer, dget(upperdentry), NULL);
 }

@@ -256,10 +256,10 @@ static int cowfs_lookup_lower(struct cowfs_lookup_data *d,
 
 /* Look the name up in the parent's upper directory. */
 static int cowfs_lookup_upper_layer(struct cowfs_lookup_data *d,
+				    const struct cowfs_layer *layer,
 				    struct dentry *upperdir,
 				    struct dentry **upperdentry)
 {
-	const struct cowfs_layer *layer = &d->ofs->layers[0];
 	struct dentry *this;
 	char *redirect;
 
@@ -328,7 +328,8 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 	atomic64_inc(&d.ofs->stats.lookups);
 	old_cred = cowfs_override_creds(dentry->d_sb);
 	if (upperdir)
-		err = cowfs_lookup_upper_layer(&d, upperdir, &upperdentry);
+		err = cowfs_lookup_upper_layer(&d, cowfs_upper_layer(dir),
+					       upperdir, &upperdentry);
 	/* Keep the upper's redirect: rename builds on it */
 	if (!err && d.redirect)
 		redirect = kstrdup(d.redirect, GFP_KERNEL);
@@ -349,7 +350,8 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 		d.ctr = 0;
 	}
 	if (upperdentry || oe) {
-		inode = cowfs_get_inode(dentry->d_sb, upperdentry, oe);
+		inode = cowfs_get_inode(dentry->d_sb, cowfs_upper_layer(dir),
+					upperdentry, oe);
 		upperdentry = NULL;
 		if (IS_ERR(inode)) {
 			err = PTR_ERR(inode);

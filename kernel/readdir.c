@@ -196,14 +196,11 @@ static void cowfs_cache_free(struct cowfs_dir_cache *cache)
  */
 static bool cowfs_dir_is_impure(struct dentry *dentry)
 {
-	struct dentry *upper = cowfs_dentry_upper(dentry);
-	struct path path = {
-		.mnt = cowfs_upper_mnt(COWFS_FS(dentry->d_sb)),
-		.dentry = upper,
-	};
+	struct path path;
 	char val;
 
-	if (!upper)
+	cowfs_path_upper(dentry, &path);
+	if (!path.dentry)
 		return false;
 	if (cowfs_dir_is_merged(d_inode(dentry)))
 		return true;
@@ -234,7 +231,6 @@ static struct cowfs_dir_cache *cowfs_cache_build(struct dentry *dentry)
 {
 	struct inode *inode = d_inode(dentry);
 	struct cowfs_entry *oe = COWFS_I(inode)->oe;
-	struct cowfs_fs *ofs = COWFS_FS(dentry->d_sb);
 	struct dentry *upper = cowfs_dentry_upper(dentry);
 	struct cowfs_cache_entry *p;
 	struct cowfs_dir_cache *cache;
@@ -258,7 +254,7 @@ static struct cowfs_dir_cache *cowfs_cache_build(struct dentry *dentry)
 	old_cred = cowfs_override_creds(dentry->d_sb);
 	if (upper) {
 		struct cowfs_path top = {
-			.layer = &ofs->layers[0],
+			.layer = cowfs_upper_layer(inode),
 			.dentry = upper,
 		};
 
@@ -345,16 +341,13 @@ static loff_t cowfs_dir_llseek(struct file *file, loff_t offset, int whence)
 static int cowfs_dir_fsync(struct file *file, loff_t start, loff_t end,
 			   int datasync)
 {
-	struct dentry *upper = cowfs_dentry_upper(file->f_path.dentry);
-	struct path upperpath = {
-		.mnt = cowfs_upper_mnt(COWFS_FS(file->f_path.dentry->d_sb)),
-		.dentry = upper,
-	};
 	const struct cred *old_cred;
+	struct path upperpath;
 	struct file *realfile;
 	int err;
 
-	if (!upper)
+	cowfs_path_upper(file->f_path.dentry, &upperpath);
+	if (!upperpath.dentry)
 		return 0;
 
 	old_cred = cowfs_override_creds(file_inode(file)->i_sb);

@@ -498,7 +498,7 @@ static struct dentry *cowfs_get_root(struct super_block *sb)
 
 	if (cowfs_has_upper(ofs))
 		upper = dget(cowfs_upper_mnt(ofs)->mnt_root);
-	inode = cowfs_get_inode(sb, upper, oe);
+	inode = cowfs_get_inode(sb, &ofs->layers[0], upper, oe);
 	if (IS_ERR(inode))
 		return ERR_CAST(inode);
 

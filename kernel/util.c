@@ -93,7 +93,7 @@ void cowfs_path_lower(struct dentry *dentry, struct path *path)
 
 void cowfs_path_upper(struct dentry *dentry, struct path *path)
 {
-	path->mnt = cowfs_upper_mnt(COWFS_FS(dentry->d_sb));
+	path->mnt = cowfs_upper_layer(d_inode(dentry))->mnt;
 	path->dentry = cowfs_dentry_upper(dentry);
 }
 

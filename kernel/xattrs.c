@@ -106,7 +106,7 @@ static int cowfs_other_xattr_set(const struct xattr_handler *handler,
 {
 	struct cowfs_fs *ofs = COWFS_FS(dentry->d_sb);
 	const struct cred *old_cred;
-	struct dentry *upper;
+	struct path upper;
 	int err;
 
 	name = xattr_full_name(handler, name);
@@ -114,18 +114,19 @@ static int cowfs_other_xattr_set(const struct xattr_handler *handler,
 	if (err)
 		return err;
 
-	err = mnt_want_write(cowfs_upper_mnt(ofs));
+	cowfs_path_upper(dentry, &upper);
+	err = mnt_want_write(upper.mnt);
 	if (err)
 		return err;
 
-	upper = cowfs_dentry_upper(dentry);
 	old_cred = cowfs_override_creds(dentry->d_sb);
 	if (value)
-		err = cowfs_do_setxattr(ofs, upper, name, value, size, flags);
+		err = cowfs_do_setxattr(ofs, upper.dentry, name, value, size,
+					flags);
 	else
-		err = cowfs_do_removexattr(ofs, upper, name);
+		err = cowfs_do_removexattr(ofs, upper.dentry, name);
 	cowfs_revert_creds(old_cred);
-	mnt_drop_write(cowfs_upper_mnt(ofs));
+	mnt_drop_write(upper.mnt);
 
 	cowfs_copyattr(inode);
 	return err;
