@@ -75,11 +75,11 @@ checkpatch: ksrc
 
 w1: kdir
 	$(call phase,w1: module build with W=1 (no warnings allowed))
-	@scripts/kbuild-check.sh w1 $(KDIR)
+	@MAKE="$(MAKE)" scripts/kbuild-check.sh w1 $(KDIR)
 
 sparse: kdir
 	$(call phase,sparse: module build with C=2 CHECK=sparse)
-	@scripts/kbuild-check.sh sparse $(KDIR)
+	@MAKE="$(MAKE)" scripts/kbuild-check.sh sparse $(KDIR)
 
 test:
 	$(call phase,test: selftests in a VM)

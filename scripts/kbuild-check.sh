@@ -46,7 +46,7 @@ find "${srcs[@]}" \( -type d -o -name '*.[chS]' -o -name Kbuild \
 	cpio -pdm --quiet "$copy"
 
 set +e
-make -C "$kdir" M="$copy" "${kargs[@]}" modules 2>&1 |
+${MAKE:-make} -C "$kdir" M="$copy" "${kargs[@]}" modules 2>&1 |
 	sed -e "s|$copy/||g" >"$log"
 rc=${PIPESTATUS[0]}
 set -e
@@ -60,7 +60,8 @@ if [ "$mode" = sparse ]; then
 	giveup=$(grep -E 'too many (errors|warnings)' "$log" || true)
 	findings=$(printf '%s\n%s' "$findings" "$giveup" | sed '/^$/d')
 else
-	findings=$(grep -iE '(^|[: ])(warning|error):' "$log" || true)
+	# (make's own notes, e.g. about the jobserver, are not findings)
+	findings=$(grep -iE '(^|[: ])(warning|error):' "$log" | grep -v '^make' || true)
 fi
 
 if [ -n "$findings" ]; then
@@ -69,10 +70,14 @@ if [ -n "$findings" ]; then
 	n=$(printf '%s\n' "$findings" | wc -l)
 	echo "$mode: $n finding(s) (full log: build/$mode.log):"
 	printf '%s\n' "$findings" | sed 's/^/  /'
-	# Show the compiler's context lines too, for the first few.
-	echo "$mode: details:"
-	grep -E -A4 '^[^ ].*(warning|error):' "$log" | awk '!seen[$0]++' |
-		head -n 60 | sed 's/^/  /'
+	# The compiler's context lines for the first few, without kbuild's
+	# progress lines.
+	ctx=$(grep -E -A4 '^[^ ]+:[0-9]+(:[0-9]+)?: (warning|error):' "$log" |
+		grep -vE '^  [A-Z]+ |^--$|^make' | uniq | head -n 60)
+	if [ -n "$ctx" ]; then
+		echo "$mode: details:"
+		printf '%s\n' "$ctx" | sed 's/^/  /'
+	fi
 	exit 1
 fi
 if [ "$rc" != 0 ]; then
