@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cowctl.h"
+#include "driver.h"
 #include "json_print.h"
 
 bool opt_json;
@@ -49,6 +50,9 @@ static const struct cmd cowctl_cmds[] = {
 	{ "ls",		cmd_ls,		ls_usage },
 	{ "info",	cmd_info,	info_usage },
 	{ "help",	cmd_help,	help_usage },
+	{ "image",	cmd_image,	image_usage },
+	{ "container",	cmd_container,	container_usage },
+	{ "driver",	cmd_driver,	driver_usage },
 	{ NULL, NULL, NULL },
 };
 

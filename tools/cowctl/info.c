@@ -11,6 +11,7 @@
 #include <sys/utsname.h>
 
 #include "cowctl.h"
+#include "driver.h"
 #include "json_print.h"
 #include "nl.h"
 #include "utils.h"
@@ -109,6 +110,7 @@ int cmd_info(int argc, char **argv)
 			     nlerr == -ENOENT ? "not registered" :
 			     strerror(-nlerr));
 	}
+	print_storage_info();
 	close_json_object();
 
 	cowctl_nl_close(&nl);

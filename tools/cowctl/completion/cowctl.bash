@@ -8,12 +8,60 @@ _cowctl_dirs()
 	compopt -o filenames 2>/dev/null
 }
 
+# image, container, driver: a subcommand, then options and names.
+_cowctl_storage()
+{
+	local cmd=$1 cur=$2 prev=$3 sub="" i subs
+	case $cmd in
+	im*) subs="import ls rm" ;;
+	c*) subs="create mount umount rm ls" ;;
+	*) subs="ls status up down destroy df" ;;
+	esac
+	case $prev in
+	-d | --driver)
+		COMPREPLY=($(compgen -W "cowfs overlay2 devicemapper btrfs zfs" -- "$cur"))
+		return ;;
+	-r | --root)
+		_cowctl_dirs "$cur"
+		return ;;
+	-p | --parent | -o | --opt)
+		return ;;
+	esac
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		[[ ${COMP_WORDS[i]} == "$cmd" ]] || continue
+		for ((i = i + 1; i < COMP_CWORD; i++)); do
+			case ${COMP_WORDS[i]} in
+			-d | --driver | -r | --root | -p | --parent | -o | --opt) ((i++)) ;;
+			-*) ;;
+			*) sub=${COMP_WORDS[i]}; break ;;
+			esac
+		done
+		break
+	done
+	if [[ -z $sub ]]; then
+		COMPREPLY=($(compgen -W "$subs" -- "$cur"))
+	elif [[ $cur == -* ]]; then
+		local o="-d --driver -r --root -j --json -h --help"
+		case $sub in
+		import) o+=" -p --parent" ;;
+		ls) o+=" -s --size -n --noheadings" ;;
+		rm) [[ $cmd == c* ]] && o+=" -f --force" ;;
+		up) o+=" -o --opt" ;;
+		esac
+		COMPREPLY=($(compgen -W "$o" -- "$cur"))
+	elif [[ $sub == import ]]; then
+		local IFS=$'\n'
+		COMPREPLY=($(compgen -f -- "$cur"))
+		compopt -o filenames 2>/dev/null
+	fi
+}
+
 _cowctl()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]}
 	local prev=""
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local cmds="mount umount ls info help"
+	local cmds="mount umount ls info help image container driver"
 	local i cmd=""
 
 	# The command is the first word that is not a global option.
@@ -73,6 +121,9 @@ _cowctl()
 		;;
 	h | he | hel | help)
 		COMPREPLY=($(compgen -W "$cmds" -- "$cur"))
+		;;
+	im | ima | imag | image | c | co | con | cont | conta | contai | contain | containe | container | d | dr | dri | driv | drive | driver)
+		_cowctl_storage "$cmd" "$cur" "$prev"
 		;;
 	esac
 }
