@@ -1,0 +1,736 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copy-up: data (holes kept), directories with their ancestors, symlinks
+ * and special files, with mode, owner, times, xattrs and ACLs; no data
+ * copied for open(O_TRUNC) or truncate(0); atomic under ENOSPC; exactly
+ * one copy-up for many concurrent writers; st_ino and st_dev stable
+ * across copy-up and remount, also with layers on different filesystems.
+ *
+ * Whether the lower file was read is observed with inotify: a copy-up of
+ * data opens the lower file (IN_OPEN), one without data never does.
+ */
+#include "kselftest_harness.h"
+#include "cowfs_rw.h"
+
+#include <pthread.h>
+#include <sys/inotify.h>
+#include <sys/statvfs.h>
+
+#define MIB		(1024 * 1024)
+#define DATA_SIZE	(3 * MIB + 17)
+#define SPARSE_SIZE	(16 * MIB)
+#define SPARSE_CHUNK	(64 * 1024)
+#define SPARSE_OFF2	(8 * MIB)
+#define NTHREADS	64
+#define BLK		4096
+
+/* A POSIX ACL xattr: user::rw- user:1234:r-- group::r-- mask::r-- other::--- */
+static const unsigned char acl_blob[] = {
+	2, 0, 0, 0,				/* version */
+	1, 0, 6, 0, 0xff, 0xff, 0xff, 0xff,	/* ACL_USER_OBJ rw */
+	2, 0, 4, 0, 0xd2, 0x04, 0, 0,		/* ACL_USER 1234 r */
+	4, 0, 4, 0, 0xff, 0xff, 0xff, 0xff,	/* ACL_GROUP_OBJ r */
+	0x10, 0, 4, 0, 0xff, 0xff, 0xff, 0xff,	/* ACL_MASK r */
+	0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,	/* ACL_OTHER - */
+};
+
+static void fill_pattern(unsigned char *buf, size_t len, uint32_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		seed ^= seed << 13;
+		seed ^= seed >> 17;
+		seed ^= seed << 5;
+		buf[i] = seed & 0xff;
+	}
+}
+
+static int mksparse(const char *path)
+{
+	static char chunk[SPARSE_CHUNK];
+	int fd, ret = 0;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	memset(chunk, 'A', sizeof(chunk));
+	if (pwrite(fd, chunk, sizeof(chunk), 0) != sizeof(chunk))
+		ret = -EIO;
+	memset(chunk, 'B', sizeof(chunk));
+	if (pwrite(fd, chunk, sizeof(chunk), SPARSE_OFF2) != sizeof(chunk))
+		ret = -EIO;
+	if (ftruncate(fd, SPARSE_SIZE))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static const struct timespec meta_times[2] = {
+	{ .tv_sec = 1000000001, .tv_nsec = 111 },	/* atime */
+	{ .tv_sec = 1100000002, .tv_nsec = 222 },	/* mtime */
+};
+
+/* Objects with metadata that a copy-up must keep. */
+static int make_meta_objects(struct rw_env *rw, unsigned char *data)
+{
+	const char *meta = LP(rw, 0, "meta");
+	int ret;
+
+	fill_pattern(data, DATA_SIZE, 0x5eed);
+	ret = mkfile_data(LP(rw, 0, "data"), data, DATA_SIZE, 0644) ?:
+	      mksparse(LP(rw, 0, "sparse")) ?:
+	      mkfile(meta, "meta\n") ?:
+	      mkfile(LP(rw, 0, "aclf"), "acl\n") ?:
+	      mkdir_p(LP(rw, 0, "d1/d2/d3"), 0711) ?:
+	      mkfile(LP(rw, 0, "d1/d2/d3/f"), "f\n") ?:
+	      mksymlink(LP(rw, 0, "sym"), "meta");
+	if (ret)
+		return ret;
+	if (chmod(meta, 0751) || chown(meta, 1001, 1002) ||
+	    setxattr(meta, "user.k", "v", 1, 0) ||
+	    setxattr(meta, "security.cowfs_test", "s", 1, 0) ||
+	    setxattr(LP(rw, 0, "aclf"), "system.posix_acl_access", acl_blob,
+		     sizeof(acl_blob), 0) ||
+	    utimensat(AT_FDCWD, meta, meta_times, 0) ||
+	    chown(LP(rw, 0, "d1"), 1003, 1003) ||
+	    chown(LP(rw, 0, "d1/d2"), 1003, 1003) ||
+	    utimensat(AT_FDCWD, LP(rw, 0, "d1/d2"), meta_times, 0) ||
+	    utimensat(AT_FDCWD, LP(rw, 0, "d1"), meta_times, 0) ||
+	    lchown(LP(rw, 0, "sym"), 1004, 1004) ||
+	    utimensat(AT_FDCWD, LP(rw, 0, "sym"), meta_times,
+		      AT_SYMLINK_NOFOLLOW) ||
+	    mkfifo(LP(rw, 0, "fifo"), 0620) ||
+	    chmod(LP(rw, 0, "fifo"), 0620) ||
+	    mknod(LP(rw, 0, "chr"), S_IFCHR | 0640, makedev(1, 5)))
+		return -errno;
+	return 0;
+}
+
+FIXTURE(cu) {
+	struct rw_env rw;
+	unsigned char *data;
+};
+
+FIXTURE_SETUP(cu)
+{
+	REQUIRE_FSTYPE();
+	self->data = malloc(DATA_SIZE);
+	ASSERT_NE(NULL, self->data);
+	SETUP_ASSERT0(&self->rw.e, rw_init(&self->rw, 1, 0, NULL));
+	SETUP_ASSERT0(&self->rw.e, make_meta_objects(&self->rw, self->data));
+	SETUP_ASSERT0(&self->rw.e, rw_mount(&self->rw, NULL));
+}
+
+FIXTURE_TEARDOWN(cu)
+{
+	rw_cleanup(&self->rw);
+	free(self->data);
+}
+
+#define RW	(&self->rw)
+#define M(rel)	MP(RW, rel)
+
+/* Does @path hold exactly @len bytes equal to @want? */
+static bool file_equals(const char *path, const unsigned char *want,
+			size_t len)
+{
+	unsigned char *buf = malloc(len + 1);
+	ssize_t n, total = 0;
+	bool eq = false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0 && buf) {
+		while ((n = read(fd, buf + total, len + 1 - total)) > 0)
+			total += n;
+		eq = total == (ssize_t)len && !memcmp(buf, want, len);
+	}
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return eq;
+}
+
+/* An inotify instance watching @path for IN_OPEN (and IN_ACCESS). */
+static int watch_opens(const char *path)
+{
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (inotify_add_watch(fd, path, IN_OPEN | IN_ACCESS) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Number of events of @mask queued on inotify fd @fd (drains it). */
+static int count_events(int fd, uint32_t mask)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	ssize_t n;
+	int count = 0;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		char *p = buf;
+
+		while (p < buf + n) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+
+			if (ev->mask & mask)
+				count++;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	return count;
+}
+
+TEST_F(cu, data_copied_on_write)
+{
+	int fd = open(M("data"), O_WRONLY | O_CLOEXEC);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(4, pwrite(fd, "XXXX", 4, 2 * MIB));
+	close(fd);
+	memcpy(self->data + 2 * MIB, "XXXX", 4);
+	EXPECT_TRUE(file_equals(UP(RW, "data"), self->data, DATA_SIZE));
+	EXPECT_TRUE(file_equals(M("data"), self->data, DATA_SIZE));
+	fill_pattern(self->data, DATA_SIZE, 0x5eed);
+	EXPECT_TRUE(file_equals(LP(RW, 0, "data"), self->data, DATA_SIZE));
+	EXPECT_EQ(0, work_leftovers(RW));
+}
+
+/*
+ * Data is copied in chunks of up to 1 MiB that start at data the lower
+ * file reports with SEEK_DATA: a hole of 8 MiB stays a hole, give or take
+ * the end of the chunk before it.
+ */
+TEST_F(cu, holes_preserved)
+{
+	struct stat st;
+	int fd;
+
+	ASSERT_EQ(0, chmod(M("sparse"), 0600));
+	fd = open(UP(RW, "sparse"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fstat(fd, &st));
+	EXPECT_EQ(SPARSE_SIZE, st.st_size);
+	EXPECT_GE(MIB, lseek(fd, 0, SEEK_HOLE));
+	EXPECT_EQ(SPARSE_OFF2, lseek(fd, MIB, SEEK_DATA));
+	/* The trailing hole is a hole, not zeros */
+	EXPECT_EQ(-ENXIO, ERRNO_OF(lseek(fd, SPARSE_OFF2 + MIB, SEEK_DATA)));
+	EXPECT_GE(2 * MIB, st.st_blocks * 512);
+	close(fd);
+}
+
+TEST_F(cu, holes_read_as_zeros_after_copy_up)
+{
+	char buf[16];
+	int fd;
+
+	ASSERT_EQ(0, chmod(M("sparse"), 0600));
+	fd = open(M("sparse"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(1, pread(fd, buf, 1, 0));
+	EXPECT_EQ('A', buf[0]);
+	ASSERT_EQ(16, pread(fd, buf, 16, MIB));
+	EXPECT_EQ(0, memcmp(buf, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16));
+	ASSERT_EQ(1, pread(fd, buf, 1, SPARSE_OFF2));
+	EXPECT_EQ('B', buf[0]);
+	close(fd);
+}
+
+/* A setxattr copies "meta" up without changing mode, owner or times. */
+static int copy_up_meta(struct rw_env *rw)
+{
+	return setxattr(MP(rw, "meta"), "user.new", "1", 1, 0) ? -errno : 0;
+}
+
+TEST_F(cu, keeps_mode)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, copy_up_meta(RW));
+	ASSERT_EQ(0, stat(UP(RW, "meta"), &st));
+	EXPECT_EQ(0751, st.st_mode & 07777);
+}
+
+TEST_F(cu, keeps_owner)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, copy_up_meta(RW));
+	ASSERT_EQ(0, stat(UP(RW, "meta"), &st));
+	EXPECT_EQ(1001, st.st_uid);
+	EXPECT_EQ(1002, st.st_gid);
+}
+
+TEST_F(cu, keeps_times)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, copy_up_meta(RW));
+	ASSERT_EQ(0, stat(UP(RW, "meta"), &st));
+	EXPECT_EQ(meta_times[1].tv_sec, st.st_mtim.tv_sec);
+	EXPECT_EQ(meta_times[1].tv_nsec, st.st_mtim.tv_nsec);
+	EXPECT_EQ(meta_times[0].tv_sec, st.st_atim.tv_sec);
+	ASSERT_EQ(0, stat(M("meta"), &st));
+	EXPECT_EQ(meta_times[1].tv_sec, st.st_mtim.tv_sec);
+}
+
+TEST_F(cu, keeps_user_and_security_xattrs)
+{
+	ASSERT_EQ(0, copy_up_meta(RW));
+	EXPECT_STREQ("v", xattr_str(UP(RW, "meta"), "user.k"));
+	EXPECT_STREQ("1", xattr_str(UP(RW, "meta"), "user.new"));
+	EXPECT_STREQ("s", xattr_str(UP(RW, "meta"), "security.cowfs_test"));
+	EXPECT_STREQ("<No data available>",
+		     xattr_str(LP(RW, 0, "meta"), "user.new"));
+}
+
+TEST_F(cu, keeps_acl)
+{
+	unsigned char buf[256];
+	ssize_t n;
+
+	ASSERT_EQ(0, setxattr(M("aclf"), "user.new", "1", 1, 0));
+	n = getxattr(UP(RW, "aclf"), "system.posix_acl_access", buf,
+		     sizeof(buf));
+	ASSERT_EQ(sizeof(acl_blob), n);
+	EXPECT_EQ(0, memcmp(buf, acl_blob, n));
+}
+
+TEST_F(cu, dir_copied_up_with_ancestors)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, mkfile(M("d1/d2/d3/new"), "new\n"));
+	ASSERT_EQ(0, stat(UP(RW, "d1"), &st));
+	EXPECT_EQ(1003, st.st_uid);
+	EXPECT_EQ(meta_times[1].tv_sec, st.st_mtim.tv_sec);
+	ASSERT_EQ(0, stat(UP(RW, "d1/d2"), &st));
+	EXPECT_EQ(0711, st.st_mode & 07777);
+	EXPECT_EQ(meta_times[1].tv_sec, st.st_mtim.tv_sec);
+	EXPECT_EQ(S_IFDIR, ftype(UP(RW, "d1/d2/d3")));
+	EXPECT_EQ(S_IFREG, ftype(UP(RW, "d1/d2/d3/new")));
+	/* Copying a directory up copies none of its entries */
+	EXPECT_EQ(0, ftype(UP(RW, "d1/d2/d3/f")));
+	EXPECT_STREQ("f\n", slurp(M("d1/d2/d3/f")));
+}
+
+TEST_F(cu, symlink_copied_up)
+{
+	char buf[64] = "";
+	struct stat st;
+
+	ASSERT_EQ(0, lchown(M("sym"), -1, -1));
+	ASSERT_EQ(0, lstat(UP(RW, "sym"), &st));
+	EXPECT_TRUE(S_ISLNK(st.st_mode));
+	EXPECT_EQ(1004, st.st_uid);
+	EXPECT_EQ(meta_times[1].tv_sec, st.st_mtim.tv_sec);
+	EXPECT_EQ(4, readlink(UP(RW, "sym"), buf, sizeof(buf)));
+	EXPECT_STREQ("meta", buf);
+	/* The target stays where it was */
+	EXPECT_EQ(0, ftype(UP(RW, "meta")));
+}
+
+TEST_F(cu, fifo_copied_up)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, chown(M("fifo"), 7, 8));
+	ASSERT_EQ(0, lstat(UP(RW, "fifo"), &st));
+	EXPECT_TRUE(S_ISFIFO(st.st_mode));
+	EXPECT_EQ(0620, st.st_mode & 07777);
+	EXPECT_EQ(7, st.st_uid);
+}
+
+TEST_F(cu, chardev_copied_up)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, chmod(M("chr"), 0600));
+	ASSERT_EQ(0, lstat(UP(RW, "chr"), &st));
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+	EXPECT_EQ(makedev(1, 5), st.st_rdev);
+	EXPECT_EQ(0600, st.st_mode & 07777);
+}
+
+TEST_F(cu, copied_up_file_has_origin)
+{
+	ASSERT_EQ(0, chmod(M("meta"), 0700));
+	EXPECT_LT(0, lgetxattr(UP(RW, "meta"), OVL_ORIGIN_XATTR, NULL, 0));
+	/*
+	 * ... which users of the union never see (overlayfs escapes the
+	 * names of users' trusted.overlay.* xattrs: it finds none here)
+	 */
+	EXPECT_EQ(is_overlay() ? -ENODATA : -EOPNOTSUPP,
+		  ERRNO_OF(lgetxattr(M("meta"), OVL_ORIGIN_XATTR, NULL, 0)));
+}
+
+/* Control for the two below: a copy-up with data opens the lower file. */
+TEST_F(cu, write_open_reads_lower)
+{
+	int in = watch_opens(LP(RW, 0, "data"));
+	int fd;
+
+	ASSERT_LE(0, in);
+	fd = open(M("data"), O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	close(fd);
+	EXPECT_EQ(1, count_events(in, IN_OPEN));
+	close(in);
+}
+
+TEST_F(cu, open_trunc_copies_no_data)
+{
+	struct stat st;
+	int in = watch_opens(LP(RW, 0, "data"));
+	int fd;
+
+	ASSERT_LE(0, in);
+	fd = open(M("data"), O_WRONLY | O_TRUNC | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	close(fd);
+	EXPECT_EQ(0, count_events(in, IN_OPEN | IN_ACCESS));
+	close(in);
+	ASSERT_EQ(0, stat(UP(RW, "data"), &st));
+	EXPECT_EQ(0, st.st_size);
+	EXPECT_TRUE(file_equals(LP(RW, 0, "data"), self->data, DATA_SIZE));
+}
+
+/* overlayfs copies the data up before truncate(0) (documented) */
+TEST_F(cu, truncate_zero_copies_no_data)
+{
+	struct stat st;
+	int in = watch_opens(LP(RW, 0, "data"));
+
+	if (is_overlay())
+		SKIP(return, "overlayfs copies data for truncate(0) (documented)");
+	ASSERT_LE(0, in);
+	ASSERT_EQ(0, truncate(M("data"), 0));
+	EXPECT_EQ(0, count_events(in, IN_OPEN | IN_ACCESS));
+	close(in);
+	ASSERT_EQ(0, stat(M("data"), &st));
+	EXPECT_EQ(0, st.st_size);
+	ASSERT_EQ(0, stat(UP(RW, "data"), &st));
+	EXPECT_EQ(0, st.st_size);
+}
+
+struct writer {
+	const char *path;
+	pthread_barrier_t *barrier;
+	int idx;
+	int err;
+};
+
+static void *writer_fn(void *arg)
+{
+	struct writer *w = arg;
+	char buf[BLK];
+	int fd;
+
+	memset(buf, 'a' + w->idx % 26, sizeof(buf));
+	pthread_barrier_wait(w->barrier);
+	fd = open(w->path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		w->err = errno;
+		return NULL;
+	}
+	if (pwrite(fd, buf, BLK, (off_t)w->idx * BLK) != BLK)
+		w->err = errno ?: EIO;
+	close(fd);
+	return NULL;
+}
+
+/*
+ * 64 threads open one lower file for writing at once and each writes its
+ * own block: exactly one copy-up (one open of the lower file), and every
+ * write is in the upper file (none went to a copy that was replaced).
+ */
+TEST_F_TIMEOUT(cu, concurrent_writers_one_copy_up, 120)
+{
+	static unsigned char zeros[NTHREADS * BLK];
+	pthread_t tid[NTHREADS];
+	struct writer w[NTHREADS];
+	pthread_barrier_t barrier;
+	int round, i, in;
+
+	for (round = 0; round < 4; round++) {
+		char name[16], path[PATH_MAX];
+		char buf[BLK];
+		int fd;
+
+		snprintf(name, sizeof(name), "conc%d", round);
+		snprintf(path, sizeof(path), "%s", M(name));
+		/* Made before the mount sees it: umount, add, mount */
+		ASSERT_EQ(0, rw_umount(RW));
+		ASSERT_EQ(0, mkfile_data(LP(RW, 0, name), zeros, sizeof(zeros),
+					 0644));
+		ASSERT_EQ(0, rw_mount(RW, NULL));
+		in = watch_opens(LP(RW, 0, name));
+		ASSERT_LE(0, in);
+		ASSERT_EQ(0, pthread_barrier_init(&barrier, NULL, NTHREADS));
+		for (i = 0; i < NTHREADS; i++) {
+			w[i] = (struct writer){ .path = path,
+						.barrier = &barrier, .idx = i };
+			ASSERT_EQ(0, pthread_create(&tid[i], NULL, writer_fn,
+						    &w[i]));
+		}
+		for (i = 0; i < NTHREADS; i++) {
+			pthread_join(tid[i], NULL);
+			EXPECT_EQ(0, w[i].err) TH_LOG("writer %d", i);
+		}
+		pthread_barrier_destroy(&barrier);
+		EXPECT_EQ(1, count_events(in, IN_OPEN)) TH_LOG("round %d", round);
+		close(in);
+
+		fd = open(UP(RW, name), O_RDONLY | O_CLOEXEC);
+		ASSERT_LE(0, fd);
+		for (i = 0; i < NTHREADS; i++) {
+			ASSERT_EQ(BLK, pread(fd, buf, BLK, (off_t)i * BLK));
+			EXPECT_EQ('a' + i % 26, buf[0]) TH_LOG("block %d", i);
+			EXPECT_EQ('a' + i % 26, buf[BLK - 1]);
+		}
+		close(fd);
+		EXPECT_EQ(0, work_leftovers(RW));
+	}
+}
+
+TEST_F(cu, st_ino_and_dev_stable_over_copy_up)
+{
+	struct stat before, after;
+
+	ASSERT_EQ(0, stat(M("meta"), &before));
+	ASSERT_EQ(0, chmod(M("meta"), 0700));
+	ASSERT_EQ(S_IFREG, ftype(UP(RW, "meta")));
+	ASSERT_EQ(0, stat(M("meta"), &after));
+	EXPECT_EQ(before.st_ino, after.st_ino);
+	EXPECT_EQ(before.st_dev, after.st_dev);
+	/* and after a remount, when nothing is cached */
+	ASSERT_EQ(0, rw_remount(RW));
+	ASSERT_EQ(0, stat(M("meta"), &after));
+	EXPECT_EQ(before.st_ino, after.st_ino);
+}
+
+TEST_F(cu, st_ino_stable_for_open_file)
+{
+	struct stat before, after;
+	int fd = open(M("data"), O_RDONLY | O_CLOEXEC);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fstat(fd, &before));
+	ASSERT_EQ(0, truncate(M("data"), 10));
+	ASSERT_EQ(0, fstat(fd, &after));
+	EXPECT_EQ(before.st_ino, after.st_ino);
+	EXPECT_EQ(before.st_dev, after.st_dev);
+	EXPECT_EQ(10, after.st_size);
+	close(fd);
+}
+
+TEST_F(cu, st_ino_stable_after_rename_and_remount)
+{
+	struct stat before, after;
+
+	ASSERT_EQ(0, stat(M("meta"), &before));
+	ASSERT_EQ(0, rename(M("meta"), M("d1/moved")));
+	ASSERT_EQ(0, stat(M("d1/moved"), &after));
+	EXPECT_EQ(before.st_ino, after.st_ino);
+	ASSERT_EQ(0, rw_remount(RW));
+	ASSERT_EQ(0, stat(M("d1/moved"), &after));
+	EXPECT_EQ(before.st_ino, after.st_ino);
+}
+
+/*
+ * cowfs reports the union's st_dev for every object; overlayfs (without
+ * xino) reports the real filesystem's for non-directories.  See
+ * docs/overlay-differences.md.
+ */
+TEST_F(cu, one_st_dev_for_all_objects)
+{
+	const char *names[] = { "", "meta", "sym", "fifo", "d1", "d1/d2/d3/f" };
+	struct stat root, st;
+	size_t i;
+
+	if (is_overlay())
+		SKIP(return, "overlayfs reports the real st_dev of non-dirs (documented)");
+	ASSERT_EQ(0, stat(M(""), &root));
+	ASSERT_EQ(0, chmod(M("meta"), 0700));
+	for (i = 0; i < ARRAY_LEN(names); i++) {
+		ASSERT_EQ(0, lstat(M(names[i]), &st));
+		EXPECT_EQ(root.st_dev, st.st_dev) TH_LOG("%s", names[i]);
+	}
+}
+
+/* ---- copy-up failing on a full upper layer --------------------------- */
+
+#define BIG_SIZE	(4 * MIB)
+
+FIXTURE(full) {
+	struct rw_env rw;
+	unsigned char *big;
+};
+
+FIXTURE_SETUP(full)
+{
+	REQUIRE_FSTYPE();
+	self->big = malloc(BIG_SIZE);
+	ASSERT_NE(NULL, self->big);
+	fill_pattern(self->big, BIG_SIZE, 0xb16);
+	SETUP_ASSERT0(&self->rw.e, rw_init(&self->rw, 1, RW_UPPER_FS, "1m"));
+	SETUP_ASSERT0(&self->rw.e, mkfile_data(LP(&self->rw, 0, "big"),
+					       self->big, BIG_SIZE, 0644));
+	SETUP_ASSERT0(&self->rw.e, mkfile_data(LP(&self->rw, 0, "d/big"),
+					       self->big, BIG_SIZE, 0644));
+	SETUP_ASSERT0(&self->rw.e, mkfile(LP(&self->rw, 0, "small"), "small\n"));
+	SETUP_ASSERT0(&self->rw.e, rw_mount(&self->rw, NULL));
+}
+
+FIXTURE_TEARDOWN(full)
+{
+	rw_cleanup(&self->rw);
+	free(self->big);
+}
+
+static long free_blocks(const char *path)
+{
+	struct statvfs sv;
+
+	return statvfs(path, &sv) ? -1 : (long)sv.f_bfree;
+}
+
+TEST_F(full, enospc_fails_open_and_leaves_nothing)
+{
+	long before = free_blocks(RW->upper);
+	struct stat st;
+
+	EXPECT_EQ(-ENOSPC, ERRNO_OF(open(M("big"), O_WRONLY | O_CLOEXEC)));
+	EXPECT_EQ(0, ftype(UP(RW, "big")));
+	EXPECT_EQ(0, work_leftovers(RW));
+	/* The temporary file's blocks were given back */
+	EXPECT_EQ(before, free_blocks(RW->upper));
+	/* The merged view still shows the lower file, intact */
+	ASSERT_EQ(0, stat(M("big"), &st));
+	EXPECT_EQ(BIG_SIZE, st.st_size);
+	EXPECT_TRUE(file_equals(M("big"), self->big, BIG_SIZE));
+	EXPECT_TRUE(file_equals(LP(RW, 0, "big"), self->big, BIG_SIZE));
+}
+
+TEST_F(full, enospc_in_subdir_keeps_parent_consistent)
+{
+	EXPECT_EQ(-ENOSPC, ERRNO_OF(chmod(M("d/big"), 0600)));
+	EXPECT_EQ(0, ftype(UP(RW, "d/big")));
+	EXPECT_EQ(0, work_leftovers(RW));
+	EXPECT_TRUE(dir_lists(M("d"), "big"));
+	EXPECT_TRUE(file_equals(M("d/big"), self->big, BIG_SIZE));
+	/* Other writes still work */
+	EXPECT_EQ(0, mkfile(M("d/other"), "o\n"));
+	EXPECT_STREQ("o\n", slurp(M("d/other")));
+}
+
+TEST_F(full, enospc_then_remount_is_clean)
+{
+	EXPECT_EQ(-ENOSPC, ERRNO_OF(setxattr(M("big"), "user.x", "1", 1, 0)));
+	ASSERT_EQ(0, rw_remount(RW));
+	EXPECT_TRUE(file_equals(M("big"), self->big, BIG_SIZE));
+	EXPECT_EQ(0, work_leftovers(RW));
+}
+
+TEST_F(full, open_trunc_needs_no_space)
+{
+	int fd = open(M("big"), O_WRONLY | O_TRUNC | O_CLOEXEC);
+
+	ASSERT_LE(0, fd) TH_LOG("open(O_TRUNC): %s", strerror(errno));
+	ASSERT_EQ(0, write_all(fd, "new\n", 4));
+	close(fd);
+	EXPECT_STREQ("new\n", slurp(M("big")));
+	EXPECT_STREQ("new\n", slurp(UP(RW, "big")));
+}
+
+TEST_F(full, truncate_zero_needs_no_space)
+{
+	struct stat st;
+
+	if (is_overlay())
+		SKIP(return, "overlayfs copies data for truncate(0) (documented)");
+	ASSERT_EQ(0, truncate(M("big"), 0));
+	ASSERT_EQ(0, stat(M("big"), &st));
+	EXPECT_EQ(0, st.st_size);
+	EXPECT_TRUE(file_equals(LP(RW, 0, "big"), self->big, BIG_SIZE));
+}
+
+/* ---- layers on different filesystems --------------------------------- */
+
+FIXTURE(xfs) {
+	struct rw_env rw;
+};
+
+FIXTURE_SETUP(xfs)
+{
+	REQUIRE_FSTYPE();
+	SETUP_ASSERT0(&self->rw.e, rw_init(&self->rw, 2,
+					   RW_UPPER_FS | RW_LOWER_FS, NULL));
+	SETUP_ASSERT0(&self->rw.e, mkfile(LP(&self->rw, 0, "a"), "a0\n"));
+	SETUP_ASSERT0(&self->rw.e, mkfile(LP(&self->rw, 1, "b"), "b1\n"));
+	SETUP_ASSERT0(&self->rw.e, mkfile(LP(&self->rw, 1, "c"), "c1\n"));
+	/* Fresh tmpfs instances count inodes alike: numbers collide */
+	SETUP_ASSERT0(&self->rw.e, mkfile(UP(&self->rw, "u1"), "u\n"));
+	SETUP_ASSERT0(&self->rw.e, mkfile(UP(&self->rw, "u2"), "u\n"));
+	SETUP_ASSERT0(&self->rw.e, rw_mount(&self->rw, "xino=on"));
+}
+
+FIXTURE_TEARDOWN(xfs)
+{
+	rw_cleanup(&self->rw);
+}
+
+TEST_F(xfs, st_ino_stable_over_copy_up)
+{
+	struct stat before, after;
+
+	ASSERT_EQ(0, stat(M("b"), &before));
+	ASSERT_EQ(0, chmod(M("b"), 0600));
+	ASSERT_EQ(S_IFREG, ftype(UP(RW, "b")));
+	ASSERT_EQ(0, stat(M("b"), &after));
+	EXPECT_EQ(before.st_ino, after.st_ino);
+	EXPECT_EQ(before.st_dev, after.st_dev);
+	ASSERT_EQ(0, rw_remount(RW));
+	ASSERT_EQ(0, stat(M("b"), &after));
+	EXPECT_EQ(before.st_ino, after.st_ino);
+	EXPECT_EQ(before.st_dev, after.st_dev);
+}
+
+TEST_F(xfs, st_ino_unique_across_filesystems)
+{
+	const char *names[] = { "a", "b", "c", "u1", "u2" };
+	struct stat st[5];
+	size_t i, j;
+
+	for (i = 0; i < ARRAY_LEN(names); i++)
+		ASSERT_EQ(0, stat(M(names[i]), &st[i]));
+	for (i = 0; i < ARRAY_LEN(names); i++) {
+		for (j = i + 1; j < ARRAY_LEN(names); j++) {
+			bool same = st[i].st_ino == st[j].st_ino &&
+				    st[i].st_dev == st[j].st_dev;
+
+			if (same)
+				TH_LOG("%s and %s", names[i], names[j]);
+			EXPECT_FALSE(same);
+		}
+	}
+}
+
+TEST_F(xfs, new_file_st_ino_unique)
+{
+	struct stat a, n;
+
+	ASSERT_EQ(0, mkfile(M("new"), "n\n"));
+	ASSERT_EQ(0, stat(M("new"), &n));
+	ASSERT_EQ(0, stat(M("a"), &a));
+	EXPECT_FALSE(a.st_ino == n.st_ino && a.st_dev == n.st_dev);
+	ASSERT_EQ(0, stat(M("b"), &a));
+	EXPECT_FALSE(a.st_ino == n.st_ino && a.st_dev == n.st_dev);
+}
+
+TEST_HARNESS_MAIN
