@@ -110,6 +110,48 @@ void *cowfs_get_origin(struct cowfs_fs *ofs, struct dentry *upper, int *len)
 	return buf;
 }
 
+/* Any non-directory will do: the file handle says which file it is. */
+static int cowfs_acceptable(void *ctx, struct dentry *dentry)
+{
+	return !d_is_dir(dentry);
+}
+
+/*
+ * Find the lower file a copied-up file came from by its file handle, in
+ * the first lower layer on the filesystem the handle names.  Layers on one
+ * filesystem share an st_ino index, so any of them gives the same number.
+ */
+struct dentry *cowfs_decode_origin(struct cowfs_fs *ofs, const void *origin,
+				   int len, const struct cowfs_layer **layerp)
+{
+	const struct cowfs_fb *fb = origin;
+	unsigned int i;
+
+	if (len <= (int)sizeof(*fb) || fb->version != COWFS_FH_VERSION ||
+	    fb->magic != COWFS_FH_MAGIC || fb->len != len ||
+	    fb->flags != COWFS_FH_FLAG_CPU_ENDIAN || (len - sizeof(*fb)) % 4)
+		return NULL;
+
+	for (i = 1; i < ofs->numlayer; i++) {
+		const struct cowfs_layer *layer = &ofs->layers[i];
+		struct super_block *sb = layer->mnt->mnt_sb;
+		struct dentry *dentry;
+
+		if (!uuid_equal(&fb->uuid, &sb->s_uuid) ||
+		    !sb->s_export_op || !sb->s_export_op->fh_to_dentry)
+			continue;
+
+		dentry = exportfs_decode_fh(layer->mnt, (struct fid *)fb->fid,
+					    (len - sizeof(*fb)) >> 2, fb->type,
+					    cowfs_acceptable, NULL);
+		if (IS_ERR_OR_NULL(dentry))
+			return NULL;	/* gone from the lower layer */
+		*layerp = layer;
+		return dentry;
+	}
+	return NULL;
+}
+
 bool cowfs_origin_matches(struct cowfs_fs *ofs, struct dentry *lower,
 			  const void *origin, int len)
 {
@@ -388,12 +430,23 @@ static int cowfs_fill_temp(struct cowfs_fs *ofs, const struct path *lowerpath,
 	return cowfs_set_attr(ofs, temp, stat);
 }
 
-/* Rename the finished temporary object to @name in @upperdir. */
+/*
+ * Rename the finished temporary object to @name in @upperdir, leaving
+ * @upperdir's times as they were: a copy-up changes nothing the union
+ * shows about the parent.
+ */
 static int cowfs_install_temp(struct cowfs_fs *ofs, struct dentry *temp,
 			      struct dentry *upperdir, const struct qstr *name)
 {
+	struct path parentpath = { .mnt = cowfs_upper_mnt(ofs), .dentry = upperdir };
 	struct dentry *trap, *upper;
+	struct kstat pstat;
 	int err;
+
+	err = cowfs_do_getattr(&parentpath, &pstat, STATX_ATIME | STATX_MTIME,
+			       AT_STATX_SYNC_AS_STAT);
+	if (err)
+		return err;
 
 	trap = lock_rename(ofs->workdir, upperdir);
 	if (IS_ERR(trap))
@@ -420,6 +473,18 @@ static int cowfs_install_temp(struct cowfs_fs *ofs, struct dentry *temp,
 	dput(upper);
 out_unlock:
 	unlock_rename(ofs->workdir, upperdir);
+	if (!err) {
+		struct iattr attr = {
+			.ia_valid = ATTR_ATIME | ATTR_MTIME | ATTR_ATIME_SET |
+				    ATTR_MTIME_SET,
+			.ia_atime = pstat.atime,
+			.ia_mtime = pstat.mtime,
+		};
+
+		inode_lock(d_inode(upperdir));
+		cowfs_do_notify_change(ofs, upperdir, &attr);
+		inode_unlock(d_inode(upperdir));
+	}
 	return err;
 }
 

@@ -7,6 +7,7 @@
 #define _COWFS_H
 
 #include <linux/cred.h>
+#include <linux/fileattr.h>
 #include <linux/fs_parser.h>
 #include <linux/fs.h>
 #include <linux/namei.h>
@@ -257,6 +258,8 @@ int cowfs_cleanup(struct cowfs_fs *ofs, struct inode *dir,
 
 /* copy_up.c */
 void *cowfs_get_origin(struct cowfs_fs *ofs, struct dentry *upper, int *len);
+struct dentry *cowfs_decode_origin(struct cowfs_fs *ofs, const void *origin,
+				   int len, const struct cowfs_layer **layerp);
 bool cowfs_origin_matches(struct cowfs_fs *ofs, struct dentry *lower,
 			  const void *origin, int len);
 int cowfs_copy_up(struct dentry *dentry);
@@ -288,6 +291,9 @@ struct posix_acl *cowfs_get_acl(struct mnt_idmap *idmap,
 int cowfs_set_acl(struct mnt_idmap *idmap, struct dentry *dentry,
 		  struct posix_acl *acl, int type);
 int cowfs_update_time(struct inode *inode, int flags);
+int cowfs_fileattr_get(struct dentry *dentry, struct fileattr *fa);
+int cowfs_fileattr_set(struct mnt_idmap *idmap, struct dentry *dentry,
+		       struct fileattr *fa);
 struct inode *cowfs_new_inode(struct super_block *sb,
 			      const struct cowfs_layer *upper_layer,
 			      struct dentry *upperdentry);
@@ -321,5 +327,14 @@ int cowfs_fill_super(struct super_block *sb, struct fs_context *fc);
  */
 extern struct mutex cowfs_mounts_lock;
 extern struct list_head cowfs_mounts;
+
+/* netlink.c */
+int cowfs_netlink_init(void);
+void cowfs_netlink_exit(void);
+void cowfs_netlink_mount_event(struct cowfs_fs *ofs, bool mounted);
+
+/* volume.c (the API for mounts is in volume.h) */
+int cowfs_volumes_init(void);
+void cowfs_volumes_exit(void);
 
 #endif /* _COWFS_H */

@@ -92,9 +92,14 @@ static bool cowfs_lower_positive(struct dentry *dentry)
 	bool positive = false;
 	unsigned int i;
 
-	if (cowfs_dentry_has_lower(dentry))
+	/* Only in a lower layer: certainly there */
+	if (d_inode(dentry) && !cowfs_dentry_upper(dentry))
 		return true;
-	/* Opaque parents have no lower stack: nothing to look at */
+	/*
+	 * In the upper layer, or whited out: ask the layers below by name.
+	 * (A copied-up object's lower origin may have been elsewhere.)
+	 * Opaque parents have no lower stack: nothing to look at.
+	 */
 	old_cred = cowfs_override_creds(dentry->d_sb);
 	for (i = 0; i < cowfs_numlower(poe); i++) {
 		struct dentry *this;
@@ -272,6 +277,21 @@ static int cowfs_create_object(struct dentry *dentry, struct inode *inode,
 	} else {
 		err = cowfs_create_real(ofs, d_inode(upperdir), upper, attr);
 		newdentry = err ? ERR_PTR(err) : dget(upper);
+		/*
+		 * As overlayfs does: a new directory in a merged one is
+		 * opaque, so that nothing of the layers below ever shows
+		 * through it.
+		 */
+		if (!err && S_ISDIR(attr->mode) && !attr->hardlink &&
+		    cowfs_dir_is_merged(d_inode(parent))) {
+			err = cowfs_set_opaque(ofs, newdentry);
+			if (err) {
+				cowfs_cleanup(ofs, d_inode(upperdir), newdentry);
+				dput(newdentry);
+				newdentry = ERR_PTR(err);
+			}
+			opaque = true;
+		}
 	}
 	dput(upper);
 	if (IS_ERR(newdentry)) {
@@ -401,7 +421,9 @@ static int cowfs_tmpfile(struct mnt_idmap *idmap, struct inode *dir,
 		err = PTR_ERR(inode);
 		goto out_drop_write;
 	}
-	d_tmpfile(file, inode);
+	/* The real tmpfile has no link already: don't drop one more */
+	d_mark_tmpfile(file, inode);
+	d_instantiate(dentry, inode);
 	err = finish_open_simple(file, 0);
 out_drop_write:
 	mnt_drop_write(layer->mnt);
@@ -860,4 +882,6 @@ const struct inode_operations cowfs_dir_inode_operations = {
 	.get_acl	= cowfs_get_acl,
 	.set_acl	= cowfs_set_acl,
 	.update_time	= cowfs_update_time,
+	.fileattr_get	= cowfs_fileattr_get,
+	.fileattr_set	= cowfs_fileattr_set,
 };

@@ -267,7 +267,7 @@ static int cowfs_fiemap(struct inode *inode, struct fiemap_extent_info *fieinfo,
 	return err;
 }
 
-static int cowfs_fileattr_get(struct dentry *dentry, struct fileattr *fa)
+int cowfs_fileattr_get(struct dentry *dentry, struct fileattr *fa)
 {
 	const struct cred *old_cred;
 	struct path realpath;
@@ -280,8 +280,8 @@ static int cowfs_fileattr_get(struct dentry *dentry, struct fileattr *fa)
 	return err;
 }
 
-static int cowfs_fileattr_set(struct mnt_idmap *idmap,
-			      struct dentry *dentry, struct fileattr *fa)
+int cowfs_fileattr_set(struct mnt_idmap *idmap, struct dentry *dentry,
+		       struct fileattr *fa)
 {
 	const struct cred *old_cred;
 	struct path upperpath;

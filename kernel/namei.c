@@ -335,6 +335,19 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 		redirect = kstrdup(d.redirect, GFP_KERNEL);
 	if (!err && !d.stop)
 		err = cowfs_lookup_lower(&d, poe);
+	/* Renamed since it was copied up: find its origin by file handle */
+	if (!err && d.origin && !d.ctr) {
+		const struct cowfs_layer *layer;
+		struct dentry *origin;
+
+		origin = cowfs_decode_origin(d.ofs, d.origin, d.origin_len,
+					     &layer);
+		if (origin) {
+			d.stack[0].layer = layer;
+			d.stack[0].dentry = origin;
+			d.ctr = 1;
+		}
+	}
 	cowfs_revert_creds(old_cred);
 	kfree(d.redirect);
 	kfree(d.origin);

@@ -541,6 +541,7 @@ int cowfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_root = root;
 	ofs->sb = sb;
 	cowfs_mount_register(ofs);
+	cowfs_netlink_mount_event(ofs, true);
 	return 0;
 }
 
@@ -549,8 +550,10 @@ static void cowfs_kill_sb(struct super_block *sb)
 {
 	struct cowfs_fs *ofs = COWFS_FS(sb);
 
-	if (ofs && ofs->sb)
+	if (ofs && ofs->sb) {
+		cowfs_netlink_mount_event(ofs, false);
 		cowfs_mount_unregister(ofs);
+	}
 	kill_anon_super(sb);
 	cowfs_free_fs(ofs);
 }
@@ -583,15 +586,31 @@ static int __init cowfs_init(void)
 	if (!cowfs_inode_cachep)
 		return -ENOMEM;
 
+	err = cowfs_volumes_init();
+	if (err)
+		goto out_cache;
+	err = cowfs_netlink_init();
+	if (err)
+		goto out_volumes;
 	err = register_filesystem(&cowfs_fs_type);
 	if (err)
-		kmem_cache_destroy(cowfs_inode_cachep);
+		goto out_netlink;
+	return 0;
+
+out_netlink:
+	cowfs_netlink_exit();
+out_volumes:
+	cowfs_volumes_exit();
+out_cache:
+	kmem_cache_destroy(cowfs_inode_cachep);
 	return err;
 }
 
 static void __exit cowfs_exit(void)
 {
 	unregister_filesystem(&cowfs_fs_type);
+	cowfs_netlink_exit();
+	cowfs_volumes_exit();
 	/* Inodes are freed after an RCU grace period: wait for them */
 	rcu_barrier();
 	kmem_cache_destroy(cowfs_inode_cachep);

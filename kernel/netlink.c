@@ -1,0 +1,752 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * cowfs: the "cowfs" generic netlink family, the control plane.
+ *
+ * The ABI is Documentation/netlink/specs/cowfs.yaml; the uAPI header and
+ * the policies and ops table (netlink-gen.c) are generated from it.  The
+ * policies are strict: every attribute typed and bounded, unknown ones
+ * rejected.  What a policy cannot say (a volume name's characters, which
+ * attributes go with which volume type) is checked here, and each error
+ * names its attribute in the extended ack.
+ *
+ * Mutations carry GENL_ADMIN_PERM (CAP_NET_ADMIN) and also need
+ * CAP_SYS_ADMIN, since they create and delete files and mounts; reads are
+ * open to everyone.
+ *
+ * Locking: the family runs requests in parallel (parallel_ops).  Volume
+ * requests take the registry mutex (volume.c) around each read or change;
+ * mount requests take cowfs_mounts_lock (super.c) and, inside it, the
+ * registry mutex for the volumes a mount uses.  Replies and notifications
+ * are built under the lock that keeps their object alive and sent after
+ * dropping it.  Notifications go to the "events" group of the initial
+ * network namespace.
+ */
+#include <linux/capability.h>
+#include <linux/kdev_t.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <net/genetlink.h>
+
+#include "cowfs.h"
+#include "netlink-gen.h"
+#include "volume.h"
+
+/* The biggest message we build (a mount with many long layer paths) */
+#define COWFS_NL_MSG_MAX	(4 << 20)
+
+typedef int (*cowfs_nl_fill_t)(struct sk_buff *skb, const void *obj);
+
+/* Where a dump goes on from, in netlink_callback->ctx */
+struct cowfs_nl_dump_ctx {
+	unsigned long idx;
+	u64 mount_id;
+	bool started;
+};
+
+static_assert(sizeof(struct cowfs_nl_dump_ctx) <=
+	      sizeof_field(struct netlink_callback, ctx));
+
+static bool cowfs_nl_sysadmin(struct sk_buff *skb, struct genl_info *info)
+{
+	if (netlink_capable(skb, CAP_SYS_ADMIN))
+		return true;
+	NL_SET_ERR_MSG(info->extack, "CAP_SYS_ADMIN is required");
+	return false;
+}
+
+/* Ops without a policy take no attributes: say so rather than ignore them */
+static int cowfs_nl_no_attrs(const struct nlmsghdr *nlh,
+			     struct netlink_ext_ack *extack)
+{
+	if (nlmsg_attrlen(nlh, GENL_HDRLEN) <= 0)
+		return 0;
+	NL_SET_ERR_MSG_ATTR(extack, nlmsg_attrdata(nlh, GENL_HDRLEN),
+			    "this request takes no attributes");
+	return -EINVAL;
+}
+
+/* An absolute path without control characters */
+static bool cowfs_nl_path_ok(const char *path)
+{
+	if (path[0] != '/')
+		return false;
+	for (; *path; path++) {
+		if ((unsigned char)*path < 0x20 || *path == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A message for @obj: a reply to @info, or notification @cmd when @info is
+ * NULL.  Starts small and grows while @fill runs out of room.
+ */
+static struct sk_buff *cowfs_nl_msg(struct genl_info *info, u8 cmd,
+				    cowfs_nl_fill_t fill, const void *obj)
+{
+	size_t size = NLMSG_GOODSIZE;
+	struct sk_buff *skb;
+	void *hdr;
+	int err;
+
+	for (;;) {
+		skb = genlmsg_new(size, GFP_KERNEL);
+		if (!skb)
+			return ERR_PTR(-ENOMEM);
+		if (info)
+			hdr = genlmsg_iput(skb, info);
+		else
+			hdr = genlmsg_put(skb, 0, 0, &cowfs_nl_family, 0, cmd);
+		err = hdr ? fill(skb, obj) : -EMSGSIZE;
+		if (!err) {
+			genlmsg_end(skb, hdr);
+			return skb;
+		}
+		nlmsg_free(skb);
+		if (err != -EMSGSIZE || size >= COWFS_NL_MSG_MAX)
+			return ERR_PTR(err);
+		size *= 4;
+	}
+}
+
+static bool cowfs_nl_listening(void)
+{
+	return genl_has_listeners(&cowfs_nl_family, &init_net,
+				  COWFS_NLGRP_EVENTS);
+}
+
+/* A notification of @obj, or NULL when nobody listens */
+static struct sk_buff *cowfs_nl_ntf(u8 cmd, cowfs_nl_fill_t fill,
+				    const void *obj)
+{
+	struct sk_buff *skb;
+
+	if (!cowfs_nl_listening())
+		return NULL;
+	skb = cowfs_nl_msg(NULL, cmd, fill, obj);
+	if (IS_ERR(skb)) {
+		pr_warn_ratelimited("netlink event %u lost: %pe\n", cmd, skb);
+		return NULL;
+	}
+	return skb;
+}
+
+static void cowfs_nl_send_ntf(struct sk_buff *skb)
+{
+	if (skb)
+		genlmsg_multicast(&cowfs_nl_family, skb, 0, COWFS_NLGRP_EVENTS,
+				  GFP_KERNEL);
+}
+
+/* ---- volumes -------------------------------------------------------------- */
+
+static int cowfs_nl_put_kv(struct sk_buff *skb, int type,
+			   const struct cowfs_kv *kv, unsigned int n)
+{
+	struct nlattr *nest;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		nest = nla_nest_start(skb, type);
+		if (!nest)
+			return -EMSGSIZE;
+		if (nla_put_string(skb, COWFS_A_KV_KEY, kv[i].key) ||
+		    nla_put_string(skb, COWFS_A_KV_VALUE, kv[i].value)) {
+			nla_nest_cancel(skb, nest);
+			return -EMSGSIZE;
+		}
+		nla_nest_end(skb, nest);
+	}
+	return 0;
+}
+
+/* Under the registry lock */
+static int cowfs_nl_fill_volume(struct sk_buff *skb, const void *obj)
+{
+	const struct cowfs_volume *vol = obj;
+	const struct cowfs_volume_ref *ref;
+
+	if (nla_put_string(skb, COWFS_A_VOLUME_NAME, vol->name) ||
+	    nla_put_u32(skb, COWFS_A_VOLUME_TYPE, vol->type) ||
+	    (vol->path && nla_put_string(skb, COWFS_A_VOLUME_PATH, vol->path)) ||
+	    (vol->size && nla_put_uint(skb, COWFS_A_VOLUME_SIZE, vol->size)) ||
+	    cowfs_nl_put_kv(skb, COWFS_A_VOLUME_LABEL, vol->labels,
+			    vol->nlabels) ||
+	    cowfs_nl_put_kv(skb, COWFS_A_VOLUME_OPTION, vol->options,
+			    vol->noptions) ||
+	    nla_put_uint(skb, COWFS_A_VOLUME_CREATED, vol->created))
+		return -EMSGSIZE;
+	list_for_each_entry(ref, &vol->refs, node) {
+		if (nla_put_uint(skb, COWFS_A_VOLUME_MOUNT_ID, ref->mount_id))
+			return -EMSGSIZE;
+	}
+	return 0;
+}
+
+/* The labels (or options) of a volume-new request */
+static int cowfs_nl_parse_kv(struct genl_info *info, struct cowfs_volume *vol,
+			     bool option)
+{
+	int type = option ? COWFS_A_VOLUME_OPTION : COWFS_A_VOLUME_LABEL;
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr *kv[COWFS_A_KV_MAX + 1];
+	const char *key, *value, *why;
+	struct nlattr *a;
+	int err, rem;
+
+	nlmsg_for_each_attr_type(a, type, info->nlhdr, GENL_HDRLEN, rem) {
+		err = nla_parse_nested(kv, COWFS_A_KV_MAX, a,
+				       cowfs_kv_nl_policy, extack);
+		if (err)
+			return err;
+		if (NL_REQ_ATTR_CHECK(extack, a, kv, COWFS_A_KV_KEY)) {
+			NL_SET_ERR_MSG_ATTR_FMT(extack, a, "%s: the key is missing",
+						option ? "option" : "label");
+			return -EINVAL;
+		}
+		key = nla_data(kv[COWFS_A_KV_KEY]);
+		value = kv[COWFS_A_KV_VALUE] ? nla_data(kv[COWFS_A_KV_VALUE]) : "";
+		if (option && vol->type == COWFS_VOLUME_TYPE_TMPFS &&
+		    !strcmp(key, "size")) {
+			NL_SET_ERR_MSG_ATTR(extack, a,
+					    "option: give a tmpfs's size in the size attribute");
+			return -EINVAL;
+		}
+		err = cowfs_volume_add_kv(vol, option, key, value, &why);
+		if (err == -EINVAL)
+			NL_SET_ERR_MSG_ATTR_FMT(extack, a, "%s: %s",
+						option ? "option" : "label", why);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* A bind volume's directory: it must exist; keep its absolute path. */
+static int cowfs_nl_parse_bind(struct genl_info *info,
+			       struct cowfs_volume *vol)
+{
+	struct nlattr *a = info->attrs[COWFS_A_VOLUME_PATH];
+	struct netlink_ext_ack *extack = info->extack;
+	struct path path;
+	char *buf, *p;
+	int err;
+
+	if (!cowfs_nl_path_ok(nla_data(a))) {
+		NL_SET_ERR_MSG_ATTR(extack, a,
+				    "path: not an absolute path, or holds control characters");
+		return -EINVAL;
+	}
+	err = kern_path(nla_data(a), LOOKUP_FOLLOW | LOOKUP_DIRECTORY, &path);
+	if (err) {
+		NL_SET_ERR_MSG_ATTR_FMT(extack, a, "path: no such directory (%pe)",
+					ERR_PTR(err));
+		return err;
+	}
+	buf = kmalloc(PATH_MAX, GFP_KERNEL);
+	err = -ENOMEM;
+	if (buf) {
+		p = d_path(&path, buf, PATH_MAX);
+		err = PTR_ERR_OR_ZERO(p);
+		if (!err && !cowfs_nl_path_ok(p))
+			err = -EINVAL;
+		if (!err) {
+			vol->path = kstrdup(p, GFP_KERNEL);
+			if (!vol->path)
+				err = -ENOMEM;
+		}
+		kfree(buf);
+	}
+	path_put(&path);
+	if (err == -EINVAL)
+		NL_SET_ERR_MSG_ATTR(extack, a, "path: unusable as a bind volume");
+	return err;
+}
+
+static int cowfs_nl_parse_volume(struct genl_info *info,
+				 struct cowfs_volume *vol)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr **tb = info->attrs;
+	int err;
+
+	if (!cowfs_volume_name_valid(nla_data(tb[COWFS_A_VOLUME_NAME]))) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[COWFS_A_VOLUME_NAME],
+				    "name: not [A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
+		return -EINVAL;
+	}
+	strscpy(vol->name, nla_data(tb[COWFS_A_VOLUME_NAME]));
+	if (tb[COWFS_A_VOLUME_TYPE])
+		vol->type = nla_get_u32(tb[COWFS_A_VOLUME_TYPE]);
+	else
+		vol->type = COWFS_VOLUME_TYPE_LOCAL;
+
+	if (vol->type == COWFS_VOLUME_TYPE_BIND) {
+		if (GENL_REQ_ATTR_CHECK(info, COWFS_A_VOLUME_PATH)) {
+			NL_SET_ERR_MSG(extack, "path: a bind volume needs one");
+			return -EINVAL;
+		}
+		err = cowfs_nl_parse_bind(info, vol);
+		if (err)
+			return err;
+	} else if (tb[COWFS_A_VOLUME_PATH]) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[COWFS_A_VOLUME_PATH],
+				    "path: only bind volumes take one");
+		return -EINVAL;
+	}
+
+	if (tb[COWFS_A_VOLUME_SIZE]) {
+		if (vol->type != COWFS_VOLUME_TYPE_TMPFS) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[COWFS_A_VOLUME_SIZE],
+					    "size: only tmpfs volumes take one");
+			return -EINVAL;
+		}
+		vol->size = nla_get_uint(tb[COWFS_A_VOLUME_SIZE]);
+	}
+
+	err = cowfs_nl_parse_kv(info, vol, false);
+	if (!err)
+		err = cowfs_nl_parse_kv(info, vol, true);
+	return err;
+}
+
+int cowfs_nl_volume_new_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *rep, *ntf = NULL;
+	struct cowfs_volume *vol;
+	int err;
+
+	if (!cowfs_nl_sysadmin(skb, info))
+		return -EPERM;
+	if (GENL_REQ_ATTR_CHECK(info, COWFS_A_VOLUME_NAME))
+		return -EINVAL;
+	vol = cowfs_volume_alloc();
+	if (!vol)
+		return -ENOMEM;
+	err = cowfs_nl_parse_volume(info, vol);
+	if (err)
+		goto out_free;
+
+	cowfs_volumes_lock();
+	err = cowfs_volume_create(vol, info->extack);
+	if (err) {
+		cowfs_volumes_unlock();
+		goto out_free;
+	}
+	/* The registry owns it now */
+	rep = cowfs_nl_msg(info, 0, cowfs_nl_fill_volume, vol);
+	ntf = cowfs_nl_ntf(COWFS_CMD_VOLUME_ADD_NTF, cowfs_nl_fill_volume, vol);
+	cowfs_volumes_unlock();
+
+	cowfs_nl_send_ntf(ntf);
+	if (IS_ERR(rep))
+		return PTR_ERR(rep);
+	return genlmsg_reply(rep, info);
+
+out_free:
+	cowfs_volume_free(vol);
+	return err;
+}
+
+/* The volume named in the request, under the registry lock */
+static struct cowfs_volume *cowfs_nl_find_volume(struct genl_info *info)
+{
+	struct nlattr *a = info->attrs[COWFS_A_VOLUME_NAME];
+	struct cowfs_volume *vol;
+
+	if (!cowfs_volume_name_valid(nla_data(a))) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a,
+				    "name: not [A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
+		return ERR_PTR(-EINVAL);
+	}
+	vol = cowfs_volume_find(nla_data(a));
+	if (!vol) {
+		NL_SET_ERR_MSG_ATTR_FMT(info->extack, a, "name: no volume %.40s",
+					(char *)nla_data(a));
+		return ERR_PTR(-ENOENT);
+	}
+	return vol;
+}
+
+int cowfs_nl_volume_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct cowfs_volume *vol;
+	struct sk_buff *ntf;
+	u64 reclaimed = 0;
+	int err;
+
+	if (!cowfs_nl_sysadmin(skb, info))
+		return -EPERM;
+	if (GENL_REQ_ATTR_CHECK(info, COWFS_A_VOLUME_NAME))
+		return -EINVAL;
+
+	cowfs_volumes_lock();
+	vol = cowfs_nl_find_volume(info);
+	err = PTR_ERR_OR_ZERO(vol);
+	if (!err)
+		err = cowfs_volume_unregister(vol, info->extack);
+	if (err) {
+		cowfs_volumes_unlock();
+		return err;
+	}
+	ntf = cowfs_nl_ntf(COWFS_CMD_VOLUME_DEL_NTF, cowfs_nl_fill_volume, vol);
+	cowfs_volumes_unlock();
+
+	cowfs_volume_destroy(vol, &reclaimed);
+	cowfs_nl_send_ntf(ntf);
+	return 0;
+}
+
+int cowfs_nl_volume_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct cowfs_volume *vol;
+	struct sk_buff *rep;
+
+	if (GENL_REQ_ATTR_CHECK(info, COWFS_A_VOLUME_NAME))
+		return -EINVAL;
+	cowfs_volumes_lock();
+	vol = cowfs_nl_find_volume(info);
+	rep = IS_ERR(vol) ? ERR_CAST(vol) :
+	      cowfs_nl_msg(info, 0, cowfs_nl_fill_volume, vol);
+	cowfs_volumes_unlock();
+	if (IS_ERR(rep))
+		return PTR_ERR(rep);
+	return genlmsg_reply(rep, info);
+}
+
+/* Put one dump entry; on -EMSGSIZE nothing of it is left in @skb. */
+static int cowfs_nl_dump_one(struct sk_buff *skb, struct netlink_callback *cb,
+			     u8 cmd, cowfs_nl_fill_t fill, const void *obj)
+{
+	void *hdr;
+	int err;
+
+	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			  &cowfs_nl_family, NLM_F_MULTI, cmd);
+	if (!hdr)
+		return -EMSGSIZE;
+	err = fill(skb, obj);
+	if (err) {
+		genlmsg_cancel(skb, hdr);
+		return err;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+/* What a dumpit returns: go on while something fit, else the error */
+static int cowfs_nl_dump_ret(struct sk_buff *skb, int err)
+{
+	if (err == -EMSGSIZE && skb->len)
+		return skb->len;
+	return err ?: skb->len;
+}
+
+int cowfs_nl_volume_get_dumpit(struct sk_buff *skb,
+			       struct netlink_callback *cb)
+{
+	struct cowfs_nl_dump_ctx *ctx = (void *)cb->ctx;
+	struct cowfs_volume *vol;
+	unsigned long idx;
+	int err = 0;
+
+	if (!ctx->started) {
+		err = cowfs_nl_no_attrs(cb->nlh, cb->extack);
+		if (err)
+			return err;
+		ctx->started = true;
+	}
+	cowfs_volumes_lock();
+	for (idx = ctx->idx; (vol = cowfs_volume_next(&idx)); idx++) {
+		err = cowfs_nl_dump_one(skb, cb, COWFS_CMD_VOLUME_GET,
+					cowfs_nl_fill_volume, vol);
+		if (err)
+			break;
+		ctx->idx = idx + 1;
+	}
+	cowfs_volumes_unlock();
+	return cowfs_nl_dump_ret(skb, err);
+}
+
+int cowfs_nl_volume_prune_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct cowfs_volume *vol, *tmp;
+	struct sk_buff_head ntfs;
+	struct sk_buff *rep, *ntf;
+	size_t size = 0;
+	u64 reclaimed = 0;
+	unsigned long idx;
+	LIST_HEAD(gc);
+	void *hdr;
+	int err;
+
+	if (!cowfs_nl_sysadmin(skb, info))
+		return -EPERM;
+	err = cowfs_nl_no_attrs(info->nlhdr, info->extack);
+	if (err)
+		return err;
+	skb_queue_head_init(&ntfs);
+
+	cowfs_volumes_lock();
+	for (idx = 0; (vol = cowfs_volume_next(&idx)); idx++)
+		size += nla_total_size(strlen(vol->name) + 1);
+	rep = genlmsg_new(size + nla_total_size(sizeof(u64)), GFP_KERNEL);
+	hdr = rep ? genlmsg_iput(rep, info) : NULL;
+	if (!hdr) {
+		cowfs_volumes_unlock();
+		nlmsg_free(rep);
+		return -ENOMEM;
+	}
+	for (idx = 0; (vol = cowfs_volume_next(&idx)); idx++) {
+		/* A bind volume's data is never ours to delete */
+		if (vol->type == COWFS_VOLUME_TYPE_BIND ||
+		    cowfs_volume_in_use(vol))
+			continue;
+		if (cowfs_volume_unregister(vol, NULL)) {
+			pr_warn("volume-prune: cannot remove %s\n", vol->name);
+			continue;
+		}
+		list_add_tail(&vol->gc, &gc);
+		if (nla_put_string(rep, COWFS_A_VOLUME_PRUNED, vol->name))
+			WARN_ON_ONCE(1);
+		ntf = cowfs_nl_ntf(COWFS_CMD_VOLUME_DEL_NTF,
+				   cowfs_nl_fill_volume, vol);
+		if (ntf)
+			__skb_queue_tail(&ntfs, ntf);
+	}
+	cowfs_volumes_unlock();
+
+	list_for_each_entry_safe(vol, tmp, &gc, gc) {
+		list_del(&vol->gc);
+		cowfs_volume_destroy(vol, &reclaimed);
+	}
+	while ((ntf = __skb_dequeue(&ntfs)))
+		cowfs_nl_send_ntf(ntf);
+
+	if (nla_put_uint(rep, COWFS_A_VOLUME_RECLAIMED, reclaimed))
+		WARN_ON_ONCE(1);
+	genlmsg_end(rep, hdr);
+	return genlmsg_reply(rep, info);
+}
+
+/* ---- mounts --------------------------------------------------------------- */
+
+/* The mount options as /proc/self/mountinfo shows them; kvfree() them. */
+static char *cowfs_nl_mount_options(struct cowfs_fs *ofs)
+{
+	struct seq_file m = {};
+	size_t size = 1024;
+	int err;
+
+	for (;;) {
+		m.buf = kvmalloc(size, GFP_KERNEL);
+		if (!m.buf)
+			return ERR_PTR(-ENOMEM);
+		m.size = size;
+		m.count = 0;
+		err = cowfs_show_options(&m, ofs->sb->s_root);
+		/* Room for the NUL too */
+		if (!err && m.count < m.size) {
+			m.buf[m.count] = '\0';
+			return m.buf;
+		}
+		kvfree(m.buf);
+		if (err)
+			return ERR_PTR(err);
+		if (size >= COWFS_NL_MSG_MAX)
+			return ERR_PTR(-E2BIG);
+		size *= 4;
+	}
+}
+
+static int cowfs_nl_put_mount_volume(const struct cowfs_volume_ref *ref,
+				     void *arg)
+{
+	struct sk_buff *skb = arg;
+	struct nlattr *nest;
+
+	nest = nla_nest_start(skb, COWFS_A_MOUNT_VOLUME);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_string(skb, COWFS_A_MOUNT_VOLUME_NAME,
+			   cowfs_volume_ref_name(ref)) ||
+	    nla_put_string(skb, COWFS_A_MOUNT_VOLUME_TARGET, ref->target)) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/* The mount's sb is alive: under cowfs_mounts_lock, or from its own sb */
+static int cowfs_nl_fill_mount(struct sk_buff *skb, const void *obj)
+{
+	struct cowfs_fs *ofs = (struct cowfs_fs *)obj;
+	const struct cowfs_stats *st = &ofs->stats;
+	unsigned int i;
+	char *opts;
+	int err;
+
+	if (nla_put_uint(skb, COWFS_A_MOUNT_ID, ofs->id) ||
+	    nla_put_u32(skb, COWFS_A_MOUNT_DEV_MAJOR, MAJOR(ofs->sb->s_dev)) ||
+	    nla_put_u32(skb, COWFS_A_MOUNT_DEV_MINOR, MINOR(ofs->sb->s_dev)))
+		return -EMSGSIZE;
+	for (i = 1; i < ofs->numlayer; i++) {
+		if (nla_put_string(skb, COWFS_A_MOUNT_LOWER,
+				   ofs->layers[i].name))
+			return -EMSGSIZE;
+	}
+	if ((ofs->config.upperdir &&
+	     nla_put_string(skb, COWFS_A_MOUNT_UPPER, ofs->config.upperdir)) ||
+	    (ofs->config.workdir &&
+	     nla_put_string(skb, COWFS_A_MOUNT_WORK, ofs->config.workdir)))
+		return -EMSGSIZE;
+
+	opts = cowfs_nl_mount_options(ofs);
+	if (IS_ERR(opts))
+		return PTR_ERR(opts);
+	/* show_options() starts each option with a comma */
+	err = nla_put_string(skb, COWFS_A_MOUNT_OPTIONS,
+			     opts[0] == ',' ? opts + 1 : opts);
+	kvfree(opts);
+	if (err)
+		return -EMSGSIZE;
+
+	cowfs_volumes_lock();
+	err = cowfs_volume_walk_refs(ofs->id, cowfs_nl_put_mount_volume, skb);
+	cowfs_volumes_unlock();
+	if (err)
+		return err;
+
+	if (nla_put_uint(skb, COWFS_A_MOUNT_LOOKUPS,
+			 atomic64_read(&st->lookups)) ||
+	    nla_put_uint(skb, COWFS_A_MOUNT_COPY_UPS,
+			 atomic64_read(&st->copy_ups)) ||
+	    nla_put_uint(skb, COWFS_A_MOUNT_COPY_UP_BYTES,
+			 atomic64_read(&st->copy_up_bytes)) ||
+	    nla_put_uint(skb, COWFS_A_MOUNT_WHITEOUTS,
+			 atomic64_read(&st->whiteouts)))
+		return -EMSGSIZE;
+	return 0;
+}
+
+int cowfs_nl_mount_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *rep = ERR_PTR(-ENOENT);
+	struct cowfs_fs *ofs;
+	u64 id;
+
+	if (GENL_REQ_ATTR_CHECK(info, COWFS_A_MOUNT_ID))
+		return -EINVAL;
+	id = nla_get_uint(info->attrs[COWFS_A_MOUNT_ID]);
+
+	mutex_lock(&cowfs_mounts_lock);
+	list_for_each_entry(ofs, &cowfs_mounts, mounts_node) {
+		if (ofs->id == id) {
+			rep = cowfs_nl_msg(info, 0, cowfs_nl_fill_mount, ofs);
+			break;
+		}
+	}
+	mutex_unlock(&cowfs_mounts_lock);
+	if (PTR_ERR_OR_ZERO(rep) == -ENOENT)
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[COWFS_A_MOUNT_ID],
+				    "id: no cowfs mount has this id");
+	if (IS_ERR(rep))
+		return PTR_ERR(rep);
+	return genlmsg_reply(rep, info);
+}
+
+int cowfs_nl_mount_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct cowfs_nl_dump_ctx *ctx = (void *)cb->ctx;
+	struct cowfs_fs *ofs;
+	int err = 0;
+
+	if (!ctx->started) {
+		err = cowfs_nl_no_attrs(cb->nlh, cb->extack);
+		if (err)
+			return err;
+		ctx->started = true;
+	}
+	/* Ids grow along the list: go on after the last one sent */
+	mutex_lock(&cowfs_mounts_lock);
+	list_for_each_entry(ofs, &cowfs_mounts, mounts_node) {
+		if (ofs->id <= ctx->mount_id)
+			continue;
+		err = cowfs_nl_dump_one(skb, cb, COWFS_CMD_MOUNT_GET,
+					cowfs_nl_fill_mount, ofs);
+		if (err)
+			break;
+		ctx->mount_id = ofs->id;
+	}
+	mutex_unlock(&cowfs_mounts_lock);
+	return cowfs_nl_dump_ret(skb, err);
+}
+
+/* A mount came (@mounted) or goes: tell the "events" group. */
+void cowfs_netlink_mount_event(struct cowfs_fs *ofs, bool mounted)
+{
+	cowfs_nl_send_ntf(cowfs_nl_ntf(mounted ? COWFS_CMD_MOUNT_ADD_NTF :
+					COWFS_CMD_MOUNT_DEL_NTF,
+				       cowfs_nl_fill_mount, ofs));
+}
+
+/* ---- configuration -------------------------------------------------------- */
+
+static int cowfs_nl_fill_config(struct sk_buff *skb, const void *obj)
+{
+	return nla_put_string(skb, COWFS_A_CONFIG_STORE, cowfs_volume_store());
+}
+
+int cowfs_nl_config_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *rep;
+	int err;
+
+	err = cowfs_nl_no_attrs(info->nlhdr, info->extack);
+	if (err)
+		return err;
+	cowfs_volumes_lock();
+	rep = cowfs_nl_msg(info, 0, cowfs_nl_fill_config, NULL);
+	cowfs_volumes_unlock();
+	if (IS_ERR(rep))
+		return PTR_ERR(rep);
+	return genlmsg_reply(rep, info);
+}
+
+int cowfs_nl_config_set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *a = info->attrs[COWFS_A_CONFIG_STORE];
+	struct sk_buff *rep;
+	int err;
+
+	if (!cowfs_nl_sysadmin(skb, info))
+		return -EPERM;
+	if (GENL_REQ_ATTR_CHECK(info, COWFS_A_CONFIG_STORE))
+		return -EINVAL;
+	if (!cowfs_nl_path_ok(nla_data(a))) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a,
+				    "store: not an absolute path, or holds control characters");
+		return -EINVAL;
+	}
+	cowfs_volumes_lock();
+	err = cowfs_volume_set_store(nla_data(a), info->extack);
+	rep = err ? ERR_PTR(err) :
+	      cowfs_nl_msg(info, 0, cowfs_nl_fill_config, NULL);
+	cowfs_volumes_unlock();
+	if (IS_ERR(rep))
+		return PTR_ERR(rep);
+	return genlmsg_reply(rep, info);
+}
+
+/* ---- module load and unload ----------------------------------------------- */
+
+int cowfs_netlink_init(void)
+{
+	return genl_register_family(&cowfs_nl_family);
+}
+
+void cowfs_netlink_exit(void)
+{
+	genl_unregister_family(&cowfs_nl_family);
+}

@@ -1,0 +1,987 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * cowfs: the volume store.
+ *
+ * Local and bind volumes persist in a directory, the store root
+ * (/var/lib/cowfs/volumes unless the store= module parameter or
+ * config-set says otherwise):
+ *
+ *	STORE/NAME/meta		the volume's metadata, see below
+ *	STORE/NAME/_data/	a local volume's data (bind volumes have none)
+ *	STORE/.trash/		volumes being removed
+ *
+ * "meta" is a text file, one "key=value" per line after a first line
+ * "cowfs-volume 1": name=, type= (local or bind), created= (ns since the
+ * epoch), path= (bind volumes only), and one label=KEY=VALUE or
+ * option=KEY=VALUE per label and option.  Keys and values never hold
+ * control characters and keys never hold '=', so there is nothing to
+ * escape.  It is written to meta.tmp, synced and renamed over meta, so a
+ * volume exists exactly when its meta does: a directory without one (a
+ * crash halfway through volume-new) is ignored.  A meta that does not
+ * parse is reported and ignored.
+ *
+ * A removed volume's directory is first renamed into .trash, which is
+ * atomic, then deleted from there; leftovers in .trash (a crash, an error)
+ * are deleted when the store is next loaded.  Deletion walks the tree one
+ * directory at a time without recursion, looks names up on the store's
+ * filesystem only (it never follows symlinks: they are unlinked, and it
+ * never enters other mounts: removing a mount point fails with EBUSY and
+ * the walk stops).
+ *
+ * Everything here runs with the kernel's credentials, whoever asked, on a
+ * private clone of the store root's mount taken when the store is opened.
+ */
+#include <linux/cred.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/mount.h>
+#include <linux/namei.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "cowfs.h"
+#include "store.h"
+#include "volume.h"
+
+#define COWFS_META		"meta"
+#define COWFS_META_TMP		"meta.tmp"
+#define COWFS_DATA		"_data"
+#define COWFS_TRASH		".trash"
+#define COWFS_META_MAGIC	"cowfs-volume 1"
+/* Bigger than any meta that volume-new can produce */
+#define COWFS_META_MAX		(256 * 1024)
+
+static const struct cred *cowfs_store_cred;
+
+int cowfs_store_init(void)
+{
+	cowfs_store_cred = prepare_kernel_cred(&init_task);
+	return cowfs_store_cred ? 0 : -ENOMEM;
+}
+
+void cowfs_store_exit(void)
+{
+	put_cred(cowfs_store_cred);
+}
+
+static struct mnt_idmap *cowfs_store_idmap(const struct path *path)
+{
+	return mnt_idmap(path->mnt);
+}
+
+int cowfs_store_open(const char *name, struct cowfs_store *st)
+{
+	struct path path;
+	struct vfsmount *mnt;
+	char *buf, *p;
+	int err;
+
+	err = kern_path(name, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, &path);
+	if (err)
+		return err;
+
+	buf = kmalloc(PATH_MAX, GFP_KERNEL);
+	err = -ENOMEM;
+	if (!buf)
+		goto out;
+	p = d_path(&path, buf, PATH_MAX);
+	err = PTR_ERR(p);
+	if (IS_ERR(p))
+		goto out;
+	err = -ENOMEM;
+	st->name = kstrdup(p, GFP_KERNEL);
+	if (!st->name)
+		goto out;
+
+	mnt = clone_private_mount(&path);
+	err = PTR_ERR(mnt);
+	if (IS_ERR(mnt)) {
+		kfree(st->name);
+		st->name = NULL;
+		goto out;
+	}
+	st->root.mnt = mnt;
+	st->root.dentry = dget(path.dentry);
+	err = 0;
+out:
+	kfree(buf);
+	path_put(&path);
+	return err;
+}
+
+void cowfs_store_close(struct cowfs_store *st)
+{
+	if (!st->root.mnt)
+		return;
+	dput(st->root.dentry);
+	kern_unmount(st->root.mnt);
+	kfree(st->name);
+	memset(st, 0, sizeof(*st));
+}
+
+/* ---- directory reading ---------------------------------------------------- */
+
+/* Names read from a directory, NUL-separated in one buffer. */
+struct cowfs_names {
+	struct dir_context ctx;
+	char *buf;
+	size_t size;
+	size_t used;
+	unsigned int count;
+	bool full;
+};
+
+static bool cowfs_names_actor(struct dir_context *ctx, const char *name,
+			      int len, loff_t pos, u64 ino, unsigned int type)
+{
+	struct cowfs_names *nm = container_of(ctx, struct cowfs_names, ctx);
+
+	if (name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.')))
+		return true;
+	if (nm->used + len + 1 > nm->size) {
+		nm->full = true;
+		return false;
+	}
+	memcpy(nm->buf + nm->used, name, len);
+	nm->buf[nm->used + len] = '\0';
+	nm->used += len + 1;
+	nm->count++;
+	return true;
+}
+
+/* Read one buffer of names from @file, from where it is. */
+static int cowfs_names_read(struct file *file, struct cowfs_names *nm)
+{
+	int err;
+
+	nm->ctx.actor = cowfs_names_actor;
+	nm->ctx.pos = file->f_pos;
+	nm->used = 0;
+	nm->count = 0;
+	nm->full = false;
+	err = iterate_dir(file, &nm->ctx);
+	if (err < 0)
+		return err;
+	return nm->count;
+}
+
+static struct file *cowfs_dir_open(const struct path *dir)
+{
+	return dentry_open(dir, O_RDONLY | O_DIRECTORY | O_LARGEFILE,
+			   current_cred());
+}
+
+/* ---- creation ------------------------------------------------------------- */
+
+/* Look up @name in @dir, which the caller has locked. */
+static struct dentry *cowfs_store_lookup(const struct path *dir,
+					 const char *name)
+{
+	return lookup_one(cowfs_store_idmap(dir), name, dir->dentry,
+			  strlen(name));
+}
+
+static struct dentry *cowfs_store_mkdir(const struct path *dir,
+					const char *name, umode_t mode)
+{
+	struct inode *idir = d_inode(dir->dentry);
+	struct dentry *dentry;
+	int err;
+
+	inode_lock_nested(idir, I_MUTEX_PARENT);
+	dentry = cowfs_store_lookup(dir, name);
+	if (IS_ERR(dentry))
+		goto out;
+	err = -EEXIST;
+	if (d_is_positive(dentry))
+		goto out_err;
+	err = vfs_mkdir(cowfs_store_idmap(dir), idir, dentry, mode);
+	if (err)
+		goto out_err;
+	/* A filesystem may leave the dentry unhashed (negative) */
+	err = -ENOENT;
+	if (d_is_negative(dentry) || d_unhashed(dentry))
+		goto out_err;
+	goto out;
+out_err:
+	dput(dentry);
+	dentry = ERR_PTR(err);
+out:
+	inode_unlock(idir);
+	return dentry;
+}
+
+/* Rename @old in @dir to @new in @newdir, both on the store's mount. */
+static int cowfs_store_rename(const struct path *dir, const char *old,
+			      struct dentry *newdir, const char *new)
+{
+	struct mnt_idmap *idmap = cowfs_store_idmap(dir);
+	struct dentry *trap, *od, *nd;
+	struct renamedata rd = {};
+	int err;
+
+	trap = lock_rename(newdir, dir->dentry);
+	if (IS_ERR(trap))
+		return PTR_ERR(trap);
+	od = lookup_one(idmap, old, dir->dentry, strlen(old));
+	err = PTR_ERR(od);
+	if (IS_ERR(od))
+		goto out_unlock;
+	err = -ENOENT;
+	if (d_is_negative(od))
+		goto out_od;
+	err = -EINVAL;
+	if (od == trap)
+		goto out_od;
+	nd = lookup_one(idmap, new, newdir, strlen(new));
+	err = PTR_ERR(nd);
+	if (IS_ERR(nd))
+		goto out_od;
+	err = -ENOTEMPTY;
+	if (nd == trap)
+		goto out_nd;
+
+	rd.old_mnt_idmap = idmap;
+	rd.old_dir = d_inode(dir->dentry);
+	rd.old_dentry = od;
+	rd.new_mnt_idmap = idmap;
+	rd.new_dir = d_inode(newdir);
+	rd.new_dentry = nd;
+	err = vfs_rename(&rd);
+out_nd:
+	dput(nd);
+out_od:
+	dput(od);
+out_unlock:
+	unlock_rename(newdir, dir->dentry);
+	return err;
+}
+
+static bool cowfs_meta_kv(char **p, char *end, const char *what,
+			  const struct cowfs_kv *kv, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		*p += scnprintf(*p, end - *p, "%s=%s=%s\n", what, kv[i].key,
+				kv[i].value);
+	return *p < end - 1;
+}
+
+/* The meta file's text; kvfree() it. */
+static char *cowfs_meta_format(const struct cowfs_volume *vol, size_t *len)
+{
+	size_t size = 256 + strlen(vol->name);
+	unsigned int i;
+	char *buf, *p, *end;
+
+	if (vol->type == COWFS_VOLUME_TYPE_BIND)
+		size += strlen(vol->path);
+	for (i = 0; i < vol->nlabels; i++)
+		size += 16 + strlen(vol->labels[i].key) +
+			strlen(vol->labels[i].value);
+	for (i = 0; i < vol->noptions; i++)
+		size += 16 + strlen(vol->options[i].key) +
+			strlen(vol->options[i].value);
+
+	buf = kvmalloc(size, GFP_KERNEL);
+	if (!buf)
+		return NULL;
+	p = buf;
+	end = buf + size;
+	p += scnprintf(p, end - p, COWFS_META_MAGIC "\nname=%s\ntype=%s\ncreated=%llu\n",
+		       vol->name,
+		       vol->type == COWFS_VOLUME_TYPE_BIND ? "bind" : "local",
+		       vol->created);
+	if (vol->type == COWFS_VOLUME_TYPE_BIND)
+		p += scnprintf(p, end - p, "path=%s\n", vol->path);
+	if (!cowfs_meta_kv(&p, end, "label", vol->labels, vol->nlabels) ||
+	    !cowfs_meta_kv(&p, end, "option", vol->options, vol->noptions)) {
+		/* The size above is wrong: never write a truncated file */
+		WARN_ON_ONCE(1);
+		kvfree(buf);
+		return NULL;
+	}
+	*len = p - buf;
+	return buf;
+}
+
+/* Write @vol's meta into @voldir: to meta.tmp, synced, renamed over meta. */
+static int cowfs_meta_write(const struct path *voldir,
+			    const struct cowfs_volume *vol)
+{
+	struct inode *idir = d_inode(voldir->dentry);
+	struct path tmp = { .mnt = voldir->mnt };
+	struct file *file;
+	loff_t pos = 0;
+	ssize_t ret;
+	size_t len;
+	char *buf;
+	int err;
+
+	buf = cowfs_meta_format(vol, &len);
+	if (!buf)
+		return -ENOMEM;
+
+	inode_lock_nested(idir, I_MUTEX_PARENT);
+	tmp.dentry = cowfs_store_lookup(voldir, COWFS_META_TMP);
+	err = PTR_ERR(tmp.dentry);
+	if (IS_ERR(tmp.dentry))
+		goto out_unlock;
+	if (d_is_positive(tmp.dentry)) {
+		err = vfs_unlink(cowfs_store_idmap(voldir), idir, tmp.dentry,
+				 NULL);
+		dput(tmp.dentry);
+		if (err)
+			goto out_unlock;
+		tmp.dentry = cowfs_store_lookup(voldir, COWFS_META_TMP);
+		err = PTR_ERR(tmp.dentry);
+		if (IS_ERR(tmp.dentry))
+			goto out_unlock;
+	}
+	err = vfs_create(cowfs_store_idmap(voldir), idir, tmp.dentry,
+			 S_IFREG | 0600, true);
+	inode_unlock(idir);
+	if (err)
+		goto out_dput;
+
+	file = dentry_open(&tmp, O_WRONLY | O_LARGEFILE, current_cred());
+	err = PTR_ERR(file);
+	if (IS_ERR(file))
+		goto out_dput;
+	ret = kernel_write(file, buf, len, &pos);
+	err = ret < 0 ? ret : (ret != len ? -EIO : 0);
+	if (!err)
+		err = vfs_fsync(file, 0);
+	fput(file);
+	if (!err)
+		err = cowfs_store_rename(voldir, COWFS_META_TMP,
+					 voldir->dentry, COWFS_META);
+	goto out_dput;
+
+out_unlock:
+	inode_unlock(idir);
+	kvfree(buf);
+	return err;
+out_dput:
+	dput(tmp.dentry);
+	kvfree(buf);
+	return err;
+}
+
+static int cowfs_store_add_creds(struct cowfs_store *st,
+				 struct cowfs_volume *vol)
+{
+	struct path voldir = { .mnt = st->root.mnt };
+	struct dentry *data = NULL;
+	struct path trash;
+	int err;
+
+	voldir.dentry = cowfs_store_mkdir(&st->root, vol->name, 0755);
+	if (IS_ERR(voldir.dentry))
+		return PTR_ERR(voldir.dentry);
+	if (vol->type == COWFS_VOLUME_TYPE_LOCAL) {
+		data = cowfs_store_mkdir(&voldir, COWFS_DATA, 0755);
+		err = PTR_ERR(data);
+		if (IS_ERR(data)) {
+			data = NULL;
+			goto fail;
+		}
+		err = -ENOMEM;
+		vol->path = kasprintf(GFP_KERNEL, "%s/%s/" COWFS_DATA,
+				      st->name, vol->name);
+		if (!vol->path)
+			goto fail;
+	}
+	err = cowfs_meta_write(&voldir, vol);
+	if (err)
+		goto fail;
+	if (data) {
+		vol->root.mnt = mntget(st->root.mnt);
+		vol->root.dentry = data;
+	}
+	dput(voldir.dentry);
+	return 0;
+
+fail:
+	dput(data);
+	dput(voldir.dentry);
+	/* Undo through the trash, like a removal */
+	if (!cowfs_store_trash(st, vol->name, &trash))
+		cowfs_store_rmtree(&trash, NULL);
+	return err;
+}
+
+/*
+ * Create @vol (local or bind) in the store: STORE/NAME, its _data for a
+ * local volume, then its meta.  Sets a local volume's root and path.
+ */
+int cowfs_store_add(struct cowfs_store *st, struct cowfs_volume *vol)
+{
+	const struct cred *old_cred;
+	int err;
+
+	err = mnt_want_write(st->root.mnt);
+	if (err)
+		return err;
+	old_cred = override_creds(cowfs_store_cred);
+	err = cowfs_store_add_creds(st, vol);
+	revert_creds(old_cred);
+	mnt_drop_write(st->root.mnt);
+	return err;
+}
+
+/* STORE/.trash, created if need be; with a reference. */
+static struct dentry *cowfs_store_trashdir(struct cowfs_store *st)
+{
+	struct inode *idir = d_inode(st->root.dentry);
+	struct dentry *trash;
+
+	inode_lock_nested(idir, I_MUTEX_PARENT);
+	trash = cowfs_store_lookup(&st->root, COWFS_TRASH);
+	inode_unlock(idir);
+	if (IS_ERR(trash))
+		return trash;
+	if (d_is_dir(trash))
+		return trash;
+	if (d_is_positive(trash)) {
+		dput(trash);
+		return ERR_PTR(-ENOTDIR);
+	}
+	dput(trash);
+	trash = cowfs_store_mkdir(&st->root, COWFS_TRASH, 0700);
+	if (PTR_ERR(trash) == -EEXIST)
+		return cowfs_store_trashdir(st);
+	return trash;
+}
+
+/*
+ * Move STORE/@name into STORE/.trash, under a name no volume can have
+ * (volume names never hold '#'), and return it in @trash for
+ * cowfs_store_rmtree().
+ */
+static int cowfs_store_trash_creds(struct cowfs_store *st, const char *name,
+				   struct path *trash)
+{
+	static atomic64_t seq = ATOMIC64_INIT(0);
+	char tname[COWFS_VOLUME_NAME_MAX + 64];
+	struct dentry *dir, *moved;
+	struct inode *idir;
+	int err;
+
+	dir = cowfs_store_trashdir(st);
+	if (IS_ERR(dir))
+		return PTR_ERR(dir);
+	do {
+		snprintf(tname, sizeof(tname), "%s#%llx.%llx", name,
+			 ktime_get_real_ns(), (u64)atomic64_inc_return(&seq));
+		err = cowfs_store_rename(&st->root, name, dir, tname);
+	} while (err == -EEXIST || err == -ENOTEMPTY);
+	if (err) {
+		dput(dir);
+		return err;
+	}
+	idir = d_inode(dir);
+	inode_lock_nested(idir, I_MUTEX_PARENT);
+	moved = lookup_one(cowfs_store_idmap(&st->root), tname, dir,
+			   strlen(tname));
+	inode_unlock(idir);
+	dput(dir);
+	if (IS_ERR(moved))
+		return PTR_ERR(moved);
+	if (d_is_negative(moved)) {
+		dput(moved);
+		return -ENOENT;
+	}
+	trash->mnt = mntget(st->root.mnt);
+	trash->dentry = moved;
+	return 0;
+}
+
+int cowfs_store_trash(struct cowfs_store *st, const char *name,
+		      struct path *trash)
+{
+	const struct cred *old_cred;
+	int err;
+
+	err = mnt_want_write(st->root.mnt);
+	if (err)
+		return err;
+	old_cred = override_creds(cowfs_store_cred);
+	err = cowfs_store_trash_creds(st, name, trash);
+	revert_creds(old_cred);
+	mnt_drop_write(st->root.mnt);
+	return err;
+}
+
+/* ---- removal -------------------------------------------------------------- */
+
+/* Remove @dentry from its (locked) parent @dir: @dentry is not a dir. */
+static int cowfs_rm_one(struct mnt_idmap *idmap, struct inode *dir,
+			struct dentry *dentry, u64 *reclaimed)
+{
+	struct inode *inode = d_inode(dentry);
+
+	if (reclaimed && inode->i_nlink == 1)
+		*reclaimed += (u64)inode->i_blocks << 9;
+	return vfs_unlink(idmap, dir, dentry, NULL);
+}
+
+/* Remove the empty directory @dentry; returns its parent, referenced. */
+static struct dentry *cowfs_rm_dir(struct mnt_idmap *idmap,
+				   struct dentry *dentry, u64 *reclaimed,
+				   int *err)
+{
+	struct dentry *parent = dget_parent(dentry);
+	struct inode *dir = d_inode(parent);
+
+	inode_lock_nested(dir, I_MUTEX_PARENT);
+	if (dentry->d_parent != parent || d_unhashed(dentry)) {
+		*err = -ENOENT;
+	} else {
+		if (reclaimed)
+			*reclaimed += (u64)d_inode(dentry)->i_blocks << 9;
+		*err = vfs_rmdir(idmap, dir, dentry);
+	}
+	inode_unlock(dir);
+	return parent;
+}
+
+/*
+ * Unlink every non-directory among the names read from @cur and return
+ * the first subdirectory (referenced), NULL if there is none.  Sets
+ * *@progress if something was removed.
+ */
+static struct dentry *cowfs_rm_batch(const struct path *cur,
+				     struct cowfs_names *nm, u64 *reclaimed,
+				     bool *progress, int *err)
+{
+	struct mnt_idmap *idmap = cowfs_store_idmap(cur);
+	struct inode *dir = d_inode(cur->dentry);
+	struct dentry *sub = NULL, *dentry;
+	char *name = nm->buf;
+	unsigned int i;
+
+	*err = 0;
+	inode_lock_nested(dir, I_MUTEX_PARENT);
+	for (i = 0; i < nm->count; i++, name += strlen(name) + 1) {
+		dentry = lookup_one(idmap, name, cur->dentry, strlen(name));
+		if (IS_ERR(dentry)) {
+			*err = PTR_ERR(dentry);
+			break;
+		}
+		if (d_is_negative(dentry)) {
+			dput(dentry);
+			continue;
+		}
+		/* d_is_dir() is false for a symlink to a directory */
+		if (d_is_dir(dentry)) {
+			if (!sub)
+				sub = dget(dentry);
+			dput(dentry);
+			continue;
+		}
+		*err = cowfs_rm_one(idmap, dir, dentry, reclaimed);
+		dput(dentry);
+		if (*err)
+			break;
+		*progress = true;
+	}
+	inode_unlock(dir);
+	return sub;
+}
+
+static int cowfs_rmtree_walk(const struct path *top, struct cowfs_names *nm,
+			     u64 *reclaimed)
+{
+	struct mnt_idmap *idmap = cowfs_store_idmap(top);
+	struct path cur = { .mnt = top->mnt, .dentry = dget(top->dentry) };
+	struct dentry *next;
+	struct file *file;
+	bool progress;
+	int err, n;
+
+	if (!d_is_dir(cur.dentry)) {
+		struct dentry *parent = dget_parent(cur.dentry);
+
+		inode_lock_nested(d_inode(parent), I_MUTEX_PARENT);
+		err = -ENOENT;
+		if (cur.dentry->d_parent == parent && !d_unhashed(cur.dentry))
+			err = cowfs_rm_one(idmap, d_inode(parent), cur.dentry,
+					   reclaimed);
+		inode_unlock(d_inode(parent));
+		dput(parent);
+		dput(cur.dentry);
+		return err;
+	}
+
+	for (;;) {
+		file = cowfs_dir_open(&cur);
+		err = PTR_ERR(file);
+		if (IS_ERR(file))
+			break;
+		n = cowfs_names_read(file, nm);
+		fput(file);
+		err = n;
+		if (n < 0)
+			break;
+
+		if (n == 0) {
+			/* Empty: remove it, go back up */
+			next = cowfs_rm_dir(idmap, cur.dentry, reclaimed, &err);
+			if (cur.dentry == top->dentry || err) {
+				dput(next);
+				break;
+			}
+			dput(cur.dentry);
+			cur.dentry = next;
+			continue;
+		}
+
+		progress = false;
+		next = cowfs_rm_batch(&cur, nm, reclaimed, &progress, &err);
+		if (err) {
+			dput(next);
+			break;
+		}
+		if (next) {
+			dput(cur.dentry);
+			cur.dentry = next;
+		} else if (!progress) {
+			/* Names we could neither remove nor enter */
+			err = -ENOTEMPTY;
+			break;
+		}
+		cond_resched();
+	}
+	dput(cur.dentry);
+	return err;
+}
+
+/*
+ * Delete the tree at @trash (from cowfs_store_trash()) and put it.
+ * Failures are logged: what is left is retried at the next load.
+ */
+void cowfs_store_rmtree(struct path *trash, u64 *reclaimed)
+{
+	struct cowfs_names nm = { .size = PAGE_SIZE };
+	const struct cred *old_cred;
+	int err;
+
+	nm.buf = kmalloc(nm.size, GFP_KERNEL);
+	err = -ENOMEM;
+	if (nm.buf && !mnt_want_write(trash->mnt)) {
+		old_cred = override_creds(cowfs_store_cred);
+		err = cowfs_rmtree_walk(trash, &nm, reclaimed);
+		revert_creds(old_cred);
+		mnt_drop_write(trash->mnt);
+	}
+	if (err)
+		pr_warn("could not delete %pd from the volume store's trash: %pe\n",
+			trash->dentry, ERR_PTR(err));
+	kfree(nm.buf);
+	path_put(trash);
+}
+
+/* ---- loading -------------------------------------------------------------- */
+
+static int cowfs_meta_parse(struct cowfs_volume *vol, char *text,
+			    const char **why)
+{
+	char *line, *next = text, *val, *kv;
+	bool have_type = false;
+	int err;
+
+	line = strsep(&next, "\n");
+	*why = "not a cowfs volume";
+	if (strcmp(line, COWFS_META_MAGIC))
+		return -EINVAL;
+
+	while ((line = strsep(&next, "\n"))) {
+		if (!*line)
+			continue;
+		*why = "a line without '='";
+		val = strchr(line, '=');
+		if (!val)
+			return -EINVAL;
+		*val++ = '\0';
+		if (!strcmp(line, "name")) {
+			*why = "bad name";
+			if (strscpy(vol->name, val, sizeof(vol->name)) < 0)
+				return -EINVAL;
+		} else if (!strcmp(line, "type")) {
+			*why = "bad type";
+			if (!strcmp(val, "local"))
+				vol->type = COWFS_VOLUME_TYPE_LOCAL;
+			else if (!strcmp(val, "bind"))
+				vol->type = COWFS_VOLUME_TYPE_BIND;
+			else
+				return -EINVAL;
+			have_type = true;
+		} else if (!strcmp(line, "created")) {
+			*why = "bad created";
+			if (kstrtou64(val, 10, &vol->created))
+				return -EINVAL;
+		} else if (!strcmp(line, "path")) {
+			*why = "bad path";
+			if (vol->path || val[0] != '/')
+				return -EINVAL;
+			vol->path = kstrdup(val, GFP_KERNEL);
+			if (!vol->path)
+				return -ENOMEM;
+		} else if (!strcmp(line, "label") || !strcmp(line, "option")) {
+			*why = "a label or an option without '='";
+			kv = strchr(val, '=');
+			if (!kv)
+				return -EINVAL;
+			*kv++ = '\0';
+			err = cowfs_volume_add_kv(vol, line[0] == 'o', val, kv,
+						  why);
+			if (err)
+				return err;
+		} else {
+			*why = "unknown key";
+			return -EINVAL;
+		}
+	}
+	*why = "no type";
+	if (!have_type)
+		return -EINVAL;
+	*why = "a bind volume without a path, or a local one with one";
+	if (vol->type == COWFS_VOLUME_TYPE_BIND ? !vol->path : !!vol->path)
+		return -EINVAL;
+	return 0;
+}
+
+/* Read STORE/@name/meta (a regular file) into a NUL-terminated buffer. */
+static char *cowfs_meta_read(const struct path *voldir)
+{
+	struct path meta = { .mnt = voldir->mnt };
+	struct file *file;
+	loff_t size, pos = 0;
+	ssize_t ret;
+	char *buf;
+
+	meta.dentry = lookup_one_unlocked(cowfs_store_idmap(voldir),
+					  COWFS_META, voldir->dentry,
+					  strlen(COWFS_META));
+	if (IS_ERR(meta.dentry))
+		return ERR_CAST(meta.dentry);
+	buf = ERR_PTR(-ENOENT);
+	if (!d_is_reg(meta.dentry))
+		goto out;
+	file = dentry_open(&meta, O_RDONLY | O_LARGEFILE, current_cred());
+	buf = ERR_CAST(file);
+	if (IS_ERR(file))
+		goto out;
+	size = i_size_read(file_inode(file));
+	buf = ERR_PTR(-EFBIG);
+	if (size > COWFS_META_MAX)
+		goto out_fput;
+	buf = kvmalloc(size + 1, GFP_KERNEL);
+	if (!buf) {
+		buf = ERR_PTR(-ENOMEM);
+		goto out_fput;
+	}
+	ret = kernel_read(file, buf, size, &pos);
+	if (ret != size) {
+		kvfree(buf);
+		buf = ERR_PTR(ret < 0 ? ret : -EIO);
+		goto out_fput;
+	}
+	buf[size] = '\0';
+	if (strlen(buf) != size) {
+		kvfree(buf);
+		buf = ERR_PTR(-EINVAL);
+	}
+out_fput:
+	fput(file);
+out:
+	dput(meta.dentry);
+	return buf;
+}
+
+/* Load the volume in STORE/@name; a missing meta is not an error. */
+static int cowfs_store_load_one(struct cowfs_store *st, const char *name,
+				int (*add)(struct cowfs_volume *vol))
+{
+	struct mnt_idmap *idmap = cowfs_store_idmap(&st->root);
+	struct path voldir = { .mnt = st->root.mnt };
+	struct cowfs_volume *vol = NULL;
+	struct dentry *data = NULL;
+	const char *why = "";
+	char *text;
+	int err;
+
+	voldir.dentry = lookup_one_unlocked(idmap, name, st->root.dentry,
+					    strlen(name));
+	if (IS_ERR(voldir.dentry))
+		return PTR_ERR(voldir.dentry);
+	err = 0;
+	if (!d_is_dir(voldir.dentry))
+		goto out;
+
+	text = cowfs_meta_read(&voldir);
+	err = PTR_ERR(text);
+	if (err == -ENOENT) {
+		pr_info("volume store: %s has no meta, not a volume\n", name);
+		err = 0;
+		goto out;
+	}
+	if (IS_ERR(text))
+		goto out_warn;
+
+	err = -ENOMEM;
+	vol = cowfs_volume_alloc();
+	if (vol)
+		err = cowfs_meta_parse(vol, text, &why);
+	kvfree(text);
+	if (err)
+		goto out_warn;
+	why = "the name in meta is not the directory's";
+	err = -EINVAL;
+	if (strcmp(vol->name, name))
+		goto out_warn;
+
+	if (vol->type == COWFS_VOLUME_TYPE_LOCAL) {
+		data = lookup_one_unlocked(idmap, COWFS_DATA, voldir.dentry,
+					   strlen(COWFS_DATA));
+		err = PTR_ERR(data);
+		why = "no " COWFS_DATA " directory";
+		if (IS_ERR(data)) {
+			data = NULL;
+			goto out_warn;
+		}
+		err = -ENOENT;
+		if (!d_is_dir(data))
+			goto out_warn;
+		err = -ENOMEM;
+		why = "";
+		vol->path = kasprintf(GFP_KERNEL, "%s/%s/" COWFS_DATA,
+				      st->name, name);
+		if (!vol->path)
+			goto out_warn;
+		vol->root.mnt = mntget(st->root.mnt);
+		vol->root.dentry = data;
+		data = NULL;
+	}
+
+	why = "";
+	err = add(vol);
+	if (!err) {
+		vol = NULL;
+		goto out;
+	}
+out_warn:
+	pr_warn("volume store %s: volume %s not loaded: %s (%pe)\n",
+		st->name, name, why, ERR_PTR(err));
+out:
+	dput(data);
+	if (vol)
+		cowfs_volume_free(vol);
+	dput(voldir.dentry);
+	return err == -ENOMEM ? err : 0;
+}
+
+/* Delete what a removal or a crash left in STORE/.trash. */
+static void cowfs_store_empty_trash(struct cowfs_store *st,
+				    struct cowfs_names *nm)
+{
+	struct path trash = { .mnt = st->root.mnt };
+	struct path victim;
+	struct file *file;
+	char *name;
+	int n, i;
+
+	trash.dentry = lookup_one_unlocked(cowfs_store_idmap(&st->root),
+					   COWFS_TRASH, st->root.dentry,
+					   strlen(COWFS_TRASH));
+	if (IS_ERR(trash.dentry))
+		return;
+	if (!d_is_dir(trash.dentry))
+		goto out;
+
+	/* Each pass reads from the start: what it deletes is gone */
+	for (;;) {
+		file = cowfs_dir_open(&trash);
+		if (IS_ERR(file))
+			break;
+		n = cowfs_names_read(file, nm);
+		fput(file);
+		if (n <= 0)
+			break;
+		name = nm->buf;
+		for (i = 0; i < n; i++, name += strlen(name) + 1) {
+			victim.dentry = lookup_one_unlocked(cowfs_store_idmap(&trash),
+							    name, trash.dentry,
+							    strlen(name));
+			if (IS_ERR(victim.dentry))
+				goto out;
+			if (d_is_negative(victim.dentry)) {
+				dput(victim.dentry);
+				continue;
+			}
+			victim.mnt = mntget(trash.mnt);
+			cowfs_store_rmtree(&victim, NULL);
+		}
+		/* Something could not be deleted: don't loop on it */
+		file = cowfs_dir_open(&trash);
+		if (IS_ERR(file))
+			break;
+		i = cowfs_names_read(file, nm);
+		fput(file);
+		if (i >= n)
+			break;
+	}
+out:
+	dput(trash.dentry);
+}
+
+static int cowfs_store_load_creds(struct cowfs_store *st,
+				  struct cowfs_names *nm,
+				  int (*add)(struct cowfs_volume *vol))
+{
+	struct file *file;
+	char *name;
+	int err = 0, n, i;
+
+	cowfs_store_empty_trash(st, nm);
+
+	file = cowfs_dir_open(&st->root);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	do {
+		/* Each read goes on where the last one stopped */
+		n = cowfs_names_read(file, nm);
+		if (n < 0) {
+			err = n;
+			break;
+		}
+		name = nm->buf;
+		for (i = 0; i < n && !err; i++, name += strlen(name) + 1) {
+			if (cowfs_volume_name_valid(name))
+				err = cowfs_store_load_one(st, name, add);
+		}
+	} while (n > 0 && !err);
+	fput(file);
+	return err;
+}
+
+/* Load every volume in the store, passing each to @add. */
+int cowfs_store_load(struct cowfs_store *st,
+		     int (*add)(struct cowfs_volume *vol))
+{
+	struct cowfs_names nm = { .size = PAGE_SIZE };
+	const struct cred *old_cred;
+	int err;
+
+	nm.buf = kmalloc(nm.size, GFP_KERNEL);
+	if (!nm.buf)
+		return -ENOMEM;
+	old_cred = override_creds(cowfs_store_cred);
+	err = cowfs_store_load_creds(st, &nm, add);
+	revert_creds(old_cred);
+	kfree(nm.buf);
+	return err;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * cowfs: the volume store, where local and bind volumes persist (store.c).
+ */
+#ifndef _COWFS_STORE_H
+#define _COWFS_STORE_H
+
+#include <linux/path.h>
+#include <linux/types.h>
+
+struct cowfs_volume;
+
+struct cowfs_store {
+	/* A private clone of the store root's mount, and the root */
+	struct path root;
+	/* The root's absolute path, as d_path() saw it when opened */
+	char *name;
+};
+
+int cowfs_store_init(void);
+void cowfs_store_exit(void);
+
+int cowfs_store_open(const char *name, struct cowfs_store *st);
+void cowfs_store_close(struct cowfs_store *st);
+int cowfs_store_add(struct cowfs_store *st, struct cowfs_volume *vol);
+int cowfs_store_trash(struct cowfs_store *st, const char *name,
+		      struct path *trash);
+void cowfs_store_rmtree(struct path *trash, u64 *reclaimed);
+int cowfs_store_load(struct cowfs_store *st,
+		     int (*add)(struct cowfs_volume *vol));
+
+#endif /* _COWFS_STORE_H */
