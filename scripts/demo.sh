@@ -171,7 +171,7 @@ expect "dir/from-l2.txt and dir/from-l3.txt are hidden" \
 expect "dir/ lists exactly one entry" \
 	bash -c "[ \"\$(ls -A '$M/dir')\" = from-l1.txt ]"
 
-section "8. The union is read-only (for now): writes fail with EROFS"
+section "8. Without an upper layer the union is read-only: writes fail with EROFS"
 show_sh "echo hello > $M/new.txt"
 expect "creating a file fails with 'Read-only file system'" \
 	bash -c "(echo hello > '$M/new.txt') 2>&1 | grep -q 'Read-only file system'"
@@ -192,6 +192,86 @@ expect "its options name the three layers" \
 section "10. Unmount"
 show umount "$M"
 expect "umount succeeds" bash -c "! awk -v m='$M' '\$2 == m' /proc/mounts | grep -q ."
+
+# ---------------------------------------------------------------------------
+# A container: the same image with a writable layer on top.
+U=$base/container/upper
+W=$base/container/work
+C=$base/container/rootfs
+
+section "11. A container: the image plus a writable upper layer"
+say "  The three layers are the image.  A container gets an empty upper"
+say "  directory (its writable layer) and a work directory on the same"
+say "  filesystem.  The image layers are never written."
+mkdir -p "$U" "$W" "$C"
+if ! show mount -t "$fstype" "$src" "$C" -o "lowerdir=$L1:$L2:$L3,upperdir=$U,workdir=$W"; then
+	bad "mount with upperdir succeeds"
+	printf '\ndemo: %d expectation(s) met, %d failed\n' "$nok" "$nbad"
+	exit 1
+fi
+ok "mount with upperdir and workdir succeeds"
+
+section "12. Copy-up: the first write to an image file copies it into the upper layer"
+ino_before=$(stat -c %i "$C/l3-only.txt")
+show_sh "echo 'written by the container' >> $C/l3-only.txt"
+show cat "$C/l3-only.txt"
+say "  upper layer:"
+tree "$U"
+expect "the container sees its write" \
+	bash -c "tail -n 1 '$C/l3-only.txt' | grep -qx 'written by the container'"
+expect "the upper layer holds the copied-up file" \
+	bash -c "grep -qx 'written by the container' '$U/l3-only.txt'"
+expect "the image layer L3 is unchanged" content_is "$L3/l3-only.txt" "only in L3"
+expect "the file keeps its inode number through the copy-up" \
+	test "$ino_before" = "$(stat -c %i "$C/l3-only.txt")"
+
+section "13. Deleting an image file leaves a whiteout in the upper layer"
+show rm "$C/l2-only.txt"
+say "  upper layer:"
+tree "$U"
+expect "l2-only.txt is gone from the container" test ! -e "$C/l2-only.txt"
+expect "the upper layer has a 0/0 character device for it" \
+	bash -c "[ -c '$U/l2-only.txt' ] && [ \"\$(stat -c '%Hr:%Lr' '$U/l2-only.txt')\" = 0:0 ]"
+expect "L2 still has it" test -f "$L2/l2-only.txt"
+
+section "14. A directory made where one was deleted is opaque"
+show_sh "rm -r $C/dir && mkdir $C/dir && ls -A $C/dir"
+say "  upper layer:"
+tree "$U"
+expect "the new dir/ is empty: nothing of the image shows through" \
+	bash -c "[ -z \"\$(ls -A '$C/dir')\" ]"
+expect "it is marked opaque in the upper layer" \
+	bash -c "[ \"\$(getfattr --only-values -n trusted.overlay.opaque '$U/dir' 2>/dev/null)\" = y ]"
+
+section "15. Renaming an image directory: a redirect, no copy of its tree"
+mkdir -p "$base/L2/images/app"
+echo "app binary" >"$base/L2/images/app/bin"
+show_sh "umount $C && mount -t $fstype $src $C -o lowerdir=$L1:$L2:$L3,upperdir=$U,workdir=$W,redirect_dir=on"
+show mv "$C/images" "$C/renamed"
+show cat "$C/renamed/app/bin"
+expect "the renamed directory shows the image's contents" \
+	content_is "$C/renamed/app/bin" "app binary"
+expect "the upper layer records where they are: trusted.overlay.redirect" \
+	bash -c "[ \"\$(getfattr --only-values -n trusted.overlay.redirect '$U/renamed' 2>/dev/null)\" = images ]"
+expect "nothing of the tree was copied" test ! -e "$U/renamed/app"
+
+section "16. The layers are overlayfs's format: the other filesystem reads them"
+other=overlay
+[ "$fstype" = overlay ] && other=cowfs
+show umount "$C"
+if grep -qw "$other" /proc/filesystems || modprobe "$other" 2>/dev/null; then
+	osrc=none
+	[ "$other" = overlay ] && osrc=overlay
+	show mount -t "$other" "$osrc" "$C" -o "lowerdir=$L1:$L2:$L3,upperdir=$U,workdir=$W,redirect_dir=on"
+	show ls "$C" "$C/renamed/app"
+	expect "$other shows the container's write" \
+		bash -c "tail -n 1 '$C/l3-only.txt' | grep -qx 'written by the container'"
+	expect "$other honours the whiteout, the opaque dir and the redirect" \
+		bash -c "[ ! -e '$C/l2-only.txt' ] && [ -z \"\$(ls -A '$C/dir')\" ] && [ -f '$C/renamed/app/bin' ]"
+	show umount "$C"
+else
+	say "  ($other is not available here)"
+fi
 
 printf '\n%sdemo: %d expectation(s) met, %d failed%s\n' "$bold" "$nok" "$nbad" "$norm"
 [ "$nbad" = 0 ]
