@@ -418,6 +418,33 @@ TEST_F(cu, truncate_zero_copies_no_data)
 	EXPECT_EQ(0, st.st_size);
 }
 
+/* truncate(0) copies no data, but the file did change: new mtime */
+TEST_F(cu, truncate_zero_updates_mtime)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, truncate(M("meta"), 0));
+	ASSERT_EQ(0, stat(M("meta"), &st));
+	EXPECT_EQ(0, st.st_size);
+	EXPECT_NE(meta_times[1].tv_sec, st.st_mtim.tv_sec);
+	ASSERT_EQ(0, stat(UP(RW, "meta"), &st));
+	EXPECT_NE(meta_times[1].tv_sec, st.st_mtim.tv_sec);
+}
+
+/* A hard link made through the union, after a remount */
+TEST_F(cu, unlink_hard_linked_copy_up_after_remount)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, link(M("meta"), M("meta_link")));
+	ASSERT_EQ(0, rw_remount(RW));
+	ASSERT_EQ(0, lstat(M("meta_link"), &st));
+	ASSERT_EQ(0, lstat(M("meta"), &st));
+	EXPECT_EQ(0, ERRNO_OF(unlink(M("meta"))));
+	EXPECT_EQ(-ENOENT, lstat_err(M("meta")));
+	EXPECT_STREQ("meta\n", slurp(M("meta_link")));
+}
+
 struct writer {
 	const char *path;
 	pthread_barrier_t *barrier;

@@ -178,4 +178,19 @@ TEST_F(wh, opaque_dir_rename_over_lower_dir)
 	EXPECT_STREQ("x\n", slurp(M("dir/x")));
 }
 
+/*
+ * A whiteout in the only layer of a directory hides nothing, and cowfs
+ * never lists whiteouts; overlayfs lists it (as a character device that
+ * stat() then does not find).  See docs/overlay-differences.md.
+ */
+TEST_F(wh, lower_whiteout_in_single_layer_dir_not_listed)
+{
+	ASSERT_EQ(0, rw_umount(RW));
+	ASSERT_EQ(0, mkwhiteout(LP(RW, 0, "empty/gone")));
+	ASSERT_EQ(0, rw_mount(RW, NULL));
+	EXPECT_EQ(-ENOENT, lstat_err(M("empty/gone")));
+	EXPECT_EQ(is_overlay(), dir_lists(M("empty"), "gone"));
+	EXPECT_EQ(0, rmdir(M("empty")));
+}
+
 TEST_HARNESS_MAIN

@@ -1,0 +1,515 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Differential test: cowfs against overlayfs (redirect_dir=on).
+
+For each seed, build two lower layers from the seed, mount overlay and
+cowfs over them (each with an upper and a workdir of its own), and run
+the same random sequence of operations on both: create, write, append,
+truncate, unlink, rmdir, mkdir, rename (plain, RENAME_NOREPLACE,
+RENAME_EXCHANGE), link, symlink, chmod, setxattr, readdir, stat, read and
+now and then a remount.  Every return value and errno must be the same,
+then the merged trees, the merged trees after a remount, and the upper
+directories on disk (names, types, modes, sizes, contents, user xattrs,
+whiteouts, and what the opaque and redirect xattrs do; not origin bytes,
+inode numbers or timestamps, except whether a copied-up file kept its lower
+mtime).
+
+The opaque and redirect xattrs of an upper directory are compared by their
+effect: the lower directory its contents come from, or none.  overlayfs
+also marks new directories in merged parents opaque where nothing is below,
+and leaves a redirect behind when a rename fails with ENOTEMPTY: neither
+changes any merged view (namespace_test and rename_dir_test check the
+format of opaque and redirect xattrs themselves).
+
+overlayfs lists the whiteouts of a directory that is not merged (one
+layer only) in readdir; cowfs does not (documented, whiteout_test).  Names
+that readdir lists but lstat() does not find are left out on both sides.
+
+Exit status: 0 all seeds agree, 1 a divergence (printed with the seed to
+reproduce: --seed N), 4 cannot run (not root, no cowfs or overlay).
+"""
+
+import argparse
+import ctypes
+import errno
+import os
+import random
+import stat
+import sys
+import tempfile
+
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+                       ctypes.c_ulong, ctypes.c_char_p]
+libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
+                           ctypes.c_char_p, ctypes.c_uint]
+
+AT_FDCWD = -100
+RENAME_NOREPLACE = 1
+RENAME_EXCHANGE = 2
+
+NAMES = ["a", "b", "c", "d", "e"]
+OVL_PREFIX = "trusted.overlay."
+
+
+class Divergence(Exception):
+    pass
+
+
+def errname(e):
+    return errno.errorcode.get(e, str(e))
+
+
+def check(ret):
+    if ret != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
+def do_mount(fstype, mnt, opts):
+    check(libc.mount(b"none", mnt.encode(), fstype.encode(), 0,
+                     opts.encode()))
+
+
+def do_umount(mnt):
+    check(libc.umount2(mnt.encode(), 0))
+
+
+def drop_caches():
+    os.sync()
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("2")
+    except OSError:
+        pass
+
+
+def fs_registered(name):
+    with open("/proc/filesystems") as f:
+        return any(line.split()[-1] == name for line in f if line.strip())
+
+
+# ---- layers ------------------------------------------------------------
+
+
+def rand_path(rng, depth=3):
+    return "/".join(rng.choice(NAMES) for _ in range(rng.randint(1, depth)))
+
+
+def rand_data(rng):
+    return "".join(rng.choice("xyz0123456789\n")
+                   for _ in range(rng.randint(0, 40))).encode()
+
+
+def opaque_above(root, rel):
+    """Is @rel or one of its ancestors in layer @root opaque?"""
+    while rel:
+        try:
+            if os.getxattr(os.path.join(root, rel),
+                           OVL_PREFIX + "opaque") == b"y":
+                return True
+        except OSError:
+            pass
+        rel = os.path.dirname(rel)
+    return False
+
+
+def build_lower(rng, root, below=None):
+    """A random tree; with @below, sometimes whiteouts and opaque dirs."""
+    for _ in range(rng.randint(4, 12)):
+        p = rand_path(rng)
+        full = os.path.join(root, p)
+        parent = os.path.dirname(full)
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except OSError:
+            continue  # a file is in the way
+        if os.path.lexists(full):
+            continue
+        kind = rng.random()
+        try:
+            if kind < 0.45:
+                with open(full, "wb") as f:
+                    f.write(rand_data(rng))
+                if rng.random() < 0.2:
+                    os.setxattr(full, "user.l", rand_data(rng) or b"v")
+            elif kind < 0.8:
+                os.mkdir(full)
+                if below and rng.random() < 0.15:
+                    os.setxattr(full, OVL_PREFIX + "opaque", b"y")
+            elif kind < 0.9:
+                os.symlink(rng.choice(NAMES), full)
+            elif below and os.path.isdir(os.path.join(
+                    below, os.path.dirname(p))) and \
+                    not opaque_above(root, os.path.dirname(p)):
+                # only where it hides something (see the docstring)
+                os.mknod(full, stat.S_IFCHR | 0o600, os.makedev(0, 0))
+        except OSError:
+            pass
+
+
+# ---- operations ---------------------------------------------------------
+
+
+def gen_op(rng):
+    r = rng.random()
+    p = rand_path(rng)
+    q = rand_path(rng)
+    if r < 0.10:
+        return ("create", p, rand_data(rng), rng.random() < 0.3)
+    if r < 0.20:
+        return ("write", p, rng.randint(0, 60), rand_data(rng))
+    if r < 0.26:
+        return ("append", p, rand_data(rng))
+    if r < 0.31:
+        return ("truncate", p, rng.choice([0, 0, 3, 17, 100]))
+    if r < 0.38:
+        return ("unlink", p)
+    if r < 0.44:
+        return ("rmdir", p)
+    if r < 0.53:
+        return ("mkdir", p, rng.choice([0o755, 0o700, 0o777]))
+    if r < 0.65:
+        return ("rename", p, q, rng.choice([0, 0, 0, RENAME_NOREPLACE,
+                                            RENAME_EXCHANGE]))
+    if r < 0.69:
+        return ("link", p, q)
+    if r < 0.73:
+        return ("symlink", rng.choice(NAMES + ["../" + rng.choice(NAMES)]), p)
+    if r < 0.78:
+        return ("chmod", p, rng.choice([0o600, 0o644, 0o755, 0o4755]))
+    if r < 0.82:
+        return ("setxattr", p, "user." + rng.choice(["k", "l", "m"]),
+                rand_data(rng) or b"v")
+    if r < 0.88:
+        return ("readdir", rng.choice(["", p]))
+    if r < 0.94:
+        return ("stat", p)
+    if r < 0.985:
+        return ("read", p)
+    return ("remount",)
+
+
+def stat_summary(st):
+    nlink = st.st_nlink
+    return (stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode),
+            st.st_size if not stat.S_ISDIR(st.st_mode) else 0, nlink,
+            st.st_uid, st.st_gid)
+
+
+def run_op(side, op):
+    """Run @op on one side; returns a comparable result."""
+    m = side.mnt
+    P = lambda rel: os.path.join(m, rel) if rel else m  # noqa: E731
+    kind = op[0]
+    try:
+        if kind == "create":
+            flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if op[3] else
+                                                os.O_TRUNC)
+            fd = os.open(P(op[1]), flags, 0o644)
+            try:
+                os.write(fd, op[2])
+            finally:
+                os.close(fd)
+            return "ok"
+        if kind == "write":
+            fd = os.open(P(op[1]), os.O_WRONLY)
+            try:
+                return ("ok", os.pwrite(fd, op[3], op[2]))
+            finally:
+                os.close(fd)
+        if kind == "append":
+            fd = os.open(P(op[1]), os.O_WRONLY | os.O_APPEND)
+            try:
+                return ("ok", os.write(fd, op[2]))
+            finally:
+                os.close(fd)
+        if kind == "truncate":
+            os.truncate(P(op[1]), op[2])
+            return "ok"
+        if kind == "unlink":
+            os.unlink(P(op[1]))
+            return "ok"
+        if kind == "rmdir":
+            os.rmdir(P(op[1]))
+            return "ok"
+        if kind == "mkdir":
+            os.mkdir(P(op[1]), op[2])
+            return "ok"
+        if kind == "rename":
+            check(libc.renameat2(AT_FDCWD, P(op[1]).encode(), AT_FDCWD,
+                                 P(op[2]).encode(), op[3]))
+            return "ok"
+        if kind == "link":
+            os.link(P(op[1]), P(op[2]))
+            return "ok"
+        if kind == "symlink":
+            os.symlink(op[1], P(op[2]))
+            return "ok"
+        if kind == "chmod":
+            os.chmod(P(op[1]), op[2])
+            return "ok"
+        if kind == "setxattr":
+            os.setxattr(P(op[1]), op[2], op[3], follow_symlinks=False)
+            return "ok"
+        if kind == "readdir":
+            names = []
+            with os.scandir(P(op[1])) as it:
+                for de in it:
+                    if not os.path.lexists(de.path):
+                        continue  # a whiteout overlayfs lists (see top)
+                    names.append((de.name, de.is_dir(follow_symlinks=False),
+                                  de.is_symlink()))
+            return ("ok", sorted(names))
+        if kind == "stat":
+            return ("ok", stat_summary(os.lstat(P(op[1]))))
+        if kind == "read":
+            with open(P(op[1]), "rb") as f:
+                return ("ok", f.read(4096))
+        if kind == "remount":
+            side.remount()
+            return "ok"
+    except OSError as e:
+        return ("err", errname(e.errno))
+    raise ValueError(kind)
+
+
+# ---- trees ----------------------------------------------------------------
+
+
+def xattrs(path, names):
+    out = {}
+    try:
+        listed = os.listxattr(path, follow_symlinks=False)
+    except OSError as e:
+        return {"<listxattr>": errname(e.errno)}
+    for n in sorted(listed):
+        if n.startswith("user.") or n in names:
+            try:
+                out[n] = os.getxattr(path, n, follow_symlinks=False)
+            except OSError as e:
+                out[n] = errname(e.errno)
+    return out
+
+
+def walk(root, on_disk=False, lowers=()):
+    """Picture of the tree under @root: {relpath: description}.
+
+    On disk, a directory's redirect and opaque xattrs are compared by what
+    they do: where in the lower layers its contents come from (nothing
+    when it is opaque or no lower layer has a directory there).
+    """
+    pic = {}
+
+    def lower_dir(eff):
+        return any(os.path.isdir(os.path.join(lw, eff)) and
+                   not os.path.islink(os.path.join(lw, eff)) for lw in lowers)
+
+    def visit(d, rel, parent_eff):
+        for name in sorted(os.listdir(d)):
+            full = os.path.join(d, name)
+            r = os.path.join(rel, name) if rel else name
+            try:
+                st = os.lstat(full)
+            except FileNotFoundError:
+                continue  # a whiteout overlayfs lists (see top)
+            desc = {"stat": stat_summary(st)}
+            eff = None
+            if stat.S_ISREG(st.st_mode):
+                with open(full, "rb") as f:
+                    desc["data"] = f.read()
+            elif stat.S_ISLNK(st.st_mode):
+                desc["target"] = os.readlink(full)
+            elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+                desc["rdev"] = st.st_rdev
+                if on_disk and st.st_rdev == 0:
+                    # overlayfs hard-links its whiteouts to one in workdir
+                    desc["stat"] = desc["stat"][:3] + desc["stat"][4:]
+            if stat.S_ISDIR(st.st_mode):
+                # a merged dir's link count is not defined (1 on both)
+                desc["stat"] = desc["stat"][:3] + desc["stat"][4:]
+            desc["xattrs"] = xattrs(full, ())
+            if on_disk and stat.S_ISDIR(st.st_mode):
+                redirect = opaque = None
+                try:
+                    redirect = os.getxattr(full, OVL_PREFIX + "redirect",
+                                           follow_symlinks=False).decode()
+                except OSError:
+                    pass
+                try:
+                    opaque = os.getxattr(full, OVL_PREFIX + "opaque",
+                                         follow_symlinks=False)
+                except OSError:
+                    pass
+                if redirect and redirect.startswith("/"):
+                    eff = redirect.strip("/")
+                elif parent_eff is not None:
+                    eff = os.path.join(parent_eff, redirect or name) \
+                        if parent_eff else (redirect or name)
+                if opaque == b"y" or eff is None or not lower_dir(eff):
+                    eff = None
+                desc["lower_contents_from"] = eff
+            if on_disk and stat.S_ISREG(st.st_mode):
+                # times as relations: did a copy-up keep the lower mtime?
+                for lw in lowers:
+                    b = os.path.join(lw, r)
+                    if os.path.lexists(b):
+                        lst = os.lstat(b)
+                        if stat.S_ISREG(lst.st_mode):
+                            desc["kept_mtime"] = \
+                                lst.st_mtime_ns == st.st_mtime_ns
+                        break
+            pic[r] = desc
+            if stat.S_ISDIR(st.st_mode):
+                visit(full, r, eff)
+
+    visit(root, "", "")
+    return pic
+
+
+def diff_pics(a, b):
+    """First difference between two pictures, or None."""
+    for k in sorted(set(a) | set(b)):
+        if k not in a:
+            return "%s: only on cowfs: %s" % (k, b[k])
+        if k not in b:
+            return "%s: only on overlay: %s" % (k, a[k])
+        if a[k] != b[k]:
+            return "%s:\n    overlay %s\n    cowfs   %s" % (k, a[k], b[k])
+    return None
+
+
+# ---- one seed ------------------------------------------------------------
+
+
+class Side:
+    def __init__(self, fstype, base, lowers):
+        self.fstype = fstype
+        self.mnt = os.path.join(base, "m_" + fstype)
+        self.upper = os.path.join(base, "u_" + fstype)
+        self.work = os.path.join(base, "w_" + fstype)
+        for d in (self.mnt, self.upper, self.work):
+            os.mkdir(d)
+        self.opts = "lowerdir=%s,upperdir=%s,workdir=%s" % (
+            ":".join(lowers), self.upper, self.work)
+        if fstype == "overlay":
+            self.opts += ",redirect_dir=on"
+        self.mounted = False
+
+    def mount(self):
+        do_mount(self.fstype, self.mnt, self.opts)
+        self.mounted = True
+
+    def umount(self):
+        if self.mounted:
+            do_umount(self.mnt)
+            self.mounted = False
+
+    def remount(self):
+        self.umount()
+        drop_caches()
+        self.mount()
+
+
+def fmt_op(op):
+    return "%s(%s)" % (op[0], ", ".join(repr(x) for x in op[1:]))
+
+
+def run_seed(seed, nops, tmp, verbose):
+    rng = random.Random(seed)
+    base = tempfile.mkdtemp(prefix="ovldiff-%d-" % seed, dir=tmp)
+    lowers = [os.path.join(base, "l0"), os.path.join(base, "l1")]
+    for lw in lowers:
+        os.mkdir(lw)
+    build_lower(rng, lowers[1])
+    build_lower(rng, lowers[0], below=lowers[1])
+    ovl = Side("overlay", base, lowers)
+    cow = Side("cowfs", base, lowers)
+    try:
+        ovl.mount()
+        cow.mount()
+        for step in range(nops):
+            op = gen_op(rng)
+            ro = run_op(ovl, op)
+            rc = run_op(cow, op)
+            if verbose:
+                print("  %d %s -> %s" % (step, fmt_op(op), ro))
+            if ro != rc:
+                raise Divergence("step %d: %s\n    overlay %s\n    cowfs   %s"
+                                 % (step, fmt_op(op), ro, rc))
+        where = "merged tree"
+        d = diff_pics(walk(ovl.mnt), walk(cow.mnt))
+        if d is None:
+            before = walk(cow.mnt)
+            ovl.remount()
+            cow.remount()
+            where = "merged tree after remount"
+            after = walk(cow.mnt)
+            d = diff_pics(walk(ovl.mnt), after)
+            if d is None:
+                where = "cowfs merged tree before and after remount"
+                d = diff_pics(before, after)
+        if d is None:
+            ovl.umount()
+            cow.umount()
+            where = "upper directory on disk"
+            d = diff_pics(walk(ovl.upper, True, lowers),
+                          walk(cow.upper, True, lowers))
+        if d is not None:
+            raise Divergence("after %d operations, %s differs at %s"
+                             % (nops, where, d))
+    finally:
+        for s in (ovl, cow):
+            try:
+                s.umount()
+            except OSError:
+                pass
+        os.system("rm -rf '%s'" % base)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seeds", type=int, default=60)
+    ap.add_argument("--first-seed", type=int, default=1)
+    ap.add_argument("--seed", type=int, help="run this seed only")
+    ap.add_argument("--ops", type=int, default=200)
+    ap.add_argument("--keep-going", action="store_true",
+                    help="run every seed, report each divergence")
+    ap.add_argument("-v", "--verbose", action="store_true",
+                    help="print every operation and overlay's result")
+    args = ap.parse_args()
+
+    if os.getuid() != 0:
+        print("SKIP: must run as root")
+        return 4
+    for fs in ("overlay", "cowfs"):
+        if not fs_registered(fs):
+            os.system("modprobe %s >/dev/null 2>&1" % fs)
+        if not fs_registered(fs):
+            print("SKIP: filesystem %s not available" % fs)
+            return 4
+
+    seeds = [args.seed] if args.seed is not None else \
+        range(args.first_seed, args.first_seed + args.seeds)
+    failed = []
+    tmp = os.environ.get("TMPDIR", "/tmp")
+    for seed in seeds:
+        try:
+            run_seed(seed, args.ops, tmp, args.verbose)
+            print("ok seed %d (%d ops)" % (seed, args.ops))
+        except Divergence as e:
+            print("DIVERGENCE seed %d, %s" % (seed, e))
+            print("  reproduce: %s --seed %d --ops %d -v"
+                  % (sys.argv[0], seed, args.ops))
+            failed.append(seed)
+            if not args.keep_going:
+                break
+    ran = len(seeds) if args.keep_going or not failed else \
+        list(seeds).index(failed[0]) + 1
+    print("%d passed, %d failed" % (ran - len(failed), len(failed)))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
