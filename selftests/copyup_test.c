@@ -687,6 +687,134 @@ TEST_F(full, truncate_zero_needs_no_space)
 	EXPECT_TRUE(file_equals(LP(RW, 0, "big"), self->big, BIG_SIZE));
 }
 
+/* ---- copy-up failing with EIO from the upper's disk ------------------- */
+
+/*
+ * The upper layer is ext4 (no journal) on a device-mapper target over a
+ * loop device: "linear" while setting up, "flakey" failing every write
+ * while the copy-up runs.  The copy-up's fsync then fails with EIO.
+ */
+FIXTURE(eio) {
+	struct rw_env rw;
+	char dm[64];
+	char table_ok[256];
+	char table_bad[256];
+	char loop[64];
+};
+
+static int sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd) ? -EIO : 0;
+}
+
+static int sh_out(char *out, size_t size, const char *cmd)
+{
+	FILE *f = popen(cmd, "r");
+	int ok;
+
+	if (!f)
+		return -errno;
+	ok = fgets(out, size, f) != NULL;
+	pclose(f);
+	if (!ok)
+		return -EIO;
+	out[strcspn(out, "\n")] = '\0';
+	return 0;
+}
+
+static int dm_load(const char *dm, const char *table)
+{
+	return sh("DM_DISABLE_UDEV=1 dmsetup suspend --nolockfs --noflush %s && "
+		  "DM_DISABLE_UDEV=1 dmsetup reload %s --table '%s' && "
+		  "DM_DISABLE_UDEV=1 dmsetup resume %s", dm, dm, table, dm);
+}
+
+FIXTURE_SETUP(eio)
+{
+	struct rw_env *rw = &self->rw;
+	char cmd[512], sectors[32];
+
+	REQUIRE_FSTYPE();
+	SETUP_ASSERT0(&rw->e, rw_init(rw, 1, 0, NULL));
+	snprintf(self->dm, sizeof(self->dm), "cowfs-eio-%d", getpid());
+	snprintf(cmd, sizeof(cmd),
+		 "modprobe loop; modprobe dm-flakey; modprobe ext4; "
+		 "truncate -s 32M %s/img && losetup -f --show %s/img 2>/dev/null",
+		 rw->e.base, rw->e.base);
+	if (sh_out(self->loop, sizeof(self->loop), cmd) ||
+	    sh_out(sectors, sizeof(sectors),
+		   pathf("blockdev --getsz %s", self->loop))) {
+		rw_cleanup(rw);
+		SKIP(return, "no loop device");
+	}
+	snprintf(self->table_ok, sizeof(self->table_ok), "0 %s linear %s 0",
+		 sectors, self->loop);
+	snprintf(self->table_bad, sizeof(self->table_bad),
+		 "0 %s flakey %s 0 0 1 1 error_writes", sectors, self->loop);
+	if (sh("mkfs.ext4 -q -F -O ^has_journal %s >/dev/null 2>&1 && "
+	       "DM_DISABLE_UDEV=1 dmsetup create %s --table '%s' && "
+	       "DM_DISABLE_UDEV=1 dmsetup mknodes %s && "
+	       "mkdir -p %s/ufs && mount /dev/mapper/%s %s/ufs",
+	       self->loop, self->dm, self->table_ok, self->dm, rw->e.base,
+	       self->dm, rw->e.base)) {
+		sh("DM_DISABLE_UDEV=1 dmsetup remove %s 2>/dev/null; losetup -d %s",
+		   self->dm, self->loop);
+		rw_cleanup(rw);
+		SKIP(return, "cannot set up dm-flakey over a loop device");
+	}
+	snprintf(rw->upper, sizeof(rw->upper), "%s/ufs/u", rw->e.base);
+	snprintf(rw->work, sizeof(rw->work), "%s/ufs/w", rw->e.base);
+	SETUP_ASSERT0(&rw->e, mkdir_p(rw->upper, 0755) ?: mkdir_p(rw->work, 0755));
+	SETUP_ASSERT0(&rw->e, mkfile_data(LP(rw, 0, "data"), "lower data\n", 11,
+					  0644));
+	SETUP_ASSERT0(&rw->e, mkfile(LP(rw, 0, "d/f"), "f\n"));
+	SETUP_ASSERT0(&rw->e, rw_mount(rw, NULL));
+	/* Everything of the setup on disk before writes start failing */
+	sync();
+}
+
+FIXTURE_TEARDOWN(eio)
+{
+	if (!self->loop[0])
+		return;
+	dm_load(self->dm, self->table_ok);
+	umount_below(self->rw.e.base);
+	sh("DM_DISABLE_UDEV=1 dmsetup remove %s 2>/dev/null; losetup -d %s",
+	   self->dm, self->loop);
+	rw_cleanup(&self->rw);
+}
+
+TEST_F(eio, eio_fails_copy_up_and_leaves_nothing)
+{
+	ASSERT_EQ(0, dm_load(self->dm, self->table_bad));
+	EXPECT_EQ(-EIO, ERRNO_OF(chmod(MP(RW, "data"), 0600)));
+	ASSERT_EQ(0, dm_load(self->dm, self->table_ok));
+	EXPECT_EQ(0, ftype(UP(RW, "data")));
+	EXPECT_EQ(0, work_leftovers(RW));
+	EXPECT_STREQ("lower data\n", slurp(MP(RW, "data")));
+	EXPECT_STREQ("lower data\n", slurp(LP(RW, 0, "data")));
+	/* The union works again once the disk does */
+	EXPECT_EQ(0, chmod(MP(RW, "data"), 0600));
+	EXPECT_STREQ("lower data\n", slurp(UP(RW, "data")));
+}
+
+TEST_F(eio, eio_then_remount_is_clean)
+{
+	ASSERT_EQ(0, dm_load(self->dm, self->table_bad));
+	EXPECT_EQ(-EIO, ERRNO_OF(open(MP(RW, "d/f"), O_WRONLY | O_CLOEXEC)));
+	ASSERT_EQ(0, dm_load(self->dm, self->table_ok));
+	ASSERT_EQ(0, rw_remount(RW));
+	EXPECT_EQ(0, work_leftovers(RW));
+	EXPECT_STREQ("f\n", slurp(MP(RW, "d/f")));
+	EXPECT_EQ(0, ftype(UP(RW, "d/f")));
+}
+
 /* ---- layers on different filesystems --------------------------------- */
 
 FIXTURE(xfs) {
