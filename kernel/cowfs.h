@@ -205,8 +205,6 @@ static inline int cowfs_do_rename(struct cowfs_fs *ofs, struct inode *olddir,
 
 	pr_debug("rename(%pd2, %pd2, 0x%x) = %i\n", olddentry, newdentry,
 		 flags, err);
-	if (!err && (flags & RENAME_WHITEOUT))
-		atomic64_inc(&ofs->stats.whiteouts);
 	return err;
 }
 
@@ -255,6 +253,16 @@ int cowfs_set_opaque(struct cowfs_fs *ofs, struct dentry *upperdentry);
 struct dentry *cowfs_lookup_temp(struct cowfs_fs *ofs, struct dentry *workdir);
 int cowfs_cleanup(struct cowfs_fs *ofs, struct inode *dir,
 		  struct dentry *dentry);
+
+/* graft.c */
+int cowfs_attach_volumes(struct super_block *sb, struct fs_context *fc);
+int cowfs_graft_volumes(struct super_block *sb, struct fs_context *fc);
+struct cowfs_graft *cowfs_graft_find(struct cowfs_fs *ofs,
+				     struct dentry *parent,
+				     const struct qstr *name);
+bool cowfs_is_graft_root(struct dentry *dentry);
+void cowfs_graft_put_parents(struct cowfs_fs *ofs);
+void cowfs_free_grafts(struct cowfs_fs *ofs);
 
 /* copy_up.c */
 void *cowfs_get_origin(struct cowfs_fs *ofs, struct dentry *upper, int *len);
@@ -320,6 +328,7 @@ void cowfs_free_fs(struct cowfs_fs *ofs);
 
 /* super.c */
 int cowfs_fill_super(struct super_block *sb, struct fs_context *fc);
+int cowfs_get_fsid(struct cowfs_fs *ofs, struct super_block *sb);
 /*
  * Every live cowfs superblock is on cowfs_mounts from the end of a
  * successful fill_super() until kill_sb; its cowfs_fs stays valid while

@@ -18,6 +18,9 @@
 /* Same limit as overlayfs: the lowest layer is number 500. */
 #define COWFS_MAX_STACK		500
 
+/* Volumes one union may attach */
+#define COWFS_MAX_VOLUMES	64
+
 struct cowfs_config {
 	/* The lowerdir= value as given, or NULL when built with lowerdir+ */
 	char *lowerdir_all;
@@ -51,6 +54,25 @@ struct cowfs_stats {
 	atomic64_t whiteouts;
 };
 
+struct cowfs_volume_ref;
+
+/*
+ * A volume attached inside the union: the union's entry @name in the
+ * directory @parent is the volume's root, and everything below it is the
+ * volume's, read and written directly (its own upper layer, no lowers).
+ */
+struct cowfs_graft {
+	struct cowfs_volume_ref *ref;
+	/* The volume's root and its mount, as the registry hands it out */
+	struct path root;
+	struct cowfs_layer layer;
+	/* "NAME:/target" as given, for show_options */
+	char *spec;
+	/* The union directory it appears in, pinned until umount */
+	struct dentry *parent;
+	struct qstr name;
+};
+
 struct cowfs_fs {
 	/* Unique for the module's lifetime; 1 is the first mount */
 	u64 id;
@@ -80,6 +102,9 @@ struct cowfs_fs {
 	bool workdir_locked;
 	/* Names of temporary objects in workdir */
 	atomic_long_t last_temp_id;
+
+	unsigned int numgrafts;
+	struct cowfs_graft *grafts;
 };
 
 /* A real dentry and the layer it belongs to. */

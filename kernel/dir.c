@@ -479,6 +479,10 @@ static int cowfs_remove(struct dentry *dentry, bool is_dir)
 	bool whiteout;
 	int err;
 
+	/* A volume's root stays while the union is mounted */
+	if (cowfs_is_graft_root(dentry))
+		return -EBUSY;
+
 	err = cowfs_copy_up(parent);
 	if (err)
 		return err;
@@ -693,6 +697,9 @@ static int cowfs_rename(struct mnt_idmap *idmap, struct inode *olddir,
 	if (flags & ~(RENAME_EXCHANGE | RENAME_NOREPLACE | RENAME_WHITEOUT))
 		return -EINVAL;
 
+	if (cowfs_is_graft_root(old) || cowfs_is_graft_root(new))
+		return -EBUSY;
+
 	/* Between the union's upper layer and a volume: as across mounts */
 	upper_mnt = cowfs_upper_layer(olddir)->mnt;
 	if (cowfs_upper_layer(olddir) != cowfs_upper_layer(newdir))
@@ -825,6 +832,8 @@ static int cowfs_rename(struct mnt_idmap *idmap, struct inode *olddir,
 			      d_inode(new_upperdir), newdentry, real_flags);
 	if (err)
 		goto out_unlock;
+	if (real_flags & RENAME_WHITEOUT)
+		atomic64_inc(&ofs->stats.whiteouts);
 
 	if (cleanup_whiteout)
 		cowfs_cleanup(ofs, d_inode(old_upperdir), newdentry);

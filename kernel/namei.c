@@ -316,9 +316,20 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 		.name = dentry->d_name,
 		.next_idx = 1,
 	};
+	struct cowfs_graft *graft;
 	char *redirect = NULL;
 	unsigned int i;
 	int err = 0;
+
+	/* A volume attached here hides what the layers have */
+	graft = cowfs_graft_find(d.ofs, dentry->d_parent, &dentry->d_name);
+	if (graft) {
+		inode = cowfs_get_inode(dentry->d_sb, &graft->layer,
+					dget(graft->root.dentry), NULL);
+		if (IS_ERR(inode))
+			return ERR_CAST(inode);
+		return d_splice_alias(inode, dentry);
+	}
 
 	/* A redirect may reach any lower layer, not just the parent's */
 	d.stack = kcalloc(d.ofs->numlayer, sizeof(*d.stack), GFP_KERNEL);

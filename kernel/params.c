@@ -13,6 +13,8 @@
  *   redirect_dir=on|follow|off|nofollow
  *                          rename lower directories with redirect xattrs
  *                          (on, the default) or refuse with EXDEV (off)
+ *   volume=NAME:/path      attach volume NAME (see the cowfs netlink
+ *                          family) at /path inside the union; repeatable
  *   index=off, metacopy=off, xino=on|auto|off
  *                          accepted for compatibility with overlay2
  *                          mount lines; cowfs always keeps st_ino unique
@@ -39,6 +41,7 @@ enum cowfs_opt {
 	opt_index,
 	opt_metacopy,
 	opt_xino,
+	opt_volume,
 };
 
 enum {
@@ -73,6 +76,7 @@ const struct fs_parameter_spec cowfs_parameter_spec[] = {
 	fsparam_flag_no("index", opt_index),
 	fsparam_flag_no("metacopy", opt_metacopy),
 	fsparam_enum("xino", opt_xino, cowfs_parameter_xino),
+	fsparam_string("volume", opt_volume),
 	{}
 };
 
@@ -221,6 +225,53 @@ out_put:
 	return err;
 }
 
+/*
+ * volume=NAME:/target.  The name is checked by the volume registry when
+ * the volume is attached; the target must be a plain absolute path below
+ * the root of the union, and each target is used once.
+ */
+static int cowfs_add_volume(struct fs_context *fc, const char *spec)
+{
+	struct cowfs_fs_context *ctx = fc->fs_private;
+	const char *target = strchr(spec, ':');
+	const char *p;
+	unsigned int i;
+
+	if (ctx->nr_volumes == COWFS_MAX_VOLUMES)
+		return invalfc(fc, "too many volumes, limit is %d",
+			       COWFS_MAX_VOLUMES);
+	if (!target || target == spec)
+		return invalfc(fc, "volume '%s' must be NAME:/path", spec);
+	target++;
+	if (*target != '/' || !target[1])
+		return invalfc(fc, "volume '%s': the path must be absolute and not /",
+			       spec);
+	if (strstr(target, "//") || target[strlen(target) - 1] == '/')
+		return invalfc(fc, "volume '%s': the path must not contain '//' or end in '/'",
+			       spec);
+	for (p = target + 1; *p; ) {
+		int len = strchrnul(p, '/') - p;
+
+		if ((len == 1 && p[0] == '.') ||
+		    (len == 2 && p[0] == '.' && p[1] == '.'))
+			return invalfc(fc, "volume '%s': the path must not contain '.' or '..'",
+				       spec);
+		p += len;
+		if (*p)
+			p++;
+	}
+	for (i = 0; i < ctx->nr_volumes; i++) {
+		if (!strcmp(strchr(ctx->volumes[i], ':') + 1, target))
+			return invalfc(fc, "two volumes at '%s'", target);
+	}
+
+	ctx->volumes[ctx->nr_volumes] = kstrdup(spec, GFP_KERNEL);
+	if (!ctx->volumes[ctx->nr_volumes])
+		return -ENOMEM;
+	ctx->nr_volumes++;
+	return 0;
+}
+
 static void cowfs_ctx_put_layer(struct cowfs_fs_context_layer *l)
 {
 	if (l->name)
@@ -363,6 +414,8 @@ static int cowfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 	case opt_xino:
 		/* st_ino is always unique across layers, as with xino=on */
 		return 0;
+	case opt_volume:
+		return cowfs_add_volume(fc, param->string);
 	}
 	return -EINVAL;
 }
@@ -392,6 +445,8 @@ static void cowfs_fs_context_free(struct fs_context *fc)
 		kfree(ctx->lower);
 		cowfs_ctx_put_layer(&ctx->upper);
 		cowfs_ctx_put_layer(&ctx->work);
+		while (ctx->nr_volumes)
+			kfree(ctx->volumes[--ctx->nr_volumes]);
 		kfree(ctx);
 	}
 	/* Set only if fill_super never took ownership of it */
@@ -448,6 +503,7 @@ void cowfs_free_fs(struct cowfs_fs *ofs)
 		kern_unmount_array(ofs->mounts, ofs->numlayer);
 	for (i = 0; i < ofs->numlayer; i++)
 		kfree(ofs->layers[i].name);
+	cowfs_free_grafts(ofs);
 	kfree(ofs->mounts);
 	kfree(ofs->layers);
 	kfree(ofs->fs);
@@ -505,5 +561,7 @@ upper:
 	}
 	if (!ofs->config.redirect_dir)
 		seq_puts(m, ",redirect_dir=off");
+	for (i = 0; i < ofs->numgrafts; i++)
+		seq_show_option(m, "volume", ofs->grafts[i].spec);
 	return 0;
 }

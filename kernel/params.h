@@ -7,6 +7,8 @@
 
 #include <linux/path.h>
 
+#include "cowfs_entry.h"
+
 struct cowfs_fs_context_layer {
 	char *name;		/* unescaped, as the user wrote it */
 	struct path path;	/* resolved when the option was parsed */
@@ -20,6 +22,9 @@ struct cowfs_fs_context {
 	struct cowfs_fs_context_layer upper;
 	struct cowfs_fs_context_layer work;
 	bool redirect_dir;
+	/* volume=NAME:/target, as given */
+	char *volumes[COWFS_MAX_VOLUMES];
+	unsigned int nr_volumes;
 	/* The whole lowerdir= value, NULL when layers came from lowerdir+ */
 	char *lowerdir_all;
 };

@@ -231,6 +231,7 @@ static struct cowfs_dir_cache *cowfs_cache_build(struct dentry *dentry)
 {
 	struct inode *inode = d_inode(dentry);
 	struct cowfs_entry *oe = COWFS_I(inode)->oe;
+	struct cowfs_fs *ofs = COWFS_FS(dentry->d_sb);
 	struct dentry *upper = cowfs_dentry_upper(dentry);
 	struct cowfs_cache_entry *p;
 	struct cowfs_dir_cache *cache;
@@ -252,7 +253,18 @@ static struct cowfs_dir_cache *cowfs_cache_build(struct dentry *dentry)
 	rdd.all = &cache->all;
 
 	old_cred = cowfs_override_creds(dentry->d_sb);
-	if (upper) {
+	/* Volumes attached here come first: they hide the layers' entries */
+	for (i = 0; i < ofs->numgrafts && !err; i++) {
+		struct cowfs_graft *g = &ofs->grafts[i];
+
+		if (g->parent != dentry)
+			continue;
+		rdd.layer = &g->layer;
+		if (!cowfs_fill_merge(&rdd.ctx, g->name.name, g->name.len, 0,
+				      d_inode(g->root.dentry)->i_ino, DT_DIR))
+			err = rdd.err;
+	}
+	if (upper && !err) {
 		struct cowfs_path top = {
 			.layer = cowfs_upper_layer(inode),
 			.dentry = upper,

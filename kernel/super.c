@@ -26,10 +26,17 @@ DEFINE_MUTEX(cowfs_mounts_lock);
 LIST_HEAD(cowfs_mounts);
 static u64 cowfs_last_mount_id;
 
-static void cowfs_mount_register(struct cowfs_fs *ofs)
+/* Before anything else: volumes record which mount uses them. */
+static void cowfs_mount_new_id(struct cowfs_fs *ofs)
 {
 	mutex_lock(&cowfs_mounts_lock);
 	ofs->id = ++cowfs_last_mount_id;
+	mutex_unlock(&cowfs_mounts_lock);
+}
+
+static void cowfs_mount_register(struct cowfs_fs *ofs)
+{
+	mutex_lock(&cowfs_mounts_lock);
 	list_add_tail(&ofs->mounts_node, &cowfs_mounts);
 	mutex_unlock(&cowfs_mounts_lock);
 }
@@ -130,7 +137,7 @@ static const struct super_operations cowfs_super_operations = {
 };
 
 /* Give each distinct filesystem under the layers a small index. */
-static int cowfs_get_fsid(struct cowfs_fs *ofs, struct super_block *sb)
+int cowfs_get_fsid(struct cowfs_fs *ofs, struct super_block *sb)
 {
 	unsigned int i;
 
@@ -424,7 +431,9 @@ static int cowfs_get_layers(struct super_block *sb, struct fs_context *fc)
 	/* layers[0] is the upper layer's place; lower layers follow */
 	ofs->layers = kcalloc(ctx->nr + 1, sizeof(*ofs->layers), GFP_KERNEL);
 	ofs->mounts = kcalloc(ctx->nr + 1, sizeof(*ofs->mounts), GFP_KERNEL);
-	ofs->fs = kcalloc(ctx->nr + 1, sizeof(*ofs->fs), GFP_KERNEL);
+	/* One each for the upper, the lowers and the volumes at most */
+	ofs->fs = kcalloc(ctx->nr + 1 + ctx->nr_volumes, sizeof(*ofs->fs),
+			  GFP_KERNEL);
 	if (!ofs->layers || !ofs->mounts || !ofs->fs)
 		return -ENOMEM;
 	ofs->numlayer = 1;
@@ -469,6 +478,10 @@ static int cowfs_get_layers(struct super_block *sb, struct fs_context *fc)
 		    IS_POSIXACL(d_inode(l->path.dentry)))
 			sb->s_flags |= SB_POSIXACL;
 	}
+
+	err = cowfs_attach_volumes(sb, fc);
+	if (err)
+		return err;
 
 	/* fsid 0 .. numfs - 1 must fit in the high bits of st_ino */
 	if (ofs->numfs > 1)
@@ -515,6 +528,7 @@ int cowfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	if (!ctx->nr)
 		return invalfc(fc, "missing lowerdir: name at least one lower layer");
 
+	cowfs_mount_new_id(ofs);
 	ofs->creator_cred = prepare_creds();
 	if (!ofs->creator_cred)
 		return -ENOMEM;
@@ -539,6 +553,10 @@ int cowfs_fill_super(struct super_block *sb, struct fs_context *fc)
 		return PTR_ERR(root);
 
 	sb->s_root = root;
+	err = cowfs_graft_volumes(sb, fc);
+	if (err)
+		return err;
+
 	ofs->sb = sb;
 	cowfs_mount_register(ofs);
 	cowfs_netlink_mount_event(ofs, true);
@@ -554,6 +572,9 @@ static void cowfs_kill_sb(struct super_block *sb)
 		cowfs_netlink_mount_event(ofs, false);
 		cowfs_mount_unregister(ofs);
 	}
+	/* Union dentries pinned by volumes: drop before the dcache goes */
+	if (ofs)
+		cowfs_graft_put_parents(ofs);
 	kill_anon_super(sb);
 	cowfs_free_fs(ofs);
 }
