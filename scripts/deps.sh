@@ -14,6 +14,7 @@ pkgs=(
 	"linux-image-$KVER_PKG" "linux-headers-$KVER_PKG" linux-source-6.12
 	libnl-3-dev libnl-genl-3-dev sparse python3 python3-yaml
 	attr acl e2fsprogs xfsprogs util-linux
+	btrfs-progs dmsetup fio gnuplot-nox
 )
 
 missing=()
@@ -22,8 +23,11 @@ for p in "${pkgs[@]}"; do
 		missing+=("$p")
 done
 
+# ZFS (zfs-dkms, zfsutils-linux from bookworm-backports, module cache).
+zfs=$(dirname "${BASH_SOURCE[0]}")/deps-zfs.sh
+
 if [ ${#missing[@]} -eq 0 ]; then
-	exit 0
+	exec "$zfs"
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -45,3 +49,4 @@ echo "deps.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
+exec "$zfs"
