@@ -508,10 +508,14 @@ static int cowfs_remove(struct dentry *dentry, bool is_dir)
 	if (err)
 		goto out_revert;
 
-	/* What the union knows must still be what the upper layer holds */
+	/*
+	 * What the union knows must still be what the upper layer holds.
+	 * Compare inodes: the names of a hard-linked file share one cowfs
+	 * inode, which holds the upper dentry of just one of them.
+	 */
 	err = -ESTALE;
 	if (d_is_positive(upper) ?
-	    upper != cowfs_dentry_upper(dentry) :
+	    d_inode(upper) != cowfs_inode_upper(d_inode(dentry)) :
 	    (cowfs_dentry_upper(dentry) || !whiteout))
 		goto out_dput;
 
@@ -775,7 +779,7 @@ static int cowfs_rename(struct mnt_idmap *idmap, struct inode *olddir,
 		goto out_unlock;
 	}
 	err = -ESTALE;
-	if (olddentry != cowfs_dentry_upper(old))
+	if (d_inode(olddentry) != cowfs_inode_upper(d_inode(old)))
 		goto out_unlock;
 
 	newdentry = cowfs_lookup_upper(ofs, new->d_name.name, new_upperdir,
@@ -786,7 +790,7 @@ static int cowfs_rename(struct mnt_idmap *idmap, struct inode *olddir,
 		goto out_unlock;
 	}
 	if (d_is_positive(new) && cowfs_dentry_upper(new)) {
-		if (newdentry != cowfs_dentry_upper(new))
+		if (d_inode(newdentry) != cowfs_inode_upper(d_inode(new)))
 			goto out_unlock;
 	} else if (d_is_positive(newdentry) && !cowfs_is_whiteout(newdentry)) {
 		goto out_unlock;

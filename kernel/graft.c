@@ -50,7 +50,7 @@ int cowfs_attach_volumes(struct super_block *sb, struct fs_context *fc)
 			long err = PTR_ERR(ref);
 
 			if (err == -ENOENT)
-				errorfc(fc, "volume '%.*s' does not exist: create it first (cowctl volume create)",
+				errorfc(fc, "volume '%.*s' does not exist: create it first",
 					(int)(target - spec), spec);
 			else
 				errorfc(fc, "volume '%.*s' cannot be attached: %ld",

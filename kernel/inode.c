@@ -207,10 +207,17 @@ int cowfs_setattr(struct mnt_idmap *idmap, struct dentry *dentry,
 		return err;
 
 	if ((attr->ia_valid & ATTR_SIZE) && !attr->ia_size &&
-	    d_is_reg(dentry))
+	    d_is_reg(dentry) && !cowfs_dentry_upper(dentry)) {
+		/*
+		 * Copied up empty, the file no longer changes size below:
+		 * change its times as the truncate would have.
+		 */
+		if (i_size_read(inode))
+			attr->ia_valid |= ATTR_MTIME | ATTR_CTIME;
 		err = cowfs_copy_up_flags(dentry, O_WRONLY | O_TRUNC);
-	else
+	} else {
 		err = cowfs_copy_up(dentry);
+	}
 	if (err)
 		return err;
 

@@ -59,6 +59,12 @@ static const struct constant_table cowfs_parameter_redirect_dir[] = {
 	{}
 };
 
+static const struct constant_table cowfs_parameter_bool[] = {
+	{ "on",		true },
+	{ "off",	false },
+	{}
+};
+
 static const struct constant_table cowfs_parameter_xino[] = {
 	{ "off",	0 },
 	{ "auto",	1 },
@@ -73,8 +79,8 @@ const struct fs_parameter_spec cowfs_parameter_spec[] = {
 	fsparam_string("workdir", opt_workdir),
 	fsparam_enum("redirect_dir", opt_redirect_dir,
 		     cowfs_parameter_redirect_dir),
-	fsparam_flag_no("index", opt_index),
-	fsparam_flag_no("metacopy", opt_metacopy),
+	fsparam_enum("index", opt_index, cowfs_parameter_bool),
+	fsparam_enum("metacopy", opt_metacopy, cowfs_parameter_bool),
 	fsparam_enum("xino", opt_xino, cowfs_parameter_xino),
 	fsparam_string("volume", opt_volume),
 	{}
@@ -404,11 +410,11 @@ static int cowfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 		ctx->redirect_dir = result.uint_32 == redirect_on;
 		return 0;
 	case opt_index:
-		if (!result.negated)
+		if (result.uint_32)
 			return invalfc(fc, "index=on is not supported (use index=off)");
 		return 0;
 	case opt_metacopy:
-		if (!result.negated)
+		if (result.uint_32)
 			return invalfc(fc, "metacopy=on is not supported (use metacopy=off)");
 		return 0;
 	case opt_xino:

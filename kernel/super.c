@@ -228,6 +228,48 @@ static int cowfs_clean_dir(struct cowfs_fs *ofs, struct dentry *dir, int depth)
 	return err;
 }
 
+struct cowfs_dtype_ctx {
+	struct dir_context ctx;
+	const char *name;
+	unsigned int d_type;
+};
+
+static bool cowfs_find_dtype(struct dir_context *ctx, const char *name,
+			     int len, loff_t offset, u64 ino,
+			     unsigned int d_type)
+{
+	struct cowfs_dtype_ctx *dc = container_of(ctx, struct cowfs_dtype_ctx,
+						  ctx);
+
+	if (strlen(dc->name) != len || memcmp(dc->name, name, len))
+		return true;
+	dc->d_type = d_type;
+	return false;
+}
+
+/* readdir must tell whiteouts (DT_CHR) from other entries cheaply. */
+static int cowfs_check_d_type(struct cowfs_fs *ofs, struct dentry *dir,
+			      const char *name)
+{
+	struct path path = { .mnt = cowfs_upper_mnt(ofs), .dentry = dir };
+	struct cowfs_dtype_ctx dc = {
+		.ctx.actor = cowfs_find_dtype,
+		.name = name,
+		.d_type = DT_UNKNOWN,
+	};
+	struct file *file;
+	int err;
+
+	file = dentry_open(&path, O_RDONLY | O_DIRECTORY, current_cred());
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	err = iterate_dir(file, &dc.ctx);
+	fput(file);
+	if (err)
+		return err;
+	return dc.d_type == DT_REG ? 0 : -EINVAL;
+}
+
 /* Whether the upper file system has what the union needs from it. */
 static int cowfs_check_upper_fs(struct cowfs_fs *ofs, struct fs_context *fc)
 {
@@ -260,6 +302,16 @@ static int cowfs_check_upper_fs(struct cowfs_fs *ofs, struct fs_context *fc)
 		char name[24];
 
 		strscpy(name, temp->d_name.name, sizeof(name));
+		/* Not under the directory lock: iterate_dir() takes it */
+		inode_unlock(wdir);
+		err = cowfs_check_d_type(ofs, work, name);
+		inode_lock_nested(wdir, I_MUTEX_PARENT);
+		if (err) {
+			errorfc(fc, "upper filesystem does not report d_type in readdir");
+			cowfs_cleanup(ofs, wdir, temp);
+			dput(dest);
+			goto out_temp;
+		}
 		err = cowfs_do_rename(ofs, wdir, temp, wdir, dest,
 				      RENAME_WHITEOUT);
 		if (!err) {
