@@ -72,6 +72,29 @@ static void cowfs_set_redirect(struct cowfs_lookup_data *d, char *redirect)
 	d->redirect = redirect;
 }
 
+/*
+ * A directory was found in @layer: an opaque one hides the layers below,
+ * a redirect says where below its contents are.
+ */
+static int cowfs_lookup_dir_next(struct cowfs_lookup_data *d,
+				 const struct cowfs_layer *layer,
+				 struct dentry *this)
+{
+	char *redirect;
+
+	if (cowfs_is_opaquedir(layer, this)) {
+		d->opaque = true;
+		d->stop = true;
+		return 0;
+	}
+	redirect = cowfs_get_redirect(layer, this);
+	if (IS_ERR(redirect))
+		return PTR_ERR(redirect);
+	if (redirect)
+		cowfs_set_redirect(d, redirect);
+	return 0;
+}
+
 /* The component of a path that @name starts with, and its length. */
 static int cowfs_next_component(const char **name)
 {
@@ -91,8 +114,6 @@ static int cowfs_lookup_found(struct cowfs_lookup_data *d,
 			      const struct cowfs_layer *layer,
 			      struct dentry *this)
 {
-	char *redirect;
-
 	if (cowfs_is_whiteout(this)) {
 		dput(this);
 		d->stop = true;
@@ -130,17 +151,7 @@ static int cowfs_lookup_found(struct cowfs_lookup_data *d,
 		d->stop = true;
 		return 0;
 	}
-	if (cowfs_is_opaquedir(layer, this)) {
-		d->opaque = true;
-		d->stop = true;
-		return 0;
-	}
-	redirect = cowfs_get_redirect(layer, this);
-	if (IS_ERR(redirect))
-		return PTR_ERR(redirect);
-	if (redirect)
-		cowfs_set_redirect(d, redirect);
-	return 0;
+	return cowfs_lookup_dir_next(d, layer, this);
 }
 
 /* Look @len bytes of @name up in @base of @layer; NULL if not there. */
@@ -261,7 +272,6 @@ static int cowfs_lookup_upper_layer(struct cowfs_lookup_data *d,
 				    struct dentry **upperdentry)
 {
 	struct dentry *this;
-	char *redirect;
 
 	this = cowfs_lookup_one(layer, d->name.name, d->name.len, upperdir);
 	if (IS_ERR_OR_NULL(this))
@@ -290,16 +300,7 @@ static int cowfs_lookup_upper_layer(struct cowfs_lookup_data *d,
 		d->stop = !d->origin;
 		return 0;
 	}
-	if (cowfs_is_opaquedir(layer, this)) {
-		d->opaque = true;
-		d->stop = true;
-		return 0;
-	}
-	redirect = cowfs_get_redirect(layer, this);
-	if (IS_ERR(redirect))
-		return PTR_ERR(redirect);
-	cowfs_set_redirect(d, redirect);
-	return 0;
+	return cowfs_lookup_dir_next(d, layer, this);
 }
 
 struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
