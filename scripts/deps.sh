@@ -12,7 +12,7 @@ pkgs=(
 	build-essential gcc make bc bison flex libelf-dev libssl-dev pkg-config
 	xz-utils zstd cpio kmod busybox-static qemu-system-x86
 	"linux-image-$KVER_PKG" "linux-headers-$KVER_PKG" linux-source-6.12
-	libnl-3-dev libnl-genl-3-dev sparse python3 python3-yaml
+	libnl-3-dev libnl-genl-3-dev sparse python3 python3-yaml python3-jsonschema
 	attr acl e2fsprogs xfsprogs util-linux
 	btrfs-progs dmsetup fio gnuplot-nox
 )
