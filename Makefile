@@ -41,7 +41,7 @@ all: module cowctl selftests
 help:
 	@sed -n '3,15s/^# \{0,1\}//p' Makefile
 	@echo 'targets: all module cowctl selftests deps ksrc checkpatch w1 sparse'
-	@echo '         test check demo shell clean distclean'
+	@echo '         test check demo shell clean distclean stress'
 
 deps:
 	$(call phase,deps: scripts/deps.sh)
@@ -94,6 +94,18 @@ demo: deps ksrc all
 
 shell:
 	scripts/vm $(VM_ARGS) --shell
+
+# The long stress run in a VM (docs/reliability.md): DURATION seconds of
+# random operations by PROCS processes, then the checks; make check runs
+# a 120 s, 8 process one as selftests/stress_test.sh.
+DURATION ?= 600
+PROCS ?= 8
+.PHONY: stress
+stress:
+	$(call phase,stress: $(PROCS) processes for $(DURATION) s in a VM)
+	scripts/vm $(VM_ARGS) --timeout $$(($(DURATION) * 2 + 1800)) -- \
+		env STRESS_DURATION=$(DURATION) STRESS_PROCS=$(PROCS) \
+		scripts/run-tests.sh -t $$(($(DURATION) * 2 + 1200)) stress_test.sh
 
 clean:
 	$(call phase,clean)
