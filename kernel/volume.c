@@ -236,6 +236,12 @@ static int cowfs_store_ready(struct netlink_ext_ack *extack)
 	return 0;
 }
 
+/* The tmpfs mount parameters that a tmpfs volume's options may set */
+static const char * const cowfs_tmpfs_options[] = {
+	"mode", "uid", "gid", "nr_inodes", "huge", "mpol", "inode32",
+	"inode64", "noswap", "quota", "usrquota", "grpquota",
+};
+
 static int cowfs_volume_mount_tmpfs(struct cowfs_volume *vol,
 				    struct netlink_ext_ack *extack)
 {
@@ -264,9 +270,20 @@ static int cowfs_volume_mount_tmpfs(struct cowfs_volume *vol,
 			NL_SET_ERR_MSG(extack, "tmpfs refused the size");
 	}
 	for (i = 0; i < vol->noptions && !err; i++) {
+		const char *value = vol->options[i].value;
+
+		/* Known ones only: tmpfs would log the others */
+		if (match_string(cowfs_tmpfs_options,
+				 ARRAY_SIZE(cowfs_tmpfs_options),
+				 vol->options[i].key) < 0) {
+			NL_SET_ERR_MSG_FMT(extack, "tmpfs has no option %.40s",
+					   vol->options[i].key);
+			err = -EINVAL;
+			break;
+		}
+		/* An empty value is a flag (noswap, inode64) */
 		err = vfs_parse_fs_string(fc, vol->options[i].key,
-					  vol->options[i].value,
-					  strlen(vol->options[i].value));
+					  *value ? value : NULL, strlen(value));
 		if (err)
 			NL_SET_ERR_MSG_FMT(extack,
 					   "tmpfs refused option %.40s: %pe",
@@ -364,7 +381,7 @@ int cowfs_volume_unregister(struct cowfs_volume *vol,
 	ref = list_first_entry_or_null(&vol->refs, struct cowfs_volume_ref,
 				       node);
 	if (ref) {
-		NL_SET_ERR_MSG_FMT(extack, "volume %.40s is in use by mount %llu",
+		NL_SET_ERR_MSG_FMT(extack, "volume %.32s is in use by mount %llu",
 				   vol->name, ref->mount_id);
 		return -EBUSY;
 	}
@@ -372,7 +389,7 @@ int cowfs_volume_unregister(struct cowfs_volume *vol,
 		err = cowfs_store_trash(&cowfs_store, vol->name, &vol->trash);
 		if (err) {
 			NL_SET_ERR_MSG_FMT(extack,
-					   "cannot remove %.40s from the store: %pe",
+					   "cannot remove %.24s from the store: %pe",
 					   vol->name, ERR_PTR(err));
 			return err;
 		}
@@ -435,7 +452,7 @@ int cowfs_volume_set_store(const char *path, struct netlink_ext_ack *extack)
 	}
 	err = cowfs_store_open(path, &st);
 	if (err) {
-		NL_SET_ERR_MSG_FMT(extack, "cannot use %.40s as the volume store: %pe",
+		NL_SET_ERR_MSG_FMT(extack, "cannot use %.32s as the volume store: %pe",
 				   path, ERR_PTR(err));
 		return err;
 	}
