@@ -513,6 +513,14 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 	/* Someone else copied it up while we waited */
 	if (cowfs_upperdentry(inode))
 		goto out_unlock;
+	/*
+	 * Removed while we waited (cowfs_remove() holds the lock too): the
+	 * name is a whiteout now.  ESTALE makes the VFS look the name up
+	 * again, and find nothing.
+	 */
+	err = -ESTALE;
+	if (d_unhashed(dentry))
+		goto out_unlock;
 
 	err = mnt_want_write(cowfs_upper_mnt(ofs));
 	if (err)

@@ -492,12 +492,19 @@ static int cowfs_remove(struct dentry *dentry, bool is_dir)
 		if (err)
 			return err;
 	}
+	/*
+	 * Not while the object is being copied up: the copy-up would put
+	 * it back over the whiteout, or fail on it.
+	 */
+	err = mutex_lock_interruptible(&COWFS_I(d_inode(dentry))->lock);
+	if (err)
+		goto out_free;
 	whiteout = cowfs_lower_positive(dentry);
 
 	upper_mnt = cowfs_upper_layer(d_inode(parent))->mnt;
 	err = mnt_want_write(upper_mnt);
 	if (err)
-		goto out_free;
+		goto out_unlock_inode;
 
 	old_cred = cowfs_override_creds(dentry->d_sb);
 	upperdir = cowfs_dentry_upper(parent);
@@ -538,8 +545,6 @@ out_dput:
 out_revert:
 	cowfs_revert_creds(old_cred);
 	mnt_drop_write(upper_mnt);
-out_free:
-	cowfs_cache_free_list(&whiteouts);
 	if (!err) {
 		if (is_dir)
 			clear_nlink(d_inode(dentry));
@@ -549,6 +554,10 @@ out_free:
 		/* Look the name up afresh next time: it is a whiteout now */
 		d_drop(dentry);
 	}
+out_unlock_inode:
+	mutex_unlock(&COWFS_I(d_inode(dentry))->lock);
+out_free:
+	cowfs_cache_free_list(&whiteouts);
 	return err;
 }
 
