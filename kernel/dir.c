@@ -127,6 +127,19 @@ static bool cowfs_lower_positive(struct dentry *dentry)
 	return positive;
 }
 
+/*
+ * One name of @inode is gone.  The count mirrors the real object's, which
+ * may already be 0 when a lower layer was changed under the live union
+ * (its file unlinked there): don't go below that.
+ */
+static void cowfs_drop_nlink(struct inode *inode, bool is_dir)
+{
+	if (is_dir)
+		clear_nlink(inode);
+	else if (inode->i_nlink)
+		drop_nlink(inode);
+}
+
 static void cowfs_instantiate(struct dentry *dentry, struct inode *inode,
 			      bool opaque)
 {
@@ -546,10 +559,7 @@ out_revert:
 	cowfs_revert_creds(old_cred);
 	mnt_drop_write(upper_mnt);
 	if (!err) {
-		if (is_dir)
-			clear_nlink(d_inode(dentry));
-		else
-			drop_nlink(d_inode(dentry));
+		cowfs_drop_nlink(d_inode(dentry), is_dir);
 		cowfs_dir_modified(parent);
 		/* Look the name up afresh next time: it is a whiteout now */
 		d_drop(dentry);
@@ -866,12 +876,8 @@ out_revert:
 	if (!err) {
 		cowfs_rename_side_done(&o);
 		cowfs_rename_side_done(&n);
-		if (overwrite && d_is_positive(new)) {
-			if (n.is_dir)
-				clear_nlink(d_inode(new));
-			else
-				drop_nlink(d_inode(new));
-		}
+		if (overwrite && d_is_positive(new))
+			cowfs_drop_nlink(d_inode(new), n.is_dir);
 		cowfs_dir_modified(old->d_parent);
 		if (!samedir)
 			cowfs_dir_modified(new->d_parent);
