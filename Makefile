@@ -34,7 +34,7 @@ T ?=
 phase = @printf '\n==> %s\n' "$(1)"
 
 .PHONY: all help deps ksrc module cowctl selftests clean distclean \
-	checkpatch w1 sparse test check demo shell kdir
+	checkpatch w1 sparse test check demo shell kdir bench bench-quick
 
 all: module cowctl selftests
 
@@ -106,6 +106,12 @@ stress:
 	scripts/vm $(VM_ARGS) --timeout $$(($(DURATION) * 2 + 1800)) -- \
 		env STRESS_DURATION=$(DURATION) STRESS_PROCS=$(PROCS) \
 		scripts/run-tests.sh -t $$(($(DURATION) * 2 + 1200)) stress_test.sh
+
+# Storage driver benchmark in the VM: scripts/bench/run.sh (BENCH_ARGS=
+# '--drivers cowfs,zfs' to pick).  bench-quick: bench-results/quick/.
+bench bench-quick: deps module cowctl
+	$(call phase,$@: storage drivers in a VM)
+	scripts/bench/run.sh $(if $(filter bench-quick,$@),--quick,--full) $(BENCH_ARGS)
 
 clean:
 	$(call phase,clean)

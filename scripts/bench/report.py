@@ -1,0 +1,341 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turn a bench.py JSON file into tables, PNG plots and docs/benchmarks.md.
+
+  report.py RESULTS.json --outdir DIR [--docs docs/benchmarks.md] [--wall S]
+
+Adds to every record its ratio to overlay2 and to 'direct' (the backing
+filesystem used directly) for the same workload and backing, writes them
+back into the JSON, writes DIR/latest.md (markdown tables) and the plots
+DIR/*.png (gnuplot, pngcairo), and, with --docs, the page that shows them.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+ORDER = ["overlay2", "cowfs", "devicemapper", "btrfs", "zfs", "direct"]
+# workload -> (title, better): "lower" or "higher" is better
+TITLES = {
+    "create_mount": ("container create + mount", "lower"),
+    "first_write": ("first write (copy-up) latency", "lower"),
+    "fio_seq_cold": ("fio sequential read, cold cache", "higher"),
+    "fio_seq_warm": ("fio sequential read, warm cache", "higher"),
+    "fio_rand_cold": ("fio 4k random read, cold cache", "higher"),
+    "fio_rand_warm": ("fio 4k random read, warm cache", "higher"),
+    "files_create": ("file create", "higher"),
+    "files_stat": ("file stat (cold)", "higher"),
+    "files_unlink": ("file unlink", "higher"),
+    "readdir_cold": ("readdir of a merged directory, cold", "lower"),
+    "readdir_warm": ("readdir of a merged directory, warm", "lower"),
+    "page_cache": ("page cache, 10 containers read one file", "lower"),
+    "disk_space": ("disk space, 10 containers change 1 byte", "lower"),
+}
+
+
+def title(w):
+    for k, (t, _) in TITLES.items():
+        if w == k or w.startswith(k + "_"):
+            suffix = w[len(k) + 1:]
+            if k == "create_mount":
+                return f"{t}, {suffix} layer{'' if suffix == '1' else 's'}"
+            if k == "first_write":
+                return f"{t}, {suffix[:-1]} {'KiB' if suffix[-1] == 'k' else 'MiB'}"
+            return f"{t}, {suffix}" if suffix else t
+    return w
+
+
+def short(w):
+    """A bar's label in a plot whose title says the rest."""
+    if w.startswith("first_write_"):
+        n = w.split("_")[-1]
+        return f"{n[:-1]} {'KiB' if n[-1] == 'k' else 'MiB'}"
+    if w.startswith(("fio_", "readdir_", "files_")):
+        return w.split("_", 1)[1].replace("_", " ")
+    return w.replace("_", " ")
+
+
+def fmt(v):
+    if v is None:
+        return "–"
+    a = abs(v)
+    if a >= 100:
+        return f"{v:.0f}"
+    if a >= 10:
+        return f"{v:.1f}"
+    if a >= 0.1:
+        return f"{v:.2f}"
+    return f"{v:.3g}"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def workload_order(recs):
+    seen = []
+    for r in recs:
+        if r["workload"] not in seen:
+            seen.append(r["workload"])
+
+    def key(w):
+        for i, k in enumerate(TITLES):
+            if w == k or w.startswith(k + "_"):
+                num = "".join(c for c in w[len(k):] if c.isdigit())
+                unit = 1 << 20 if w.endswith("m") else 1024 if w.endswith("k") else 1
+                return (i, int(num or 0) * unit)
+        return (99, 0)
+    return sorted(seen, key=key)
+
+
+def add_ratios(recs):
+    idx = {(r["driver"], r["workload"], r.get("backing")): r for r in recs}
+    main = {}
+    for r in recs:
+        # the main comparison: unions on ext4, the others on their own store
+        if r.get("backing") != "xfs":
+            main[(r["driver"], r["workload"])] = r
+    for r in recs:
+        w, b = r["workload"], r.get("backing")
+        ov = idx.get(("overlay2", w, b)) if b == "xfs" else main.get(("overlay2", w))
+        di = main.get(("direct", w))
+        r["ratio_overlay2"] = ratio(r["value"], ov["value"] if ov else None)
+        r["ratio_direct"] = ratio(r["value"], di["value"] if di else None)
+    return main
+
+
+def table(main, workloads, drivers, key, unitcol=True):
+    head = "| workload |" + ("unit |" if unitcol else "") + "".join(
+        f" {d} |" for d in drivers)
+    lines = [head, "|" + "---|" * (len(drivers) + 1 + unitcol)]
+    for w in workloads:
+        row = [main.get((d, w)) for d in drivers]
+        unit = next((r["unit"] for r in row if r), "")
+        cells = []
+        for r in row:
+            v = r.get(key) if r else None
+            cells.append(fmt(v) if key == "value" else
+                         (fmt(v) + "×" if v is not None else "–"))
+        lines.append(f"| {title(w)} |" + (f" {unit} |" if unitcol else "")
+                     + "".join(f" {c} |" for c in cells))
+    return "\n".join(lines)
+
+
+def upper_table(recs):
+    """Issue 3: cowfs/overlay first write with ext4 and xfs uppers."""
+    idx = {(r["driver"], r["workload"], r.get("backing")): r["value"]
+           for r in recs}
+    rows = ["| file size | upper | cowfs (ms) | overlay (ms) | cowfs/overlay |",
+            "|---|---|---|---|---|"]
+    found = False
+    for w in [w for w in workload_order(recs) if w.startswith("first_write_")]:
+        for b in ("ext4", "xfs"):
+            c, o = idx.get(("cowfs", w, b)), idx.get(("overlay2", w, b))
+            if c is None and o is None:
+                continue
+            found = True
+            label = b + (" (reflink=1)" if b == "xfs" else "")
+            size = w.split("_")[-1]
+            size = size[:-1] + (" KiB" if size.endswith("k") else " MiB")
+            r = ratio(c, o)
+            rows.append(f"| {size} | {label} | {fmt(c)} | {fmt(o)} | "
+                        f"{fmt(r) + '×' if r is not None else '–'} |")
+    return "\n".join(rows) if found else ""
+
+
+# ---- plots ---------------------------------------------------------------------
+
+def gnuplot(script, outdir):
+    try:
+        subprocess.run(["gnuplot"], input=script, text=True, check=True,
+                       cwd=outdir, capture_output=True)
+        return True
+    except (OSError, subprocess.CalledProcessError) as e:
+        err = getattr(e, "stderr", "") or str(e)
+        print(f"report.py: gnuplot failed: {err.strip()}", file=sys.stderr)
+        return False
+
+
+def bar_plot(outdir, name, main, workloads, drivers, ylabel, ttl, log=False):
+    """Clustered bars: one cluster per workload, one bar per driver."""
+    with tempfile.NamedTemporaryFile("w", suffix=".dat", dir=outdir,
+                                     delete=False) as f:
+        f.write("workload " + " ".join(drivers) + "\n")
+        for w in workloads:
+            vals = []
+            for d in drivers:
+                r = main.get((d, w))
+                vals.append(f"{r['value']:.6g}" if r and r["value"] > 0 else "NaN")
+            f.write(f'"{short(w)}" ' + " ".join(vals) + "\n")
+        dat = f.name
+    n = len(drivers)
+    script = f"""
+set terminal pngcairo size 900,480 font 'sans,10'
+set output '{name}.png'
+set title '{ttl}'
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set key outside right top
+set ylabel '{ylabel}'
+set xtics scale 0
+set grid ytics
+{"set logscale y" if log else "set yrange [0:*]"}
+plot for [i=2:{n + 1}] '{os.path.basename(dat)}' using i:xtic(1) title columnhead
+"""
+    ok = gnuplot(script, outdir)
+    os.unlink(dat)
+    return f"{name}.png" if ok else None
+
+
+def line_plot(outdir, name, main, drivers):
+    ws = [w for w in workload_order([{"workload": k[1]} for k in main])
+          if w.startswith("create_mount_")]
+    if not ws:
+        return None
+    with tempfile.NamedTemporaryFile("w", suffix=".dat", dir=outdir,
+                                     delete=False) as f:
+        f.write("layers " + " ".join(drivers) + "\n")
+        for w in ws:
+            vals = []
+            for d in drivers:
+                r = main.get((d, w))
+                vals.append(f"{r['value']:.6g}" if r else "NaN")
+            f.write(w.split("_")[-1] + " " + " ".join(vals) + "\n")
+        dat = f.name
+    script = f"""
+set terminal pngcairo size 900,520 font 'sans,10'
+set output '{name}.png'
+set title 'container create + mount time vs number of image layers'
+set xlabel 'layers'
+set ylabel 'ms'
+set logscale x 2
+set grid
+set key outside right top
+plot for [i=2:{len(drivers) + 1}] '{os.path.basename(dat)}' using 1:i with linespoints lw 2 title columnhead
+"""
+    ok = gnuplot(script, outdir)
+    os.unlink(dat)
+    return f"{name}.png" if ok else None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("results")
+    ap.add_argument("--outdir", required=True)
+    ap.add_argument("--docs", help="write this markdown page too")
+    ap.add_argument("--wall", type=int, help="wall time of the VM run (s)")
+    a = ap.parse_args()
+
+    with open(a.results) as f:
+        data = json.load(f)
+    meta, recs = data["meta"], data["records"]
+    if a.wall:
+        meta["wall_seconds"] = a.wall
+    main_idx = add_ratios(recs)
+    with open(a.results + ".tmp", "w") as f:
+        json.dump(data, f, indent=1)
+    os.replace(a.results + ".tmp", a.results)
+
+    drivers = [d for d in ORDER if any(r["driver"] == d for r in recs)]
+    cmp_drivers = [d for d in drivers if d != "direct"]
+    workloads = workload_order([r for r in recs if r.get("backing") != "xfs"])
+    outdir = a.outdir
+    os.makedirs(outdir, exist_ok=True)
+
+    plots = []
+    plots.append(line_plot(outdir, "create_mount", main_idx, drivers))
+    groups = [
+        ("first_write", "ms (log)", "first write to a lower file (copy-up)",
+         [w for w in workloads if w.startswith("first_write_")], True),
+        ("fio", "MiB/s", "fio read of a 64 MiB image file",
+         [w for w in workloads if w.startswith("fio_")], False),
+        ("metadata", "ops/s", "create / stat / unlink of files in a container",
+         [w for w in workloads if w.startswith("files_")], False),
+        ("readdir", "ms", "readdir of a directory merged from 2 layers",
+         [w for w in workloads if w.startswith("readdir_")], False),
+        ("sharing", "MiB", "10 containers: page cache of reading one file, "
+         "disk space of changing one byte in it",
+         [w for w in workloads if w in ("page_cache", "disk_space")], False),
+    ]
+    for name, ylabel, ttl, ws, log in groups:
+        if ws:
+            plots.append(bar_plot(outdir, name, main_idx, ws, drivers, ylabel,
+                                  ttl, log))
+    plots = [p for p in plots if p]
+
+    ctx = (f"{meta['profile']} run, {meta['date']}, kernel {meta['kernel']}, "
+           f"QEMU {meta['qemu_mode']}, {meta['vcpus']} vCPUs, "
+           f"{meta['mem_mib']} MiB; bench {meta['seconds']} s in the guest"
+           + (f", {meta['wall_seconds']} s with boot" if meta.get('wall_seconds') else ""))
+    parts = [f"Storage drivers: {ctx}.", ""]
+    if meta.get("failed"):
+        parts += [f"**Failed:** {', '.join(meta['failed'])}", ""]
+    parts += ["### Values", "", table(main_idx, workloads, drivers, "value"), "",
+              "### Ratio to overlay2", "",
+              table(main_idx, workloads, cmp_drivers + ["direct"],
+                    "ratio_overlay2", unitcol=False), "",
+              "### Ratio to the backing filesystem used directly", "",
+              table(main_idx, workloads, cmp_drivers, "ratio_direct",
+                    unitcol=False), ""]
+    ut = upper_table(recs)
+    if ut:
+        parts += ["### First write: cowfs vs overlay, ext4 and xfs upper", "", ut, ""]
+    md = "\n".join(parts)
+    with open(os.path.join(outdir, "latest.md"), "w") as f:
+        f.write(md)
+    print(md)
+
+    if a.docs:
+        rel = os.path.relpath(outdir, os.path.dirname(a.docs))
+        imgs = "\n\n".join(f"![{p[:-4]}]({rel}/{p})" for p in plots)
+        page = f"""# Storage driver benchmarks
+
+`make bench` (full) and `make bench-quick` run `scripts/bench/bench.py` in
+the test VM (`scripts/vm`, Debian's 6.12 kernel under QEMU) against the five
+storage drivers of `cowctl` — cowfs, overlay2, devicemapper, btrfs, zfs —
+and against **direct**: the same workload on a plain directory of the
+backing filesystem.  `scripts/bench/report.py` makes this page, the table in
+`bench-results/latest.md` and the plots from `bench-results/latest.json`
+(records of driver, workload, value, unit, and the two ratios).
+
+aufs is not in mainline Linux, so it is not measured: cowfs stands in for it.
+
+How to read it:
+
+* QEMU runs without KVM here (TCG): absolute times are many times those of
+  real hardware.  Compare the **ratios**, which were all measured in the
+  same VM run.
+* Every driver stores its data on a loop device on the same tmpfs:
+  cowfs and overlay2 (and direct) on ext4, devicemapper as an ext4 on
+  dm-thin, btrfs and zfs on their own filesystems.  The xfs rows compare
+  cowfs and overlay with an xfs (reflink=1) upper.
+* Times are medians of {meta['params']['reps']} run(s); cold cache means
+  `drop_caches` (and a flushed ZFS ARC) just before.
+* page cache: growth of page cache (less tmpfs) plus the ZFS ARC while 10
+  containers read the same {meta['params']['data_mib']} MiB image file;
+  disk space: growth of the backing store when each of 10 containers
+  changes one byte of it.  For direct the 10 containers are 10 plain
+  copies of the file (what a system without copy-on-write stores).
+* direct's "create + mount" is a mkdir and a bind mount.
+
+## Latest run
+
+{md}
+## Plots
+
+{imgs}
+"""
+        with open(a.docs, "w") as f:
+            f.write(page)
+        print(f"report.py: wrote {a.docs}")
+
+
+if __name__ == "__main__":
+    main()
