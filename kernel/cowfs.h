@@ -328,7 +328,7 @@ void cowfs_free_fs(struct cowfs_fs *ofs);
 
 /* super.c */
 int cowfs_fill_super(struct super_block *sb, struct fs_context *fc);
-int cowfs_get_fsid(struct cowfs_fs *ofs, struct super_block *sb);
+int cowfs_get_fsid_path(struct cowfs_fs *ofs, const struct path *path);
 /*
  * Every live cowfs superblock is on cowfs_mounts from the end of a
  * successful fill_super() until kill_sb; its cowfs_fs stays valid while

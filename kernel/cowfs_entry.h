@@ -90,6 +90,8 @@ struct cowfs_fs {
 	struct cowfs_sb *fs;
 	/* Bits of st_ino reserved to tell layer filesystems apart */
 	unsigned int xino_bits;
+	/* Longest name any layer's filesystem takes (statfs f_namelen) */
+	unsigned long namelen;
 	/* Credentials of the mounter, used for every real-layer access */
 	const struct cred *creator_cred;
 	struct cowfs_config config;

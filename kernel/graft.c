@@ -66,7 +66,7 @@ int cowfs_attach_volumes(struct super_block *sb, struct fs_context *fc)
 		cowfs_volume_root(ref, &g->root);
 		g->layer.mnt = g->root.mnt;
 		g->layer.idx = 0;
-		g->layer.fsid = cowfs_get_fsid(ofs, g->root.mnt->mnt_sb);
+		g->layer.fsid = cowfs_get_fsid_path(ofs, &g->root);
 	}
 	return 0;
 }

@@ -322,6 +322,10 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 	unsigned int i;
 	int err = 0;
 
+	/* As on any filesystem: too long for every layer is an error */
+	if (dentry->d_name.len > d.ofs->namelen)
+		return ERR_PTR(-ENAMETOOLONG);
+
 	/* A volume attached here hides what the layers have */
 	graft = cowfs_graft_find(d.ofs, dentry->d_parent, &dentry->d_name);
 	if (graft) {

@@ -121,8 +121,10 @@ static int cowfs_statfs(struct dentry *dentry, struct kstatfs *buf)
 	old_cred = cowfs_override_creds(sb);
 	err = vfs_statfs(&realpath, buf);
 	cowfs_revert_creds(old_cred);
-	if (!err)
+	if (!err) {
 		buf->f_type = COWFS_SUPER_MAGIC;
+		buf->f_namelen = COWFS_FS(sb)->namelen;
+	}
 	return err;
 }
 
@@ -136,15 +138,22 @@ static const struct super_operations cowfs_super_operations = {
 	.show_options	= cowfs_show_options,
 };
 
-/* Give each distinct filesystem under the layers a small index. */
-int cowfs_get_fsid(struct cowfs_fs *ofs, struct super_block *sb)
+/*
+ * Give each distinct filesystem under the layers a small index, and learn
+ * the longest name it takes from the first layer seen on it.
+ */
+int cowfs_get_fsid_path(struct cowfs_fs *ofs, const struct path *path)
 {
+	struct super_block *sb = path->mnt->mnt_sb;
+	struct kstatfs st;
 	unsigned int i;
 
 	for (i = 0; i < ofs->numfs; i++) {
 		if (ofs->fs[i].sb == sb)
 			return i;
 	}
+	if (!vfs_statfs(path, &st))
+		ofs->namelen = max(ofs->namelen, (unsigned long)st.f_namelen);
 	ofs->fs[ofs->numfs].sb = sb;
 	return ofs->numfs++;
 }
@@ -436,7 +445,7 @@ static int cowfs_get_upper(struct super_block *sb, struct fs_context *fc)
 	mnt->mnt_flags &= ~(MNT_NOATIME | MNT_NODIRATIME | MNT_RELATIME);
 	ofs->layers[0].mnt = mnt;
 	ofs->layers[0].idx = 0;
-	ofs->layers[0].fsid = cowfs_get_fsid(ofs, mnt->mnt_sb);
+	ofs->layers[0].fsid = cowfs_get_fsid_path(ofs, upperpath);
 	ofs->mounts[0] = mnt;
 
 	ofs->config.upperdir = ctx->upper.name;
@@ -521,7 +530,7 @@ static int cowfs_get_layers(struct super_block *sb, struct fs_context *fc)
 		layer->name = l->name;
 		l->name = NULL;
 		layer->idx = i + 1;
-		layer->fsid = cowfs_get_fsid(ofs, l->path.mnt->mnt_sb);
+		layer->fsid = cowfs_get_fsid_path(ofs, &l->path);
 		ofs->mounts[i + 1] = mnt;
 		ofs->numlayer++;
 
