@@ -42,17 +42,21 @@ static const char *const help_usage[] = {
 /*
  * Commands may be abbreviated: the first entry that the word is a prefix of
  * wins, so the order below is the order of precedence ("cowctl m" is
- * mount, "cowctl u" umount).
+ * mount, "cowctl u" umount, "cowctl i" info, "cowctl c" container).
  */
 static const struct cmd cowctl_cmds[] = {
 	{ "mount",	cmd_mount,	mount_usage },
 	{ "umount",	cmd_umount,	umount_usage },
 	{ "ls",		cmd_ls,		ls_usage },
 	{ "info",	cmd_info,	info_usage },
+	{ "inspect",	cmd_inspect,	inspect_usage },
+	{ "volume",	cmd_volume,	volume_usage },
+	{ "events",	cmd_events,	events_usage },
 	{ "help",	cmd_help,	help_usage },
 	{ "image",	cmd_image,	image_usage },
 	{ "container",	cmd_container,	container_usage },
 	{ "driver",	cmd_driver,	driver_usage },
+	{ "config",	cmd_config,	config_usage },
 	{ NULL, NULL, NULL },
 };
 
@@ -93,15 +97,25 @@ int usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/* An alias ("list" for "ls") shares its usage with an earlier entry. */
+static bool is_alias(const struct cmd *table, const struct cmd *c)
+{
+	for (const struct cmd *p = table; p < c; p++)
+		if (p->usage == c->usage)
+			return true;
+	return false;
+}
+
 void cmd_print_table(const struct cmd *table)
 {
 	int w = 0;
 
 	for (const struct cmd *c = table; c->name; c++)
-		if ((int)strlen(c->name) > w)
+		if ((int)strlen(c->name) > w && !is_alias(table, c))
 			w = strlen(c->name);
 	for (const struct cmd *c = table; c->name; c++)
-		printf("  %-*s  %s\n", w, c->name, c->usage[1]);
+		if (!is_alias(table, c))
+			printf("  %-*s  %s\n", w, c->name, c->usage[1]);
 }
 
 void cmd_print_help(const char *const *usage)
@@ -150,6 +164,36 @@ int cmd_dispatch(const struct cmd *table, const char *group, int argc,
 	cur_path[saved_len] = '\0';
 	cur_usage = saved_usage;
 	return ret;
+}
+
+void cmd_group_help(const char *const *usage, const struct cmd *table)
+{
+	cmd_print_help(usage);
+	printf("\nCommands:\n");
+	cmd_print_table(table);
+	printf("\n'%s COMMAND --help' describes a command.\n", cmd_path());
+}
+
+int cmd_group(const struct cmd *table, const char *group,
+	      const char *const *usage, int argc, char **argv)
+{
+	if (argc < 2)
+		return usage_error("missing %s command", group);
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		cmd_group_help(usage, table);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "-j") || !strcmp(argv[1], "--json")) {
+		opt_json = true;
+		json_init(opt_json, opt_pretty);
+		argc--;
+		argv++;
+		if (argc < 2)
+			return usage_error("missing %s command", group);
+	}
+	if (argv[1][0] == '-')
+		return usage_error("unknown option '%s'", argv[1]);
+	return cmd_dispatch(table, group, argc - 1, argv + 1);
 }
 
 static const struct option *cur_longopts;

@@ -51,6 +51,17 @@ void cmd_print_table(const struct cmd *table);
 /* Print the full help of a usage array to stdout. */
 void cmd_print_help(const char *const *usage);
 
+/* Help of a command group: its usage, then its table of commands. */
+void cmd_group_help(const char *const *usage, const struct cmd *table);
+
+/*
+ * Run a command group ("cowctl volume ..."): argv[1] is the subcommand
+ * (or -h/--help, or -j/--json before it).  A missing subcommand is a
+ * usage error.
+ */
+int cmd_group(const struct cmd *table, const char *group,
+	      const char *const *usage, int argc, char **argv);
+
 /* getopt_long() that remembers @longopts for cmd_common_opt()'s messages. */
 struct option;
 int cmd_getopt(int argc, char **argv, const char *shortopts,
@@ -93,10 +104,18 @@ int cmd_mount(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_volume(int argc, char **argv);
+int cmd_events(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 
 extern const char *const mount_usage[];
 extern const char *const umount_usage[];
 extern const char *const ls_usage[];
 extern const char *const info_usage[];
+extern const char *const inspect_usage[];
+extern const char *const volume_usage[];
+extern const char *const events_usage[];
+extern const char *const config_usage[];
 
 #endif /* COWCTL_H */

@@ -27,12 +27,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "cowctl.h"
 #include "json_print.h"
 #include "mountinfo.h"
+#include "objects.h"
 #include "utils.h"
 
 /*
@@ -112,11 +115,13 @@ const char *const umount_usage[] = {
 	"cowctl umount [-l|--lazy] TARGET",
 	"Unmount the cowfs union mounted on TARGET.",
 	"",
-	"TARGET must be a cowfs mount; anything else is refused.",
+	"TARGET must be a cowfs mount; anything else is refused. Prints nothing,",
+	"or with --json {\"target\": TARGET, \"lazy\": BOOL}.",
 	"",
 	"Options:",
 	"  -l, --lazy   detach the union now, and clean it up once it is no",
 	"               longer busy (umount2 MNT_DETACH)",
+	"  -j, --json   print what was unmounted as JSON",
 	"  -h, --help   print this help",
 	NULL,
 };
@@ -281,9 +286,42 @@ out:
 	return ret;
 }
 
+/*
+ * The id the module gave the union now mounted on @target (what ls,
+ * inspect and volume inspect show), or 0.  Only asked for -j.
+ */
+static uint64_t mounted_id(const char *target)
+{
+	const struct nl_mount *m;
+	struct nl_mounts nm;
+	struct cowctl_nl nl;
+	struct stat st;
+	uint64_t id = 0;
+
+	if (strcmp(cowctl_fstype(), "cowfs") || stat(target, &st) ||
+	    cowctl_nl_open(&nl, COWCTL_NL_QUIET))
+		return 0;
+	if (!nl_mounts_dump(&nl, &nm)) {
+		m = nl_mounts_find_dev(&nm, major(st.st_dev), minor(st.st_dev));
+		id = m ? m->id : 0;
+		nl_mounts_free(&nm);
+	}
+	cowctl_nl_close(&nl);
+	return id;
+}
+
 static void print_mount_req(const struct mount_req *r)
 {
+	uint64_t id;
+
+	if (!is_json_context())
+		return;
+	id = mounted_id(r->target);
 	open_json_object(NULL);
+	if (id)
+		print_u64(PRINT_JSON, "id", NULL, id);
+	else
+		print_null(PRINT_JSON, "id", NULL, NULL);
 	print_string(PRINT_JSON, "target", NULL, r->target);
 	open_json_array(PRINT_JSON, "layers");
 	for (size_t i = 0; i < r->layers.n; i++)
@@ -403,9 +441,9 @@ int cmd_mount(int argc, char **argv)
 			ret = cmd_common_opt(c, argv);
 			if (ret != CMD_CONTINUE)
 				goto out;
+			ret = EXIT_USAGE;	/* -j: the next error is bad usage */
 		}
 	}
-	ret = EXIT_USAGE;
 	if (optind >= argc) {
 		usage_error("missing TARGET, the directory to mount the union on");
 		goto out;
@@ -537,6 +575,11 @@ int cmd_umount(int argc, char **argv)
 			error_msg("unmounting needs CAP_SYS_ADMIN: run cowctl as root");
 		goto out;
 	}
+	/* Nothing in text mode; -j says what was unmounted. */
+	open_json_object(NULL);
+	print_string(PRINT_JSON, "target", NULL, path);
+	print_bool(PRINT_JSON, "lazy", NULL, flags & MNT_DETACH);
+	close_json_object();
 	ret = EXIT_OK;
 out:
 	mnt_table_free(&t);

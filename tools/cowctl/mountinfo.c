@@ -67,6 +67,8 @@ static int parse_line(char *line, struct mnt_entry *e)
 	e->parent = (int)strtol(f[1], &end, 10);
 	if (end == f[1] || *end)
 		return -1;
+	if (sscanf(f[2], "%u:%u", &e->major, &e->minor) != 2)
+		return -1;
 	e->root = unescape_octal(f[3], strlen(f[3]));
 	e->target = unescape_octal(f[4], strlen(f[4]));
 	e->mnt_opts = unescape_octal(f[5], strlen(f[5]));

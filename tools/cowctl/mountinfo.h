@@ -11,6 +11,7 @@
 struct mnt_entry {
 	int id;
 	int parent;
+	unsigned int major, minor;	/* st_dev of the filesystem */
 	char *root;
 	char *target;		/* mount point */
 	char *mnt_opts;		/* per-mount options: rw,relatime */

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <linux/netlink.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -42,6 +43,7 @@ int cowctl_nl_open(struct cowctl_nl *nl, unsigned int flags)
 	int one = 1, err;
 
 	nl->family = -1;
+	nl->extack[0] = '\0';
 	nl->sk = nl_socket_alloc();
 	if (!nl->sk) {
 		error_msg("cannot allocate a netlink socket: %s",
@@ -58,6 +60,13 @@ int cowctl_nl_open(struct cowctl_nl *nl, unsigned int flags)
 	/* Ask for the kernel's error messages; older kernels just ignore it. */
 	setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_EXT_ACK,
 		   &one, sizeof(one));
+	/*
+	 * Receive with a 32 KiB buffer from the first read on: the kernel
+	 * sizes each dump message after the biggest read so far (capped at
+	 * 32 KiB), and a mount with many layers needs the room.
+	 */
+	nl_socket_set_msg_buf_size(nl->sk, COWCTL_NL_BUFSIZE);
+	nl_socket_enable_msg_peek(nl->sk);	/* and more for a bigger one */
 
 	nl->family = genl_ctrl_resolve(nl->sk, COWCTL_GENL_NAME);
 	if (nl->family < 0) {
@@ -106,16 +115,22 @@ struct nl_msg *cowctl_nl_msg(struct cowctl_nl *nl, uint8_t cmd, int flags,
 	return msg;
 }
 
-/* The kernel's NLMSG_ERROR: keep the errno, print the extack message. */
+/* The state of one request, for the callbacks. */
+struct req_state {
+	int ret;		/* 1 while waiting for the ACK or DONE */
+	struct cowctl_nl *nl;
+};
+
+/* The kernel's NLMSG_ERROR: keep the errno and the extack message. */
 static int error_cb(struct sockaddr_nl *nla, struct nlmsgerr *err, void *arg)
 {
 	struct nlmsghdr *nlh = (struct nlmsghdr *)err - 1;
 	int len = nlh->nlmsg_len, ack_len;
 	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
-	int *ret = arg;
+	struct req_state *st = arg;
 
 	(void)nla;
-	*ret = err->error;
+	st->ret = err->error;
 	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
 		return NL_STOP;
 
@@ -135,26 +150,49 @@ static int error_cb(struct sockaddr_nl *nla, struct nlmsgerr *err, void *arg)
 
 		while (n > 0 && msg[n - 1] == '\n')
 			n--;
-		error_msg("kernel: %.*s", n, msg);
+		snprintf(st->nl->extack, sizeof(st->nl->extack), "%.*s", n,
+			 msg);
 	}
 	return NL_STOP;
 }
 
+/*
+ * NLMSG_DONE ends a dump.  It carries the dump's error, if any: a dump
+ * that failed part way (an entry too big for a message) must not pass
+ * for a complete one.  Its extack, if any, follows as in NLMSG_ERROR.
+ */
 static int finish_cb(struct nl_msg *msg, void *arg)
 {
-	int *ret = arg;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct req_state *st = arg;
+	int err = 0;
 
-	(void)msg;
-	*ret = 0;
-	return NL_SKIP;
+	if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(int)))
+		memcpy(&err, nlmsg_data(nlh), sizeof(int));
+	st->ret = err < 0 ? err : 0;
+	if (err < 0 && (nlh->nlmsg_flags & NLM_F_ACK_TLVS) &&
+	    nlh->nlmsg_len > NLMSG_LENGTH(sizeof(int))) {
+		struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+		struct nlattr *a = (struct nlattr *)((char *)nlmsg_data(nlh) +
+						     NLMSG_ALIGN(sizeof(int)));
+		int len = nlh->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(int)));
+
+		if (len > 0 && !nla_parse(tb, NLMSGERR_ATTR_MAX, a, len, NULL) &&
+		    tb[NLMSGERR_ATTR_MSG])
+			snprintf(st->nl->extack, sizeof(st->nl->extack), "%.*s",
+				 (int)strnlen(nla_data(tb[NLMSGERR_ATTR_MSG]),
+					      nla_len(tb[NLMSGERR_ATTR_MSG])),
+				 (char *)nla_data(tb[NLMSGERR_ATTR_MSG]));
+	}
+	return NL_STOP;
 }
 
 static int ack_cb(struct nl_msg *msg, void *arg)
 {
-	int *ret = arg;
+	struct req_state *st = arg;
 
 	(void)msg;
-	*ret = 0;
+	st->ret = 0;
 	return NL_STOP;
 }
 
@@ -162,8 +200,10 @@ int cowctl_nl_request(struct cowctl_nl *nl, struct nl_msg *msg,
 		      int (*cb)(struct nl_msg *msg, void *arg), void *arg)
 {
 	struct nl_cb *nlcb = nl_cb_alloc(NL_CB_DEFAULT);
-	int err, ret = 1;	/* 1: still waiting for ACK or DONE */
+	struct req_state st = { 1, nl };
+	int err;
 
+	nl->extack[0] = '\0';
 	if (!nlcb) {
 		nlmsg_free(msg);
 		error_msg("cannot allocate netlink callbacks: %s",
@@ -179,20 +219,64 @@ int cowctl_nl_request(struct cowctl_nl *nl, struct nl_msg *msg,
 		return -nlerr_to_errno(err);
 	}
 
-	nl_cb_err(nlcb, NL_CB_CUSTOM, error_cb, &ret);
-	nl_cb_set(nlcb, NL_CB_FINISH, NL_CB_CUSTOM, finish_cb, &ret);
-	nl_cb_set(nlcb, NL_CB_ACK, NL_CB_CUSTOM, ack_cb, &ret);
+	nl_cb_err(nlcb, NL_CB_CUSTOM, error_cb, &st);
+	nl_cb_set(nlcb, NL_CB_FINISH, NL_CB_CUSTOM, finish_cb, &st);
+	nl_cb_set(nlcb, NL_CB_ACK, NL_CB_CUSTOM, ack_cb, &st);
 	if (cb)
 		nl_cb_set(nlcb, NL_CB_VALID, NL_CB_CUSTOM, cb, arg);
 
-	while (ret > 0) {
+	while (st.ret > 0) {
 		err = nl_recvmsgs(nl->sk, nlcb);
-		if (err < 0 && ret > 0) {
+		if (err < 0 && st.ret > 0) {
 			error_msg("cannot receive the netlink reply: %s",
 				  nl_geterror(err));
-			ret = -nlerr_to_errno(err);
+			st.ret = -nlerr_to_errno(err);
 		}
 	}
 	nl_cb_put(nlcb);
-	return ret;
+	return st.ret;
+}
+
+void cowctl_nl_error(struct cowctl_nl *nl, int err, const char *fmt, ...)
+{
+	char what[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	error_msg("%s: %s", what, strerror(err < 0 ? -err : err));
+	if (nl->extack[0])
+		error_msg("kernel: %s", nl->extack);
+	else if (err == -EPERM)
+		error_msg("this needs CAP_SYS_ADMIN and CAP_NET_ADMIN: run cowctl as root");
+}
+
+int cowctl_nl_open_or_fail(struct cowctl_nl *nl)
+{
+	return cowctl_nl_open(nl, 0) ? EXIT_FAIL : EXIT_OK;
+}
+
+uint64_t cowctl_nla_get_uint(const struct nlattr *a)
+{
+	if (nla_len(a) == sizeof(uint32_t))
+		return nla_get_u32((struct nlattr *)a);
+	if (nla_len(a) == sizeof(uint64_t))
+		return nla_get_u64((struct nlattr *)a);
+	return 0;
+}
+
+struct nlattr *cowctl_genl_attrs(struct nl_msg *msg, int *len)
+{
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+
+	*len = genlmsg_attrlen(nlmsg_data(nlh), 0);
+	return genlmsg_attrdata(nlmsg_data(nlh), 0);
+}
+
+uint8_t cowctl_genl_cmd(struct nl_msg *msg)
+{
+	struct genlmsghdr *g = nlmsg_data(nlmsg_hdr(msg));
+
+	return g->cmd;
 }
