@@ -56,12 +56,67 @@ _cowctl_storage()
 	fi
 }
 
+# The mount points of the live cowfs unions (column 2 of 'cowctl ls').
+_cowctl_targets()
+{
+	local IFS=$'\n'
+	COMPREPLY=($(compgen -W "$(cowctl ls -n 2>/dev/null |
+		awk -F '  +' '{ print $2 }')" -- "$1"))
+}
+
+# volume: a subcommand, then its options and volume names.
+_cowctl_volume()
+{
+	local cur=$1 prev=$2 sub="" i
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		[[ ${COMP_WORDS[i]} == v* ]] || continue
+		for ((i = i + 1; i < COMP_CWORD; i++)); do
+			case ${COMP_WORDS[i]} in
+			-t | --type | -d | --driver | -o | --opt | -l | --label | --filter) ((i++)) ;;
+			-*) ;;
+			*) sub=${COMP_WORDS[i]}; break ;;
+			esac
+		done
+		break
+	done
+	if [[ -z $sub ]]; then
+		COMPREPLY=($(compgen -W "create ls inspect rm prune" -- "$cur"))
+		return
+	fi
+	case $sub:$prev in
+	c*:-t | c*:--type | c*:-d | c*:--driver)
+		COMPREPLY=($(compgen -W "local bind tmpfs" -- "$cur"))
+		return ;;
+	c*:-o | c*:--opt)
+		COMPREPLY=($(compgen -W "device= size= mode= uid= gid= nr_inodes=" -- "$cur"))
+		compopt -o nospace 2>/dev/null
+		return ;;
+	c*:-l | c*:--label)
+		return ;;
+	l*:-f | l*:--filter)
+		COMPREPLY=($(compgen -W "dangling=true dangling=false label= name= type=" -- "$cur"))
+		compopt -o nospace 2>/dev/null
+		return ;;
+	esac
+	local o="-j --json -h --help"
+	case $sub in
+	c*) o+=" -t --type -o --opt -l --label" ;;
+	l*) o+=" -q --quiet -f --filter -n --noheadings" ;;
+	r* | p*) o+=" -f --force" ;;
+	esac
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$o" -- "$cur"))
+	elif [[ $sub == i* || $sub == r* ]]; then
+		COMPREPLY=($(compgen -W "$(cowctl volume ls -q 2>/dev/null)" -- "$cur"))
+	fi
+}
+
 _cowctl()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]}
 	local prev=""
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local cmds="mount umount ls info help image container driver"
+	local cmds="mount umount ls info inspect volume events config help image container driver"
 	local i cmd=""
 
 	# The command is the first word that is not a global option.
@@ -100,10 +155,34 @@ _cowctl()
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "-l --lazy -j --json -h --help" -- "$cur"))
 		else
-			# the mount points of the live cowfs unions
-			local IFS=$'\n'
-			COMPREPLY=($(compgen -W "$(cowctl ls -n 2>/dev/null |
-				awk -F '  +' '{ print $1 }')" -- "$cur"))
+			_cowctl_targets "$cur"
+		fi
+		;;
+	ins | insp | inspe | inspec | inspect)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "-j --json -h --help" -- "$cur"))
+		else
+			_cowctl_targets "$cur"
+		fi
+		;;
+	v | vo | vol | volu | volum | volume)
+		_cowctl_volume "$cur" "$prev"
+		;;
+	e | ev | eve | even | event | events)
+		COMPREPLY=($(compgen -W "-c --count -j --json -h --help" -- "$cur"))
+		;;
+	conf | confi | config)
+		case $prev in
+		-s | --store)
+			_cowctl_dirs "$cur"
+			return ;;
+		esac
+		if [[ " ${COMP_WORDS[*]:1:COMP_CWORD-1} " == *" set "* ]]; then
+			COMPREPLY=($(compgen -W "-s --store -j --json -h --help" -- "$cur"))
+		elif [[ " ${COMP_WORDS[*]:1:COMP_CWORD-1} " == *" get "* ]]; then
+			COMPREPLY=($(compgen -W "-j --json -h --help" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "get set" -- "$cur"))
 		fi
 		;;
 	l | ls)

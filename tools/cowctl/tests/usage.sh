@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Host tests for cowctl: usage, exit codes, help, JSON validity, mountinfo
-# parsing, memory errors (valgrind), and the mount path failing cleanly
-# without the module.  Needs no cowfs module.
+# parsing, memory errors (valgrind), and the mount path and the netlink
+# commands (volume, inspect, events, config) failing cleanly without the
+# module.  Needs no cowfs module; the commands that need it are tested in
+# the VM by selftests/cowctl_test.sh.
 #
 #   tests/usage.sh [PATH-TO-COWCTL]       (default: ../cowctl beside this dir)
 #
@@ -117,7 +119,7 @@ overlay_e2e() {
 	echo new >"$d/m/new" && [ -f "$d/up/new" ] && ok || bad "write did not reach upper"
 
 	expect 0 -j ls
-	json "ls with live mounts" 'len(d) == 2 and len(d[0]["layers"]) == 500 and d[1]["layers"][1].endswith("/l:colon") and d[1]["upper"].endswith("/up")'
+	json "ls with live mounts" 'len(d) == 2 and len(d[0]["layers"]) == 500 and d[1]["layers"][1].endswith("/l:colon") and d[1]["upper"].endswith("/up") and d[1]["id"] is None and d[1]["copy_ups"] is None'
 	expect 0 ls
 	has out "l\\\\:colon" "ls escapes ':'"
 
@@ -151,9 +153,12 @@ fi
 
 # --- help, version -----------------------------------------------------------
 
+cmds="mount umount ls info inspect volume events config help"
+subcmds="volume create|volume ls|volume inspect|volume rm|volume prune|config get|config set"
+
 expect 0 --help
 has out '^Usage: cowctl \[OPTIONS\] COMMAND' "--help synopsis"
-for c in mount umount ls info help; do
+for c in $cmds; do
 	has out "^  $c  " "--help lists $c"
 done
 has out 'Exit status' "--help exit codes"
@@ -169,7 +174,7 @@ expect 0 --version
 expect 0 -j -V
 json "-j -V" 'd["version"].count(".") == 2'
 
-for c in mount umount ls info help; do
+for c in $cmds; do
 	expect 0 "$c" --help
 	has out "^Usage: cowctl $c" "$c --help"
 	empty err "$c --help"
@@ -177,6 +182,35 @@ for c in mount umount ls info help; do
 	expect 0 help "$c"
 	has out "^Usage: cowctl $c" "help $c"
 done
+IFS='|' read -r -a subs <<<"$subcmds"
+for sc in "${subs[@]}"; do
+	# shellcheck disable=SC2086
+	expect 0 $sc --help
+	has out "^Usage: cowctl $sc" "$sc --help"
+	empty err "$sc --help"
+	# shellcheck disable=SC2086
+	expect 0 help $sc
+	has out "^Usage: cowctl $sc" "help $sc"
+done
+for g in volume config; do
+	has_sub=$("$COWCTL" "$g" --help | sed -n '/^Commands:/,/^$/p' | grep -c '^  [a-z]')
+	[ "$has_sub" -ge 2 ] && ok || bad "$g --help lists no commands"
+done
+expect 0 volume --help
+has out '^  create  ' "volume --help lists create"
+if grep -q '^  list ' "$out"; then bad "volume --help lists the alias 'list'"; else ok; fi
+expect 0 help volume create
+has out -- '--type local\|bind\|tmpfs' "volume create help: --type"
+has out -- '--opt KEY' "volume create help: --opt"
+has out -- '--label KEY' "volume create help: --label"
+expect 0 help volume ls
+has out -- 'dangling=true\|false' "volume ls help: dangling"
+has out -- 'label=KEY\[=VALUE\]' "volume ls help: label"
+has out -- '-q, --quiet' "volume ls help: -q"
+expect 0 help volume rm
+has out -- '-f, --force' "volume rm help: -f"
+expect 0 help events
+has out -- '-c, --count N' "events help: --count"
 
 expect 0 help mount
 has out -- '--layer DIR' "mount help: --layer"
@@ -197,14 +231,31 @@ expect 0 i --help
 has out '^Usage: cowctl info' "'i' is info"
 expect 0 help l
 has out '^Usage: cowctl ls' "'help l' is ls"
+expect 0 ins --help
+has out '^Usage: cowctl inspect' "'ins' is inspect"
+expect 0 v --help
+has out '^Usage: cowctl volume' "'v' is volume"
+expect 0 v c --help
+has out '^Usage: cowctl volume create' "'v c' is volume create"
+expect 0 volume list --help
+has out '^Usage: cowctl volume ls' "'volume list' is volume ls"
+expect 0 e --help
+has out '^Usage: cowctl events' "'e' is events"
+expect 0 conf --help
+has out '^Usage: cowctl config' "'conf' is config"
+expect 0 c --help
+has out '^Usage: cowctl container' "'c' is still container"
 
 # the man page and the bash completion know every command and long option
 man=$here/../man/cowctl.8
 comp=$here/../completion/cowctl.bash
-for c in mount umount ls info help; do
+for c in mount umount ls info inspect events help "${subs[@]}"; do
 	grep -q "^\.SS cowctl $c" "$man" && ok || bad "man page lacks a section for $c"
-	grep -qw "$c" "$comp" && ok || bad "completion lacks $c"
-	"$COWCTL" "$c" --help | grep -oE -- '--[a-z][a-z-]*' | sort -u |
+	for w in $c; do
+		grep -qw "$w" "$comp" && ok || bad "completion lacks $w"
+	done
+	# shellcheck disable=SC2086
+	"$COWCTL" $c --help | grep -oE -- '--[a-z][a-z-]*' | sort -u |
 		while read -r o; do
 			grep -qF -- "\\-\\-${o#--}" "$man" || echo "man page lacks $c $o"
 			[ "$c" = help ] || grep -qF -- " $o" "$comp" || echo "completion lacks $c $o"
@@ -224,7 +275,7 @@ usage() {
 	shift
 	expect 2 "$@"
 	has err '^cowctl: ' "$desc: message"
-	has err "^Try 'cowctl( [a-z]+)? --help' for " "$desc: points at --help"
+	has err "^Try 'cowctl( [a-z]+){0,2} --help' for " "$desc: points at --help"
 	empty out "$desc"
 }
 
@@ -278,6 +329,9 @@ has err 'is not NAME:/path' "bad volume"
 usage "volume without name" mount --layer /a --volume :/x /mnt
 usage "relative volume" mount --layer /a --volume v:rel /mnt
 has err "volume path 'rel' must be absolute" "relative volume"
+usage "bad layer after -j" mount -j -l rel /mnt
+usage "bad --lowerdir after --json" mount --json --lowerdir rel /mnt
+usage "bad volume after -j" mount -j --volume x /mnt
 usage "-o without key" mount --layer /a -o =x /mnt
 usage "empty -o" mount --layer /a -o "" /mnt
 
@@ -304,6 +358,72 @@ usage "ls -F without file" ls -F
 usage "info with an argument" info extra
 usage "info unknown option" info -x
 
+usage "inspect without MOUNT" inspect
+has err 'missing MOUNT' "inspect without MOUNT"
+usage "inspect empty MOUNT" inspect ""
+usage "inspect unknown option" inspect --frob /mnt
+usage "inspect too long" inspect "$long"
+
+usage "volume without command" volume
+has err 'missing volume command' "volume without command"
+has err "Try 'cowctl volume --help'" "volume points at volume --help"
+usage "unknown volume command" volume frob
+has err "unknown volume command 'frob'" "unknown volume command"
+usage "volume unknown option" volume --frob
+usage "volume -j without command" volume -j
+usage "volume create without NAME" volume create
+has err 'missing NAME' "volume create without NAME"
+has err "Try 'cowctl volume create --help'" "volume create points at its help"
+usage "volume create two names" volume create a b
+usage "volume create bad name" volume create 'a/b'
+has err "'a/b' is not a valid volume name" "bad volume name"
+usage "volume create name starting with a dot" volume create .hidden
+usage "volume create name too long" volume create "$(head -c 129 /dev/zero | tr '\0' a)"
+usage "volume create unknown type" volume create --type nfs v
+has err "unknown volume type 'nfs'" "unknown volume type"
+usage "bind without device" volume create --type bind v
+has err 'needs its directory: --opt device=DIR' "bind without device"
+usage "device for local" volume create --opt device=/srv v
+has err 'is for bind volumes' "device for local"
+usage "relative device" volume create --type bind --opt device=rel v
+has err "device path 'rel' must be absolute" "relative device"
+usage "tmpfs bad size" volume create --type tmpfs --opt size=lots v
+has err "is not a size" "tmpfs bad size"
+usage "tmpfs tiny size" volume create --type tmpfs --opt size=100 v
+has err "too small" "tmpfs tiny size"
+usage "label without key" volume create --label =x v
+usage "empty --opt" volume create --opt "" v
+usage "label twice" volume create --label a=1 --label a=2 v
+has err -- "--label a was given twice" "label twice"
+usage "volume ls with an argument" volume ls extra
+usage "volume ls unknown filter" volume ls --filter color=red
+has err "unknown filter 'color'" "unknown filter"
+usage "volume ls filter without =" volume ls --filter dangling
+usage "volume ls bad dangling" volume ls --filter dangling=maybe
+usage "volume ls conflicting dangling" volume ls -f dangling=true -f dangling=false
+usage "volume ls empty label filter" volume ls --filter label=
+usage "volume ls bad type filter" volume ls --filter type=nfs
+usage "volume inspect without NAME" volume inspect
+usage "volume inspect bad name" volume inspect ok 'no/pe'
+usage "volume rm without NAME" volume rm
+usage "volume rm bad name" volume rm -f ''
+usage "volume rm unknown option" volume rm --all x
+usage "volume prune with an argument" volume prune x
+usage "volume prune unknown option" volume prune --all
+
+usage "events with an argument" events extra
+usage "events zero count" events -c 0
+usage "events bad count" events --count many
+usage "events negative count" events --count -1
+usage "events count without value" events --count
+
+usage "config without command" config
+usage "config get with an argument" config get extra
+usage "config set without --store" config set
+has err 'give --store DIR' "config set without --store"
+usage "config set relative store" config set --store rel
+usage "unknown config command" config frob
+
 # --- failures: exit 1 ---------------------------------------------------------
 
 expect 1 umount "$tmp/does-not-exist"
@@ -318,6 +438,23 @@ if [ -n "$root_fs" ] && [ "$root_fs" != cowfs ]; then
 fi
 expect 1 ls -F "$tmp/does-not-exist"
 has err "cannot read .*: No such file or directory" "ls -F missing file"
+
+# The netlink commands without the module: one sentence that says how to
+# load it, exit 1, nothing on stdout (not even with -j).
+if grep -qw cowfs /proc/filesystems; then
+	skipped "the cowfs module is loaded here: not testing the netlink commands without it"
+else
+	notloaded="^cowctl: the cowfs kernel module is not loaded \(load it with 'modprobe cowfs' or 'insmod kernel/cowfs.ko'\)$"
+	for args in "volume ls" "-j volume ls" "volume create v" \
+		"volume inspect v" "volume rm v" "volume rm -f v" \
+		"volume prune -f" "inspect /" "-j inspect 1" "events" \
+		"-j events -c 1" "config get" "config set --store /tmp"; do
+		# shellcheck disable=SC2086
+		expect 1 $args
+		has err "$notloaded" "$args without the module"
+		empty out "$args without the module"
+	done
+fi
 
 # The mount path without the module: fsopen() fails with ENODEV (or EPERM
 # when not privileged); either way a sentence and exit 1.
@@ -384,15 +521,18 @@ mi=$tmp/mountinfo
 
 expect 0 -j ls -F "$mi"
 json "ls -F mountinfo" 'len(d) == 4'
-json "ls: first mount" 'd[0]["target"] == "/mnt/u nion" and d[0]["layers"] == ["/l/top", "/l/with:colon", "/l/sp ace", "/l/back\\slash", "/l/x"] and d[0]["upper"] == "/up,comma" and d[0]["work"] == "/wk" and d[0]["readonly"] is False and d[0]["mount_id"] == 100 and d[0]["source"] == "cowfs"'
+json "ls: first mount" 'd[0]["target"] == "/mnt/u nion" and d[0]["layers"] == ["/l/top", "/l/with:colon", "/l/sp ace", "/l/back\\slash", "/l/x"] and d[0]["upper"] == "/up,comma" and d[0]["work"] == "/wk" and d[0]["readonly"] is False and d[0]["mnt_id"] == 100 and d[0]["dev"] == "0:50" and d[0]["source"] == "cowfs"'
+json "ls -F: no module fields" 'all(m["id"] is None and m["copy_ups"] is None and m["volumes"] == [] for m in d)'
 json "ls: lowerdir+= mount" 'd[1]["layers"] == ["/a", "/b:c", "/tab\there"] and d[1]["upper"] is None and d[1]["work"] is None and d[1]["readonly"] is True'
 json "ls: newline and bad UTF-8" 'd[2]["target"] == "/mnt/new\nline" and d[2]["layers"] == ["/bad\ufffdbyte"] and d[2]["source"] == ""'
 json "ls: no super options" 'd[3]["target"] == "/mnt/short" and d[3]["layers"] == []'
 expect 0 ls -F "$mi"
-has out '^TARGET +UPPER +WORK +LAYERS$' "ls header"
-has out '^/mnt/u nion +/up,comma +/wk +/l/top:/l/with\\:colon:/l/sp ace:/l/back\\\\slash:/l/x$' "ls row with escapes"
-has out '^/mnt/ro +- +- +/a:/b\\:c:/tab\\011here$' "ls read-only row"
-has out '^/mnt/new\\012line ' "ls row with a newline in the target"
+has out '^ID +TARGET +UPPER +COPY-UPS +VOLUMES +LAYERS$' "ls header"
+has out '^- +/mnt/u nion +/up,comma +- +- +/l/top:/l/with\\:colon:/l/sp ace:/l/back\\\\slash:/l/x$' "ls row with escapes"
+has out '^- +/mnt/ro +- +- +- +/a:/b\\:c:/tab\\011here$' "ls read-only row"
+has out '^- +/mnt/new\\012line +- +- +- +/bad' "ls row with a newline in the target"
+# the columns line up, even with the escaped newline
+awk 'NR == 1 { c = index($0, "UPPER") } NR > 1 && substr($0, c - 2, 2) != "  " { bad = 1 } END { exit bad }' "$out" && ok || bad "ls columns are not aligned"
 if [ "$(wc -l <"$out")" -eq 5 ]; then ok; else bad "ls table has $(wc -l <"$out") lines, wanted 5"; fi
 expect 0 ls -n -F "$mi"
 if grep -q TARGET "$out"; then bad "ls -n printed a header"; else ok; fi
@@ -438,6 +578,25 @@ else
 	vg 1 ls -F "$tmp/does-not-exist"
 	vg 0 info
 	vg 0 -j info
+	vg 0 volume --help
+	vg 2 volume
+	vg 2 volume frob
+	vg 2 volume create --label a=1 --label a=2 v
+	vg 2 volume create --type bind --opt x=y v
+	vg 2 volume create --type tmpfs --opt size=1 --opt mode=0700 v
+	vg 2 volume ls -f label=a -f name=x -f type=nfs
+	vg 2 volume rm 'a/b'
+	vg 2 events -c x
+	vg 2 config set
+	vg 2 inspect
+	if ! grep -qw cowfs /proc/filesystems; then
+		vg 1 volume create --type tmpfs --opt size=1m --label a=b v
+		vg 1 -j volume ls -f label=a=b -f dangling=true
+		vg 1 volume inspect a b
+		vg 1 inspect /
+		vg 1 events
+		vg 1 config get
+	fi
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
