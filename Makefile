@@ -42,6 +42,7 @@ help:
 	@sed -n '3,15s/^# \{0,1\}//p' Makefile
 	@echo 'targets: all module cowctl selftests deps ksrc checkpatch w1 sparse'
 	@echo '         test check demo shell clean distclean stress'
+	@echo '         install uninstall dkms-install dkms-uninstall dkms-check'
 
 deps:
 	$(call phase,deps: scripts/deps.sh)
@@ -112,6 +113,62 @@ stress:
 bench bench-quick: deps module cowctl
 	$(call phase,$@: storage drivers in a VM)
 	scripts/bench/run.sh $(if $(filter bench-quick,$@),--quick,--full) $(BENCH_ARGS)
+
+# A real machine (as root).  'make install': cowctl into $(PREFIX)/sbin
+# with cowctl(8), cowfs(5) and the bash completion, and the default volume
+# store.  'make dkms-install': the module's sources into /usr/src, then
+# dkms add, build and install for the running kernel (DKMS_KVER=... for
+# another).  'make dkms-check' (make check, CI): dkms build for $(KVER)
+# in a private tree under build/dkms; nothing is installed.
+PREFIX ?= /usr/local
+DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
+DKMS_KVER ?= $(shell uname -r)
+DKMS_FILES = Kbuild dkms.conf kernel/Kbuild \
+	$(filter-out %.mod.c,$(wildcard kernel/*.[ch])) \
+	$(wildcard include/uapi/linux/*.h)
+DKMS_CHECK = $(CURDIR)/build/dkms
+dkms_copy = rm -rf $(1) && for f in $(DKMS_FILES); do \
+	install -D -m 0644 $$f $(1)/$$f || exit 1; done
+.PHONY: install uninstall dkms-install dkms-uninstall dkms-check
+
+install: cowctl
+	$(call phase,install: cowctl and the man pages into $(DESTDIR)$(PREFIX))
+	$(MAKE) -C tools/cowctl install PREFIX=$(PREFIX)
+	install -D -m 0644 man/cowfs.5 $(DESTDIR)$(PREFIX)/share/man/man5/cowfs.5
+	install -d -m 0701 $(DESTDIR)/var/lib/cowfs/volumes
+
+uninstall:
+	$(MAKE) -C tools/cowctl uninstall PREFIX=$(PREFIX)
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man5/cowfs.5
+
+dkms-install:
+	$(call phase,dkms-install: cowfs $(DKMS_VERSION) for $(DKMS_KVER))
+	@command -v dkms >/dev/null || { echo "dkms is not installed: apt-get install dkms" >&2; exit 1; }
+	@test -f /lib/modules/$(DKMS_KVER)/build/Makefile || { echo "no kernel headers for $(DKMS_KVER): apt-get install linux-headers-$(DKMS_KVER)" >&2; exit 1; }
+	if dkms status -m cowfs -v $(DKMS_VERSION) | grep -q .; then \
+		dkms remove -m cowfs -v $(DKMS_VERSION) --all; fi
+	$(call dkms_copy,/usr/src/cowfs-$(DKMS_VERSION))
+	dkms add -m cowfs -v $(DKMS_VERSION)
+	dkms build -m cowfs -v $(DKMS_VERSION) -k $(DKMS_KVER)
+	dkms install -m cowfs -v $(DKMS_VERSION) -k $(DKMS_KVER)
+	@echo "cowfs $(DKMS_VERSION) is installed for $(DKMS_KVER): load it with 'modprobe cowfs'"
+
+dkms-uninstall:
+	if dkms status -m cowfs -v $(DKMS_VERSION) | grep -q .; then \
+		dkms remove -m cowfs -v $(DKMS_VERSION) --all; fi
+	rm -rf /usr/src/cowfs-$(DKMS_VERSION)
+
+dkms-check: kdir
+	$(call phase,dkms-check: dkms build of cowfs $(DKMS_VERSION) for $(KVER))
+	@$(call dkms_copy,$(DKMS_CHECK)/src/cowfs-$(DKMS_VERSION))
+	@rm -rf $(DKMS_CHECK)/tree && mkdir -p $(DKMS_CHECK)/tree
+	dkms add --sourcetree $(DKMS_CHECK)/src --dkmstree $(DKMS_CHECK)/tree \
+		-m cowfs -v $(DKMS_VERSION)
+	dkms build --sourcetree $(DKMS_CHECK)/src --dkmstree $(DKMS_CHECK)/tree \
+		-m cowfs -v $(DKMS_VERSION) -k $(KVER)
+	@ko=$$(find $(DKMS_CHECK)/tree/cowfs/$(DKMS_VERSION)/$(KVER) -name 'cowfs.ko*' | head -n1); \
+	if [ -n "$$ko" ]; then echo "dkms-check: built $${ko#$(CURDIR)/}"; \
+	else echo "dkms-check: dkms built no cowfs.ko" >&2; exit 1; fi
 
 clean:
 	$(call phase,clean)

@@ -14,7 +14,7 @@ pkgs=(
 	"linux-image-$KVER_PKG" "linux-headers-$KVER_PKG" linux-source-6.12
 	libnl-3-dev libnl-genl-3-dev sparse python3 python3-yaml python3-jsonschema
 	attr acl e2fsprogs xfsprogs util-linux
-	btrfs-progs dmsetup fio gnuplot-nox
+	btrfs-progs dmsetup fio gnuplot-nox dkms
 )
 
 missing=()
