@@ -88,6 +88,7 @@ static const struct genl_split_ops cowfs_nl_ops[] = {
 	},
 	{
 		.cmd	= COWFS_CMD_MOUNT_GET,
+		.start	= cowfs_nl_mount_get_dump_start,
 		.dumpit	= cowfs_nl_mount_get_dumpit,
 		.flags	= GENL_CMD_CAP_DUMP,
 	},

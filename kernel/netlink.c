@@ -24,6 +24,7 @@
 #include <linux/capability.h>
 #include <linux/kdev_t.h>
 #include <linux/seq_file.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <net/genetlink.h>
 
@@ -654,6 +655,48 @@ int cowfs_nl_mount_get_doit(struct sk_buff *skb, struct genl_info *info)
 	if (IS_ERR(rep))
 		return PTR_ERR(rep);
 	return genlmsg_reply(rep, info);
+}
+
+/*
+ * An upper bound of the room one mount's entry takes: its paths as
+ * attributes, and again escaped in the options string (at most eight
+ * bytes a character, a backslash escaped twice), plus the fixed part.
+ */
+static size_t cowfs_nl_mount_size(const struct cowfs_fs *ofs)
+{
+	size_t size = NLMSG_HDRLEN + GENL_HDRLEN + SZ_1K;
+	unsigned int i;
+
+	for (i = 1; i < ofs->numlayer; i++) {
+		size_t len = strlen(ofs->layers[i].name) + 1;
+
+		size += nla_total_size(len) + 8 * len;
+	}
+	if (ofs->config.upperdir)
+		size += 9 * (strlen(ofs->config.upperdir) +
+			     strlen(ofs->config.workdir) + 2) + 2 * NLA_HDRLEN;
+	for (i = 0; i < ofs->numgrafts; i++)
+		size += 10 * (strlen(ofs->grafts[i].spec) + 1) + 3 * NLA_HDRLEN;
+	return size;
+}
+
+/*
+ * A dump message holds at least one whole mount: size the messages for
+ * the biggest one now (dumps default to 32 KiB at most, which a union of
+ * a few hundred layers outgrows).
+ */
+int cowfs_nl_mount_get_dump_start(struct netlink_callback *cb)
+{
+	const struct cowfs_fs *ofs;
+	size_t size = 0;
+
+	mutex_lock(&cowfs_mounts_lock);
+	list_for_each_entry(ofs, &cowfs_mounts, mounts_node)
+		size = max(size, cowfs_nl_mount_size(ofs));
+	mutex_unlock(&cowfs_mounts_lock);
+
+	cb->min_dump_alloc = min_t(size_t, size, COWFS_NL_MSG_MAX);
+	return 0;
 }
 
 int cowfs_nl_mount_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
