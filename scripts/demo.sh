@@ -273,5 +273,47 @@ else
 	say "  ($other is not available here)"
 fi
 
+if [ "$fstype" = cowfs ]; then
+	COWCTL=${COWCTL:-tools/cowctl/cowctl}
+	V=$base/volumes
+	C2=$base/container2
+
+	section "17. A volume outlives its container"
+	say "  The container's upper layer dies with it.  Data that must outlive it"
+	say "  goes to a volume: cowctl manages volumes in the kernel (generic"
+	say "  netlink), and volume=NAME:/path attaches one inside a union."
+	mkdir -p "$V" "$C2"
+	show "$COWCTL" config set --store "$V"
+	show "$COWCTL" volume create --label app=demo data
+	expect "cowctl volume create succeeds" "$COWCTL" volume inspect data
+	rm -rf "$U" "$W"
+	mkdir -p "$U" "$W"
+	show mount -t cowfs none "$C" -o "lowerdir=$L1:$L2:$L3,upperdir=$U,workdir=$W,volume=data:/data"
+	show_sh "echo 'kept in the volume' > $C/data/db.txt; echo 'scratch' > $C/scratch.txt"
+	show "$COWCTL" ls
+	show_sh "$COWCTL volume rm data"
+	expect "a volume in use cannot be removed" \
+		bash -c "! '$COWCTL' volume rm data 2>/dev/null"
+	expect "the volume's file is not in the container's upper layer" \
+		test ! -e "$U/data/db.txt"
+
+	say ""
+	say "  Remove the container: unmount it and delete its upper and work directories."
+	show umount "$C"
+	show rm -rf "$U" "$W"
+	say "  A new container from the same image, with the same volume:"
+	mkdir -p "$base/container2/upper" "$base/container2/work" "$C2/rootfs"
+	show mount -t cowfs none "$C2/rootfs" -o "lowerdir=$L1:$L2:$L3,upperdir=$C2/upper,workdir=$C2/work,volume=data:/data"
+	show cat "$C2/rootfs/data/db.txt"
+	expect "the volume's data is there" content_is "$C2/rootfs/data/db.txt" "kept in the volume"
+	expect "the old container's scratch file is gone" test ! -e "$C2/rootfs/scratch.txt"
+	expect "the image is as it was" content_is "$C2/rootfs/l2-only.txt" "only in L2"
+	show umount "$C2/rootfs"
+	show "$COWCTL" volume inspect data
+	show "$COWCTL" volume rm data
+	expect "with no union using it, the volume can be removed" \
+		bash -c "! '$COWCTL' volume inspect data 2>/dev/null"
+fi
+
 printf '\n%sdemo: %d expectation(s) met, %d failed%s\n' "$bold" "$nok" "$nbad" "$norm"
 [ "$nbad" = 0 ]
