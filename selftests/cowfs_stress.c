@@ -52,6 +52,7 @@
 #include <time.h>
 #include <sys/mman.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 
 #include "cowfs_util.h"
 
@@ -1629,21 +1630,55 @@ static void wctx_init(struct wctx *w, int id)
 		die("out of memory");
 }
 
+/*
+ * How full the filesystem of the reference (and of the layers) is, in
+ * percent.  Long runs must not fill it: past SHRINK_HIGH the workers only
+ * remove and shrink until it is below SHRINK_LOW.
+ */
+#define SHRINK_HIGH	50
+#define SHRINK_LOW	35
+
+static int fs_used_pct(void)
+{
+	struct statvfs sv;
+
+	if (statvfs(ref, &sv) || !sv.f_blocks)
+		return 0;
+	return (int)(100 - sv.f_bavail * 100 / sv.f_blocks);
+}
+
+static const unsigned int shrink_ops = 1U << OP_UNLINK | 1U << OP_RMTREE |
+	1U << OP_RMDIR | 1U << OP_READ | 1U << OP_READDIR;
+
 static void worker(int id, double deadline)
 {
-	unsigned int total = 0, i;
+	unsigned int total = 0, stotal = 0, i, shrinks = 0;
+	bool shrinking = false;
 	struct wctx w;
 
 	wctx_init(&w, id);
 	w.rng ^= 0x5DEECE66DULL;	/* not the generator's sequence */
 	w.st = &sh->ws[id];
-	for (i = 0; i < NR_OPS; i++)
+	for (i = 0; i < NR_OPS; i++) {
 		total += excluded & (1U << i) ? 0 : ops[i].weight;
+		stotal += shrink_ops & (1U << i) ? ops[i].weight : 0;
+	}
 	while (total && now() < deadline && !w.diverged) {
-		unsigned int r = rnd(&w, total);
+		unsigned int skip = excluded, r;
 
-		for (i = 0; excluded & (1U << i) || r >= ops[i].weight; i++)
-			if (!(excluded & (1U << i)))
+		if (w.nops % 256 == 0) {
+			int used = fs_used_pct();
+
+			if (!shrinking && used >= SHRINK_HIGH && !shrinks++)
+				say("%s: filesystem %d%% full: only removing for a while (said once)",
+				    w.own, used);
+			shrinking = used >= (shrinking ? SHRINK_LOW : SHRINK_HIGH);
+		}
+		if (shrinking)
+			skip = ~shrink_ops | excluded;
+		r = rnd(&w, shrinking ? stotal : total);
+		for (i = 0; skip & (1U << i) || r >= ops[i].weight; i++)
+			if (!(skip & (1U << i)))
 				r -= ops[i].weight;
 		w.nops++;
 		fmt(w.log[w.nops % LOG_RING], LOG_LEN, "#%lu %s (nothing to do)",
