@@ -254,7 +254,7 @@ def main():
     groups = [
         ("first_write", "ms (log)", "first write to a lower file (copy-up)",
          [w for w in workloads if w.startswith("first_write_")], True),
-        ("fio", "MiB/s", "fio read of a 64 MiB image file",
+        ("fio", "MiB/s", f"fio read of a {meta['params']['data_mib']} MiB image file",
          [w for w in workloads if w.startswith("fio_")], False),
         ("metadata", "ops/s", "create / stat / unlink of files in a container",
          [w for w in workloads if w.startswith("files_")], False),
@@ -316,8 +316,11 @@ How to read it:
   cowfs and overlay2 (and direct) on ext4, devicemapper as an ext4 on
   dm-thin, btrfs and zfs on their own filesystems.  The xfs rows compare
   cowfs and overlay with an xfs (reflink=1) upper.
-* Times are medians of {meta['params']['reps']} run(s); cold cache means
-  `drop_caches` (and a flushed ZFS ARC) just before.
+* Times are medians of {meta['params']['reps']} run(s).  Cold cache means
+  `drop_caches` just before (fio's cold job also invalidates the file's
+  cache itself); for zfs also an export and import of the pool, since
+  `drop_caches` leaves the ARC at zfs_arc_min.  The first-write runs drop
+  caches but keep the pool imported.
 * page cache: growth of page cache (less tmpfs) plus the ZFS ARC while 10
   containers read the same {meta['params']['data_mib']} MiB image file;
   disk space: growth of the backing store when each of 10 containers
