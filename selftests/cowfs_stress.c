@@ -1752,8 +1752,11 @@ static int run_procs(const char *phase, int n, void (*fn)(int, double),
 			for (j = 0; j < (unsigned long)nprocs; j++)
 				for (k = 0; k < NR_OPS; k++)
 					total += sh->ws[j].done[k] + sh->ws[j].erred[k];
-			say("%s: %.0f/%.0f s (%lu random operations so far)", phase,
-			    now() - start, secs, total);
+			if (fn == worker)
+				say("%s: %.0f/%.0f s (%lu operations so far)", phase,
+				    now() - start, secs, total);
+			else
+				say("%s: %.0f/%.0f s", phase, now() - start, secs);
 			next += 30;
 		}
 		if (now() > deadline + GRACE_SECS) {
