@@ -19,9 +19,6 @@
 #include "json_print.h"
 #include "utils.h"
 
-int drv_getopt(int argc, char **argv, const char *shortopts,
-	       const struct option *opts, struct drv_args *a, int *ret);
-
 static int ctr_create(int argc, char **argv);
 static int ctr_mount(int argc, char **argv);
 static int ctr_umount(int argc, char **argv);
@@ -412,38 +409,15 @@ static int ctr_rm(int argc, char **argv)
 
 static int ctr_ls(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "size", no_argument, NULL, 's' },
-		{ "noheadings", no_argument, NULL, 'n' },
-		DRV_LONGOPTS,
-		CMD_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	struct drv_args a = { 0 };
 	struct strvec names = STRVEC_INIT;
-	bool size = false, noheadings = false;
+	bool size, noheadings;
 	struct drv_ctx ctx;
-	int c, ret = EXIT_OK;
+	int c, ret;
 
-	while ((c = drv_getopt(argc, argv, ":hjd:r:sn", opts, &a, &ret)) > 0) {
-		if (c == 's')
-			size = true;
-		else
-			noheadings = true;
-	}
+	c = drv_ls_begin(argc, argv, "containers", &ctx, &names, &size,
+			 &noheadings, &ret);
 	if (c < 0)
 		return ret;
-	if (optind < argc)
-		return usage_error("unexpected argument '%s'",
-				   msg_path(argv[optind]));
-	c = drv_ctx_open(&ctx, &a, CTX_NOCREATE);
-	if (c < 0)
-		return EXIT_FAIL;
-	if (c == 0) {
-		list_names(&ctx, "containers", &names);
-		if (size && names.n && drv_ctx_up(&ctx))
-			size = false;
-	}
 	open_json_array(PRINT_JSON, NULL);
 	if (!noheadings && !is_json_context())
 		printf("%-24s %-24s %s%s\n", "NAME", "IMAGE", "MOUNTPOINT",

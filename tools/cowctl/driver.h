@@ -33,6 +33,7 @@
 #ifndef COWCTL_DRIVER_H
 #define COWCTL_DRIVER_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -196,6 +197,16 @@ int ctr_meta(struct drv_ctx *ctx, const char *name, struct meta *m);
 int image_chain(struct drv_ctx *ctx, const char *name, struct strvec *out);
 /* Sorted names in ROOT/<driver>/images or containers. */
 void list_names(struct drv_ctx *ctx, const char *kind, struct strvec *out);
+
+/* image.c: the options every image/container/driver command takes */
+int drv_getopt(int argc, char **argv, const char *shortopts,
+	       const struct option *opts, struct drv_args *a, int *ret);
+int drv_ls_begin(int argc, char **argv, const char *kind, struct drv_ctx *ctx,
+		 struct strvec *names, bool *size, bool *noheadings, int *ret);
+
+/* container.c */
+int ctr_remove_one(struct drv_ctx *ctx, const char *name, bool force);
+int ctr_umount_all(struct drv_ctx *ctx);
 /* Where a container is mounted now ('mountpoint' key if still a mount). */
 char *ctr_mountpoint(struct drv_ctx *ctx, const char *name,
 		     const struct meta *m);

@@ -16,10 +16,6 @@
 #include "json_print.h"
 #include "utils.h"
 
-int drv_getopt(int argc, char **argv, const char *shortopts,
-	       const struct option *opts, struct drv_args *a, int *ret);
-int ctr_remove_one(struct drv_ctx *ctx, const char *name, bool force);
-int ctr_umount_all(struct drv_ctx *ctx);
 
 #define AUFS_NOTE "aufs is not in mainline Linux; cowfs stands in for it"
 

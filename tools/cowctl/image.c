@@ -129,6 +129,54 @@ int drv_getopt(int argc, char **argv, const char *shortopts,
 	return 0;
 }
 
+/*
+ * The start of 'image ls' and 'container ls': their options (-s, -n and
+ * the driver's) and the names of @kind ("images" or "containers").
+ * Returns -1 with *ret to exit with, 0 with @ctx open, or 1 when the
+ * driver has no store yet: nothing to list, and @ctx is not open.
+ */
+int drv_ls_begin(int argc, char **argv, const char *kind, struct drv_ctx *ctx,
+		 struct strvec *names, bool *size, bool *noheadings, int *ret)
+{
+	static const struct option opts[] = {
+		{ "size", no_argument, NULL, 's' },
+		{ "noheadings", no_argument, NULL, 'n' },
+		DRV_LONGOPTS,
+		CMD_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct drv_args a = { 0 };
+	int c;
+
+	*size = false;
+	*noheadings = false;
+	*ret = EXIT_OK;
+	while ((c = drv_getopt(argc, argv, ":hjd:r:sn", opts, &a, ret)) > 0) {
+		if (c == 's')
+			*size = true;
+		else
+			*noheadings = true;
+	}
+	if (c < 0)
+		return -1;
+	if (optind < argc) {
+		*ret = usage_error("unexpected argument '%s'",
+				   msg_path(argv[optind]));
+		return -1;
+	}
+	c = drv_ctx_open(ctx, &a, CTX_NOCREATE);
+	if (c < 0) {
+		*ret = EXIT_FAIL;
+		return -1;
+	}
+	if (c == 0) {
+		list_names(ctx, kind, names);
+		if (*size && names->n && drv_ctx_up(ctx))
+			*size = false;
+	}
+	return c;
+}
+
 static int image_import(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -224,38 +272,15 @@ static void human(uint64_t b, char *buf, size_t len)
 
 static int image_ls(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "size", no_argument, NULL, 's' },
-		{ "noheadings", no_argument, NULL, 'n' },
-		DRV_LONGOPTS,
-		CMD_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	struct drv_args a = { 0 };
 	struct strvec names = STRVEC_INIT;
-	bool size = false, noheadings = false;
+	bool size, noheadings;
 	struct drv_ctx ctx;
-	int c, ret = EXIT_OK;
+	int c, ret;
 
-	while ((c = drv_getopt(argc, argv, ":hjd:r:sn", opts, &a, &ret)) > 0) {
-		if (c == 's')
-			size = true;
-		else
-			noheadings = true;
-	}
+	c = drv_ls_begin(argc, argv, "images", &ctx, &names, &size,
+			 &noheadings, &ret);
 	if (c < 0)
 		return ret;
-	if (optind < argc)
-		return usage_error("unexpected argument '%s'",
-				   msg_path(argv[optind]));
-	c = drv_ctx_open(&ctx, &a, CTX_NOCREATE);
-	if (c < 0)
-		return EXIT_FAIL;
-	if (c == 0) {
-		list_names(&ctx, "images", &names);
-		if (size && names.n && drv_ctx_up(&ctx))
-			size = false;
-	}
 	open_json_array(PRINT_JSON, NULL);
 	if (!noheadings && !is_json_context())
 		printf("%-24s %-24s %6s%s\n", "NAME", "PARENT", "LAYERS",
