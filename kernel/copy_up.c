@@ -267,6 +267,20 @@ static int cowfs_set_size(struct cowfs_fs *ofs, struct dentry *upper,
 }
 
 /*
+ * Copy-up reads the lower file once, from start to end, so read it ahead
+ * a whole chunk at a time rather than in the device's default window
+ * (often 128 KiB): fewer, larger reads, and the next chunk is on its way
+ * while this one is written.  A file whose readahead is off stays so.
+ */
+static void cowfs_copy_up_readahead(struct file *file)
+{
+	unsigned int pages = COWFS_COPY_UP_CHUNK_SIZE >> PAGE_SHIFT;
+
+	if (file->f_ra.ra_pages && file->f_ra.ra_pages < pages)
+		file->f_ra.ra_pages = pages;
+}
+
+/*
  * Copy @len bytes of data: a clone when the file systems can share
  * extents, else in chunks by splice, skipping the holes the lower file
  * reports through SEEK_DATA so that sparse files stay sparse.
@@ -277,6 +291,7 @@ static int cowfs_copy_data(struct cowfs_fs *ofs, const struct path *lowerpath,
 	struct path temppath = { .mnt = cowfs_upper_mnt(ofs), .dentry = temp };
 	struct file *old_file, *new_file;
 	loff_t old_pos = 0, new_pos = 0;
+	loff_t data_end = 0;	/* end of the lower data being copied */
 	loff_t size = len;
 	bool skip_hole;
 	loff_t cloned;
@@ -298,6 +313,7 @@ static int cowfs_copy_data(struct cowfs_fs *ofs, const struct path *lowerpath,
 	if (cloned == len)
 		goto out_sync;
 
+	cowfs_copy_up_readahead(old_file);
 	skip_hole = old_file->f_mode & FMODE_LSEEK;
 	while (len > 0) {
 		size_t this_len = min_t(loff_t, len, COWFS_COPY_UP_CHUNK_SIZE);
@@ -308,20 +324,29 @@ static int cowfs_copy_data(struct cowfs_fs *ofs, const struct path *lowerpath,
 			break;
 		}
 
-		if (skip_hole) {
+		/*
+		 * Two seeks for each extent of data, not one for each chunk:
+		 * where the data starts (the hole before it is skipped) and
+		 * where it ends.
+		 */
+		if (skip_hole && old_pos >= data_end) {
 			loff_t data = vfs_llseek(old_file, old_pos, SEEK_DATA);
 
 			if (data == -ENXIO)
 				break;	/* only a hole left */
-			if (data > old_pos) {
+			if (data >= 0)
+				data_end = vfs_llseek(old_file, data, SEEK_HOLE);
+			if (data < 0 || data_end <= data) {
+				skip_hole = false;
+			} else if (data > old_pos) {
 				len -= data - old_pos;
 				old_pos = data;
 				new_pos = data;
 				continue;
 			}
-			if (data < 0)
-				skip_hole = false;
 		}
+		if (skip_hole)
+			this_len = min_t(loff_t, this_len, data_end - old_pos);
 
 		bytes = do_splice_direct(old_file, &old_pos, new_file, &new_pos,
 					 this_len, SPLICE_F_MOVE);
