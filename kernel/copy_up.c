@@ -309,9 +309,14 @@ static int cowfs_copy_data(struct cowfs_fs *ofs, const struct path *lowerpath,
 		goto out_old;
 	}
 
+	/*
+	 * A clone writes no data, only the new file's extent map, which the
+	 * upper file system journals ahead of the rename that later shows
+	 * the file: no fsync needed (overlayfs skips it too).
+	 */
 	cloned = vfs_clone_file_range(old_file, 0, new_file, 0, len, 0);
 	if (cloned == len)
-		goto out_sync;
+		goto out_new;
 
 	cowfs_copy_up_readahead(old_file);
 	skip_hole = old_file->f_mode & FMODE_LSEEK;
@@ -360,9 +365,9 @@ static int cowfs_copy_data(struct cowfs_fs *ofs, const struct path *lowerpath,
 	/* A trailing hole was skipped: give the file its full size */
 	if (!err && new_pos < size)
 		err = cowfs_set_size(ofs, temp, size);
-out_sync:
 	if (!err)
 		err = vfs_fsync(new_file, 0);
+out_new:
 	fput(new_file);
 out_old:
 	fput(old_file);
