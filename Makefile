@@ -34,14 +34,16 @@ T ?=
 phase = @printf '\n==> %s\n' "$(1)"
 
 .PHONY: all help deps ksrc module cowctl selftests clean distclean \
-	checkpatch w1 sparse test check demo shell kdir bench bench-quick
+	checkpatch w1 sparse test check demo shell kdir bench bench-quick \
+	bench-first-write
 
 all: module cowctl selftests
 
 help:
 	@sed -n '3,15s/^# \{0,1\}//p' Makefile
 	@echo 'targets: all module cowctl selftests deps ksrc checkpatch w1 sparse'
-	@echo '         test check demo shell clean distclean stress'
+	@echo '         test check demo shell clean distclean stress bench bench-quick'
+	@echo '         bench-first-write'
 	@echo '         install uninstall dkms-install dkms-uninstall dkms-check'
 
 deps:
@@ -110,9 +112,15 @@ stress:
 
 # Storage driver benchmark in the VM: scripts/bench/run.sh (BENCH_ARGS=
 # '--drivers cowfs,zfs' to pick).  bench-quick: bench-results/quick/.
+# bench-first-write: cowfs against overlay2, first write (copy-up) only,
+# ext4 and xfs uppers, wall and instruction clocks (bench-results/first-write/).
 bench bench-quick: deps module cowctl
 	$(call phase,$@: storage drivers in a VM)
 	scripts/bench/run.sh $(if $(filter bench-quick,$@),--quick,--full) $(BENCH_ARGS)
+
+bench-first-write: deps module cowctl
+	$(call phase,$@: cowfs and overlay2 first write in a VM)
+	scripts/bench/run.sh --full --first-write
 
 # A real machine (as root).  'make install': cowctl into $(PREFIX)/sbin
 # with cowctl(8), cowfs(5) and the bash completion, and the default volume

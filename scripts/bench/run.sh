@@ -2,14 +2,21 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make bench / make bench-quick: run scripts/bench/bench.py in the test VM
-# (QEMU, TCG) with every storage driver, then make the table, the plots
-# and docs/benchmarks.md on the host with scripts/bench/report.py.
+# (QEMU, TCG) with every storage driver, then cowfs's and overlay2's first
+# write once more in a VM whose clock counts instructions (scripts/vm
+# --icount), then make the table, the plots and docs/benchmarks.md on the
+# host with scripts/bench/report.py.
 #
-#   scripts/bench/run.sh --full | --quick [--drivers a,b] [--mem MB]
+#   scripts/bench/run.sh --full | --quick [--first-write] [--drivers a,b]
+#                        [--mem MB]
 #
+# --first-write: only the first-write comparison of cowfs and overlay2
+# (ext4 and xfs uppers, both clocks): make bench-first-write.
 # Output:
-#   full:   bench-results/latest.json, latest.md, *.png; docs/benchmarks.md
-#   quick:  bench-results/quick/latest.json, latest.md, *.png
+#   full:   bench-results/latest.json, first_write_icount.json, latest.md,
+#           *.png; docs/benchmarks.md
+#   quick:  bench-results/quick/...
+#   --first-write: bench-results/first-write/...
 # The guest console (progress) streams to stdout.
 set -euo pipefail
 
@@ -17,14 +24,16 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
 mode=full
 drivers=
+fw_only=0
 mem=${BENCH_MEM:-4096}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--full) mode=full; shift ;;
 	--quick) mode=quick; shift ;;
+	--first-write) fw_only=1; shift ;;
 	--drivers) drivers=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
-	-h | --help) sed -n '3,14s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,21s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
 	esac
 done
@@ -35,6 +44,11 @@ if [ "$mode" = full ]; then
 else
 	out=bench-results/quick
 	tmo=${BENCH_TIMEOUT:-1200}
+fi
+if [ "$fw_only" = 1 ]; then
+	out=bench-results/first-write
+	[ -n "$drivers" ] && { echo "run.sh: --first-write measures cowfs and overlay2; no --drivers" >&2; exit 2; }
+	drivers=overlay2,cowfs
 fi
 mkdir -p "$out"
 
@@ -48,6 +62,10 @@ done
 args=(--out "$out/latest.json")
 [ "$mode" = quick ] && args+=(--quick)
 [ -n "$drivers" ] && args+=(--drivers "$drivers")
+[ "$fw_only" = 1 ] && args+=(--only first_write,upper_xfs)
+fw_args=(--out "$out/first_write_icount.json" --clock icount
+	--drivers overlay2,cowfs --only first_write,upper_xfs)
+[ "$mode" = quick ] && fw_args+=(--quick)
 
 start=$SECONDS
 stamp=$(mktemp)
@@ -60,9 +78,23 @@ echo "run.sh: the VM part took ${vm_s}s (exit status $rc)"
 [ "$out/latest.json" -nt "$stamp" ] ||
 	{ echo "run.sh: the VM wrote no new $out/latest.json" >&2; exit 1; }
 
+icount=()
+dl=",${drivers:-overlay2,cowfs},"
+if [[ $dl == *,cowfs,* && $dl == *,overlay2,* ]]; then
+	echo "run.sh: first write of cowfs and overlay2 again, guest clock counting instructions"
+	scripts/vm --icount --mem "$mem" --timeout "$tmo" -- \
+		python3 scripts/bench/bench.py "${fw_args[@]}" || rc=$?
+	if [ "$out/first_write_icount.json" -nt "$stamp" ]; then
+		icount=(--icount "$out/first_write_icount.json")
+	else
+		echo "run.sh: the icount VM wrote no $out/first_write_icount.json" >&2
+		rc=1
+	fi
+fi
+
 report=(python3 scripts/bench/report.py "$out/latest.json" --outdir "$out"
-	--wall "$vm_s")
-[ "$mode" = full ] && report+=(--docs docs/benchmarks.md)
+	--wall "$vm_s" "${icount[@]}")
+[ "$mode" = full ] && [ "$fw_only" = 0 ] && report+=(--docs docs/benchmarks.md)
 "${report[@]}"
 echo "run.sh: $mode benchmark done in $((SECONDS - start))s: $out/latest.md"
 exit "$rc"
