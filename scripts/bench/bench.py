@@ -311,6 +311,17 @@ def quartiles(xs):
     return q[0], q[1], q[2]
 
 
+def settle(mnt):
+    """Let the filesystem at @mnt finish the work that drop_caches and the
+    last container's removal left it (xfs pushes its log items and reclaims
+    inodes in the background): a freeze waits for all of it.  Otherwise
+    that work lands in whichever first write comes next, and on xfs, where
+    a clone copy-up takes a fraction of a millisecond, it decides the
+    result."""
+    sh("fsfreeze", "--freeze", mnt)
+    sh("fsfreeze", "--unfreeze", mnt)
+
+
 def w_first_write_pair(back, p, src, drivers):
     """cowfs and overlay2 on the same backing filesystem, taking turns.
 
@@ -319,7 +330,8 @@ def w_first_write_pair(back, p, src, drivers):
     emulator in different states, and under TCG a 64 MiB copy-up varies
     by 3x from one run to the next whatever the driver.  Here every round
     times one first write per driver and size, on fresh containers, in
-    alternating order, after a warm-up round that is not recorded."""
+    alternating order, after a warm-up round that is not recorded; caches
+    are dropped and the filesystem settled before each."""
     ds = [Driver(n, f"{back.mnt}/root-{n}", back.name) for n in drivers]
     log(f"==> first write: {' and '.join(drivers)} in turns on {back.name} "
         f"({p['fw_reps']} rounds, clock {CLOCK})")
@@ -336,6 +348,7 @@ def w_first_write_pair(back, p, src, drivers):
                 d.create("fw", ctr)
                 m = d.mount(ctr)
                 drop_caches()
+                settle(back.mnt)
                 t = first_write(f"{m}/f{size_name(n)}")
                 d.rm(ctr)
                 if r:   # round 0 warms up
@@ -657,7 +670,8 @@ def main():
                 date=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                 vcpus=os.cpu_count(), mem_mib=meminfo()["MemTotal"] >> 20,
                 seconds=round(time.monotonic() - T0), drivers=drivers,
-                failed=failed, params=p, workloads=sorted(ONLY), clock=CLOCK)
+                failed=failed, params=p, workloads=sorted(ONLY), clock=CLOCK,
+                fw_settle=True)
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     tmp = a.out + ".tmp"
     with open(tmp, "w") as f:

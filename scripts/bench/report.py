@@ -169,7 +169,7 @@ def upper_table(recs, icount_recs=()):
 
 FW_NOTE = """Medians [first–third quartile] of rounds in which cowfs and
 overlay2 take turns on the same filesystem (a fresh container each time,
-caches dropped, one warm-up round not counted).  **icount**: a second VM
+caches dropped{settle}, one warm-up round not counted).  **icount**: a second VM
 whose clock counts guest instructions (`scripts/vm --icount`, 1 ns each,
 idle time skipped): the work each driver does, repeatable to about 0.1%.
 **wall**: the bench VM's real clock, which under TCG swings by up to 3x
@@ -323,7 +323,9 @@ def main():
     ut = upper_table(recs, icount_recs)
     if ut:
         parts += ["### First write: cowfs vs overlay, ext4 and xfs upper", "",
-                  FW_NOTE, "", ut, ""]
+                  FW_NOTE.format(settle=", the filesystem settled by a "
+                                 "freeze and thaw" if meta.get("fw_settle")
+                                 else ""), "", ut, ""]
     md = "\n".join(parts)
     with open(os.path.join(outdir, "latest.md"), "w") as f:
         f.write(md)
