@@ -364,6 +364,8 @@ How to read it:
   {meta['params'].get('fw_reps', meta['params']['reps'])} rounds in which
   the two take turns on the same filesystem; the section at the end adds
   the same comparison timed by a clock that counts guest instructions.
+  `make bench-first-write` repeats just that comparison
+  (`bench-results/first-write/latest.md`).
 * page cache: growth of page cache (less tmpfs) plus the ZFS ARC while 10
   containers read the same {meta['params']['data_mib']} MiB image file;
   disk space: growth of the backing store when each of 10 containers
