@@ -100,15 +100,6 @@ static const char *const ls_usage_[] = {
 const char *const container_usage[] = {
 	"cowctl container COMMAND [ARGS...]",
 	"Manage containers: writable snapshots of images.",
-	"",
-	"Commands:",
-	"  create   create a container from an image",
-	"  mount    mount a container",
-	"  umount   unmount a container",
-	"  rm       remove containers",
-	"  ls       list containers",
-	"",
-	"'cowctl container COMMAND --help' describes a command.",
 	NULL,
 };
 
@@ -125,15 +116,7 @@ static const struct cmd ctr_cmds[] = {
 
 int cmd_container(int argc, char **argv)
 {
-	if (argc < 2) {
-		cmd_print_help(container_usage);
-		return EXIT_USAGE;
-	}
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		cmd_print_help(container_usage);
-		return EXIT_OK;
-	}
-	return cmd_dispatch(ctr_cmds, "container", argc - 1, argv + 1);
+	return cmd_group(ctr_cmds, "container", container_usage, argc, argv);
 }
 
 static const struct option common_opts[] = {

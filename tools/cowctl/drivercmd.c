@@ -126,16 +126,6 @@ const char *const driver_usage[] = {
 	"Manage the storage drivers.",
 	"",
 	"Drivers: cowfs (default), overlay2, devicemapper, btrfs, zfs. " AUFS_NOTE ".",
-	"",
-	"Commands:",
-	"  ls        list the drivers and whether they can run here",
-	"  status    show a driver's status (as docker info does)",
-	"  up        set up a driver's backing store, with options",
-	"  down      take the backing store down, keeping its data",
-	"  destroy   remove everything a driver stores",
-	"  df        disk space of the backing store",
-	"",
-	"'cowctl driver COMMAND --help' describes a command.",
 	NULL,
 };
 
@@ -152,15 +142,7 @@ static const struct cmd drv_cmds[] = {
 
 int cmd_driver(int argc, char **argv)
 {
-	if (argc < 2) {
-		cmd_print_help(driver_usage);
-		return EXIT_USAGE;
-	}
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		cmd_print_help(driver_usage);
-		return EXIT_OK;
-	}
-	return cmd_dispatch(drv_cmds, "driver", argc - 1, argv + 1);
+	return cmd_group(drv_cmds, "driver", driver_usage, argc, argv);
 }
 
 static const struct option common_opts[] = {

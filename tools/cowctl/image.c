@@ -78,13 +78,6 @@ static const char *const image_rm_usage[] = {
 const char *const image_usage[] = {
 	"cowctl image COMMAND [ARGS...]",
 	"Manage the image layers of a storage driver.",
-	"",
-	"Commands:",
-	"  import   create an image from a directory or a tar archive",
-	"  ls       list images",
-	"  rm       remove images",
-	"",
-	"'cowctl image COMMAND --help' describes a command.",
 	NULL,
 };
 
@@ -98,15 +91,7 @@ static const struct cmd image_cmds[] = {
 
 int cmd_image(int argc, char **argv)
 {
-	if (argc < 2) {
-		cmd_print_help(image_usage);
-		return EXIT_USAGE;
-	}
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		cmd_print_help(image_usage);
-		return EXIT_OK;
-	}
-	return cmd_dispatch(image_cmds, "image", argc - 1, argv + 1);
+	return cmd_group(image_cmds, "image", image_usage, argc, argv);
 }
 
 /* Parse the options every image/container/driver command takes. */
