@@ -268,6 +268,17 @@ const char *fs_name(const char *path);
 int loop_attach(const char *file, bool partscan, char *dev, size_t len);
 /* The loop device backed by @file, or -ENOENT. */
 int loop_find(const char *file, char *dev, size_t len);
+/* loop_find(), else loop_attach(): 0, or -errno after a message. */
+int loop_get(const struct drv_ctx *ctx, const char *file, bool partscan,
+	     char *dev, size_t len);
+/*
+ * A backing store in a file: @img, a sparse file of option size= bytes
+ * (@def_size when not given; made anew when @fresh), on a loop device
+ * ("/dev/loopN" in @dev).  0, or -errno after a message.
+ */
+int loop_image(const struct drv_ctx *ctx, const char *img,
+	       const char *def_size, bool fresh, bool partscan,
+	       char *dev, size_t len);
 int loop_detach(const char *dev);
 
 /* Layer content import (import.c). */

@@ -266,20 +266,10 @@ static int dm_up(struct drv_ctx *ctx)
 				ctx->dir, strerror(-ret));
 			goto out;
 		}
-		for (int i = 0; i < 2; i++) {
-			const char *f = i ? meta : data;
-			char *d = i ? mdev : ddev;
-
-			if (loop_find(f, d, sizeof(ddev)) == 0)
-				continue;
-			ret = loop_attach(f, false, d, sizeof(ddev));
-			if (ret) {
-				drv_err(ctx, "cannot attach %s to a loop device: %s%s",
-					f, strerror(-ret), ret == -ENOENT ?
-					" ('modprobe loop')" : "");
-				goto out;
-			}
-		}
+		ret = loop_get(ctx, data, false, ddev, sizeof(ddev)) ?:
+		      loop_get(ctx, meta, false, mdev, sizeof(mdev));
+		if (ret)
+			goto out;
 	}
 	if (fresh) {
 		/* A zeroed superblock makes dm-thin format the metadata. */

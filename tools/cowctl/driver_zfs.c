@@ -161,7 +161,6 @@ static int zfs_up(struct drv_ctx *ctx)
 	const char *device = ctx_opt(ctx, "device", NULL);
 	bool fresh = access(state, F_OK) < 0;
 	char dev[64], pool[64], sub[128];
-	uint64_t size;
 	int ret;
 
 	ret = load_module(ctx);
@@ -176,27 +175,10 @@ static int zfs_up(struct drv_ctx *ctx)
 	if (device) {
 		snprintf(dev, sizeof(dev), "%s", device);
 	} else {
-		if (!parse_size(ctx_opt(ctx, "size", ZFS_DEFAULT_SIZE), &size)) {
-			drv_err(ctx, "size=%s is not a size (e.g. 8G)",
-				ctx_opt(ctx, "size", ""));
-			ret = -EINVAL;
+		ret = loop_image(ctx, img, ZFS_DEFAULT_SIZE, fresh, true, dev,
+				 sizeof(dev));
+		if (ret)
 			goto out;
-		}
-		if (fresh)
-			unlink(img);
-		ret = make_sparse(img, size);
-		if (ret) {
-			drv_err(ctx, "cannot create %s: %s", img, strerror(-ret));
-			goto out;
-		}
-		if (loop_find(img, dev, sizeof(dev)) < 0) {
-			ret = loop_attach(img, true, dev, sizeof(dev));
-			if (ret) {
-				drv_err(ctx, "cannot attach %s to a loop device: %s",
-					img, strerror(-ret));
-				goto out;
-			}
-		}
 	}
 	if (!fresh) {
 		ret = RUN(ctx, 0, NULL, "zpool", "import", "-d", dev, "-o",

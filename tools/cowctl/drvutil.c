@@ -517,6 +517,42 @@ int loop_find(const char *file, char *dev, size_t len)
 	return ret;
 }
 
+int loop_get(const struct drv_ctx *ctx, const char *file, bool partscan,
+	     char *dev, size_t len)
+{
+	int ret;
+
+	if (loop_find(file, dev, len) == 0)
+		return 0;
+	ret = loop_attach(file, partscan, dev, len);
+	if (ret)
+		drv_err(ctx, "cannot attach %s to a loop device: %s%s", file,
+			strerror(-ret), ret == -ENOENT ? " ('modprobe loop')" : "");
+	return ret;
+}
+
+int loop_image(const struct drv_ctx *ctx, const char *img,
+	       const char *def_size, bool fresh, bool partscan,
+	       char *dev, size_t len)
+{
+	uint64_t size;
+	int ret;
+
+	if (!parse_size(ctx_opt(ctx, "size", def_size), &size)) {
+		drv_err(ctx, "size=%s is not a size (e.g. 8G)",
+			ctx_opt(ctx, "size", ""));
+		return -EINVAL;
+	}
+	if (fresh)
+		unlink(img);
+	ret = make_sparse(img, size);
+	if (ret) {
+		drv_err(ctx, "cannot create %s: %s", img, strerror(-ret));
+		return ret;
+	}
+	return loop_get(ctx, img, partscan, dev, len);
+}
+
 int loop_detach(const char *dev)
 {
 	int fd = open(dev, O_RDONLY | O_CLOEXEC);
