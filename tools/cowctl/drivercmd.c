@@ -159,6 +159,20 @@ static int no_args(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/*
+ * The options of a driver command that takes -d/-r and no arguments.
+ * True with *ret = EXIT_OK to go on; false with the exit status in *ret
+ * after --help or a usage error.
+ */
+static bool drv_only_opts(int argc, char **argv, struct drv_args *a, int *ret)
+{
+	*ret = EXIT_OK;
+	if (drv_getopt(argc, argv, ":hjd:r:", common_opts, a, ret) < 0)
+		return false;
+	*ret = no_args(argc, argv);
+	return *ret == EXIT_OK;
+}
+
 /* Is driver @d set up in @root ("up", "down"), or not at all ("-")? */
 static const char *state_of(const struct storage_driver *d, const char *root)
 {
@@ -312,13 +326,9 @@ void print_storage_info(void)
 static int drv_ls(int argc, char **argv)
 {
 	struct drv_args a = { 0 };
-	int c, ret = EXIT_OK;
+	int ret;
 
-	c = drv_getopt(argc, argv, ":hjd:r:", common_opts, &a, &ret);
-	if (c < 0)
-		return ret;
-	ret = no_args(argc, argv);
-	if (ret)
+	if (!drv_only_opts(argc, argv, &a, &ret))
 		return ret;
 	print_driver_list(a.root, true);
 	return EXIT_OK;
@@ -327,13 +337,9 @@ static int drv_ls(int argc, char **argv)
 static int drv_status(int argc, char **argv)
 {
 	struct drv_args a = { 0 };
-	int c, ret = EXIT_OK;
+	int ret;
 
-	c = drv_getopt(argc, argv, ":hjd:r:", common_opts, &a, &ret);
-	if (c < 0)
-		return ret;
-	ret = no_args(argc, argv);
-	if (ret)
+	if (!drv_only_opts(argc, argv, &a, &ret))
 		return ret;
 	open_json_object(NULL);
 	ret = print_driver_status(&a) ? EXIT_FAIL : EXIT_OK;
@@ -427,13 +433,9 @@ static int drv_down(int argc, char **argv)
 {
 	struct drv_args a = { 0 };
 	struct drv_ctx ctx;
-	int c, ret = EXIT_OK;
+	int c, ret;
 
-	c = drv_getopt(argc, argv, ":hjd:r:", common_opts, &a, &ret);
-	if (c < 0)
-		return ret;
-	ret = no_args(argc, argv);
-	if (ret)
+	if (!drv_only_opts(argc, argv, &a, &ret))
 		return ret;
 	c = drv_ctx_open(&ctx, &a, CTX_NOCREATE);
 	if (c)
@@ -448,13 +450,9 @@ static int drv_destroy(int argc, char **argv)
 	struct drv_args a = { 0 };
 	struct strvec names = STRVEC_INIT;
 	struct drv_ctx ctx;
-	int c, ret = EXIT_OK;
+	int c, ret;
 
-	c = drv_getopt(argc, argv, ":hjd:r:", common_opts, &a, &ret);
-	if (c < 0)
-		return ret;
-	ret = no_args(argc, argv);
-	if (ret)
+	if (!drv_only_opts(argc, argv, &a, &ret))
 		return ret;
 	c = drv_ctx_open(&ctx, &a, CTX_NOCREATE);
 	if (c)
@@ -497,13 +495,9 @@ static int drv_df(int argc, char **argv)
 	struct strvec imgs = STRVEC_INIT, ctrs = STRVEC_INIT;
 	struct drv_ctx ctx;
 	uint64_t used = 0, total = 0;
-	int c, ret = EXIT_OK;
+	int c, ret;
 
-	c = drv_getopt(argc, argv, ":hjd:r:", common_opts, &a, &ret);
-	if (c < 0)
-		return ret;
-	ret = no_args(argc, argv);
-	if (ret)
+	if (!drv_only_opts(argc, argv, &a, &ret))
 		return ret;
 	if (drv_ctx_open(&ctx, &a, CTX_UP))
 		return EXIT_FAIL;
