@@ -131,9 +131,9 @@ static int config_get(int argc, char **argv)
 		if (ret != CMD_CONTINUE)
 			return ret;
 	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s': config get takes no arguments",
-				   msg_path(argv[optind]));
+	ret = cmd_no_args(argc, argv);
+	if (ret)
+		return ret;
 	return config_request(NULL);
 }
 
@@ -158,9 +158,9 @@ static int config_set(int argc, char **argv)
 				return ret;
 		}
 	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s'",
-				   msg_path(argv[optind]));
+	ret = cmd_no_args(argc, argv);
+	if (ret)
+		return ret;
 	if (!store)
 		return usage_error("nothing to set: give --store DIR");
 	if (!check_abs_path("store", store))

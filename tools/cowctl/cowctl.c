@@ -15,6 +15,7 @@
 #include "cowctl.h"
 #include "driver.h"
 #include "json_print.h"
+#include "utils.h"
 
 bool opt_json;
 bool opt_pretty;
@@ -95,6 +96,17 @@ int usage_error(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nTry '%s --help' for more information.\n", cur_path);
 	return EXIT_USAGE;
+}
+
+int cmd_no_args(int argc, char **argv)
+{
+	const char *name = strchr(cur_path, ' ');
+
+	if (optind >= argc)
+		return EXIT_OK;
+	/* "cowctl volume ls" -> "volume ls takes no arguments" */
+	return usage_error("unexpected argument '%s': %s takes no arguments",
+			   msg_path(argv[optind]), name ? name + 1 : cur_path);
 }
 
 /* An alias ("list" for "ls") shares its usage with an earlier entry. */

@@ -86,6 +86,12 @@ int cmd_common_opt(int c, char **argv);
  */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * After the options of a command that takes no arguments: EXIT_OK, or
+ * the usage error "unexpected argument 'X': <command> takes no arguments".
+ */
+int cmd_no_args(int argc, char **argv);
+
 /* Print "cowctl: <message>" to stderr. */
 void error_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -151,14 +151,6 @@ static const struct option common_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static int no_args(int argc, char **argv)
-{
-	if (optind < argc)
-		return usage_error("unexpected argument '%s'",
-				   msg_path(argv[optind]));
-	return EXIT_OK;
-}
-
 /*
  * The options of a driver command that takes -d/-r and no arguments.
  * True with *ret = EXIT_OK to go on; false with the exit status in *ret
@@ -169,7 +161,7 @@ static bool drv_only_opts(int argc, char **argv, struct drv_args *a, int *ret)
 	*ret = EXIT_OK;
 	if (drv_getopt(argc, argv, ":hjd:r:", common_opts, a, ret) < 0)
 		return false;
-	*ret = no_args(argc, argv);
+	*ret = cmd_no_args(argc, argv);
 	return *ret == EXIT_OK;
 }
 
@@ -375,7 +367,7 @@ static int drv_up(int argc, char **argv)
 		strvec_free(&kv);
 		return ret;
 	}
-	ret = no_args(argc, argv);
+	ret = cmd_no_args(argc, argv);
 	if (ret) {
 		strvec_free(&kv);
 		return ret;

@@ -201,9 +201,9 @@ int cmd_events(int argc, char **argv)
 				return ret;
 		}
 	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s': events takes no arguments",
-				   msg_path(argv[optind]));
+	ret = cmd_no_args(argc, argv);
+	if (ret)
+		return ret;
 	st.limit = count;
 	/* One line per event, even with -p. */
 	json_init(opt_json, false);

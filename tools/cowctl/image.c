@@ -144,11 +144,9 @@ int drv_ls_begin(int argc, char **argv, const char *kind, struct drv_ctx *ctx,
 	}
 	if (c < 0)
 		return -1;
-	if (optind < argc) {
-		*ret = usage_error("unexpected argument '%s'",
-				   msg_path(argv[optind]));
+	*ret = cmd_no_args(argc, argv);
+	if (*ret)
 		return -1;
-	}
 	c = drv_ctx_open(ctx, &a, CTX_NOCREATE);
 	if (c < 0) {
 		*ret = EXIT_FAIL;

@@ -72,9 +72,9 @@ int cmd_info(int argc, char **argv)
 		if (ret != CMD_CONTINUE)
 			return ret;
 	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s': info takes no arguments",
-				   msg_path(argv[optind]));
+	ret = cmd_no_args(argc, argv);
+	if (ret)
+		return ret;
 
 	fs = fs_registered(fstype);
 	if (fs < 0)

@@ -427,9 +427,9 @@ int cmd_ls(int argc, char **argv)
 				return ret;
 		}
 	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s': ls takes no arguments",
-				   msg_path(argv[optind]));
+	ret = cmd_no_args(argc, argv);
+	if (ret)
+		return ret;
 
 	/*
 	 * Without mountinfo there is nothing to show; without the module's

@@ -680,11 +680,8 @@ static int volume_ls(int argc, char **argv)
 			ret = EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
-		usage_error("unexpected argument '%s': volume ls takes no arguments",
-			    msg_path(argv[optind]));
+	if (cmd_no_args(argc, argv))
 		goto out;
-	}
 
 	ret = EXIT_FAIL;
 	if (cowctl_nl_open_or_fail(&nl))
@@ -900,9 +897,9 @@ static int volume_prune(int argc, char **argv)
 				return ret;
 		}
 	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s': volume prune takes no arguments",
-				   msg_path(argv[optind]));
+	ret = cmd_no_args(argc, argv);
+	if (ret)
+		return ret;
 	if (cowctl_nl_open_or_fail(&nl))
 		return EXIT_FAIL;
 	ret = EXIT_FAIL;
