@@ -27,22 +27,8 @@
 #include "driver.h"
 #include "driver_union.h"
 #include "json_print.h"
+#include "mountapi.h"
 #include "utils.h"
-
-#ifndef FSOPEN_CLOEXEC
-#define FSOPEN_CLOEXEC		0x00000001
-#endif
-#ifndef FSMOUNT_CLOEXEC
-#define FSMOUNT_CLOEXEC		0x00000001
-#endif
-#ifndef MOVE_MOUNT_F_EMPTY_PATH
-#define MOVE_MOUNT_F_EMPTY_PATH	0x00000004
-#endif
-#ifndef FSCONFIG_SET_FLAG
-#define FSCONFIG_SET_FLAG	0
-#define FSCONFIG_SET_STRING	1
-#define FSCONFIG_CMD_CREATE	6
-#endif
 
 /* The filesystem type: overlay2 mounts "overlay". */
 static const char *union_fstype(const struct drv_ctx *ctx)
@@ -235,7 +221,7 @@ static void fc_log(const struct drv_ctx *ctx, int fd)
 
 static int fsconf(int fd, const char *key, const char *val)
 {
-	return syscall(SYS_fsconfig, fd, FSCONFIG_SET_STRING, key, val, 0);
+	return sys_fsconfig(fd, FSCONFIG_SET_STRING, key, val, 0);
 }
 
 int union_ctr_mount(struct drv_ctx *ctx, const char *name,
@@ -255,7 +241,7 @@ int union_ctr_mount(struct drv_ctx *ctx, const char *name,
 		ret = -ENOMEM;
 		goto out_free;
 	}
-	fd = syscall(SYS_fsopen, fstype, FSOPEN_CLOEXEC);
+	fd = sys_fsopen(fstype, FSOPEN_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
 		drv_err(ctx, "cannot open a %s filesystem context: %s%s", fstype,
@@ -280,15 +266,15 @@ int union_ctr_mount(struct drv_ctx *ctx, const char *name,
 	if (fsconf(fd, "workdir", work) < 0)
 		goto fail;
 	step = "create";
-	if (syscall(SYS_fsconfig, fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+	if (sys_fsconfig(fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		goto fail;
 	step = "fsmount";
-	mfd = syscall(SYS_fsmount, fd, FSMOUNT_CLOEXEC, 0);
+	mfd = sys_fsmount(fd, FSMOUNT_CLOEXEC, 0);
 	if (mfd < 0)
 		goto fail;
 	step = "move_mount";
-	if (syscall(SYS_move_mount, mfd, "", AT_FDCWD, target,
-		    MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+	if (sys_move_mount(mfd, "", AT_FDCWD, target,
+			   MOVE_MOUNT_F_EMPTY_PATH) < 0) {
 		ret = -errno;
 		close(mfd);
 		errno = -ret;
