@@ -172,6 +172,17 @@ static int check_volume_name(const char *name)
 			   msg_path(name), COWFS_VOLUME_NAME_MAX);
 }
 
+/* NAME... after the options: at least one, each a valid volume name. */
+static int check_volume_names(int argc, char **argv, const char *what)
+{
+	if (optind >= argc)
+		return usage_error("missing NAME, the volume to %s", what);
+	for (int i = optind; i < argc; i++)
+		if (check_volume_name(argv[i]))
+			return EXIT_USAGE;
+	return EXIT_OK;
+}
+
 /* ---- printing --------------------------------------------------------- */
 
 /* The mounts and mountinfo, read once, for the UsedBy of volumes. */
@@ -736,11 +747,9 @@ static int volume_inspect(int argc, char **argv)
 		if (ret != CMD_CONTINUE)
 			return ret;
 	}
-	if (optind >= argc)
-		return usage_error("missing NAME, the volume to inspect");
-	for (int i = optind; i < argc; i++)
-		if (check_volume_name(argv[i]))
-			return EXIT_USAGE;
+	ret = check_volume_names(argc, argv, "inspect");
+	if (ret)
+		return ret;
 	if (cowctl_nl_open_or_fail(&nl))
 		return EXIT_FAIL;
 
@@ -792,11 +801,9 @@ static int volume_rm(int argc, char **argv)
 				return ret;
 		}
 	}
-	if (optind >= argc)
-		return usage_error("missing NAME, the volume to remove");
-	for (int i = optind; i < argc; i++)
-		if (check_volume_name(argv[i]))
-			return EXIT_USAGE;
+	ret = check_volume_names(argc, argv, "remove");
+	if (ret)
+		return ret;
 	if (cowctl_nl_open_or_fail(&nl))
 		return EXIT_FAIL;
 
