@@ -37,18 +37,6 @@ static const unsigned char acl_blob[] = {
 	0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,	/* ACL_OTHER - */
 };
 
-static void fill_pattern(unsigned char *buf, size_t len, uint32_t seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		seed ^= seed << 13;
-		seed ^= seed >> 17;
-		seed ^= seed << 5;
-		buf[i] = seed & 0xff;
-	}
-}
-
 static int mksparse(const char *path)
 {
 	static char chunk[SPARSE_CHUNK];

@@ -31,19 +31,6 @@ FIXTURE(io) {
 	unsigned char *big;	/* expected contents of "big" */
 };
 
-/* Deterministic pseudo-random bytes (xorshift32). */
-static void fill_pattern(unsigned char *buf, size_t len, uint32_t seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		seed ^= seed << 13;
-		seed ^= seed >> 17;
-		seed ^= seed << 5;
-		buf[i] = seed & 0xff;
-	}
-}
-
 /* "sparse": 4 KiB of 'A', a 1 MiB hole, 4 KiB of 'B'. */
 static int mksparse(const char *path)
 {
