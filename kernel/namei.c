@@ -107,6 +107,26 @@ static int cowfs_next_component(const char **name)
 }
 
 /*
+ * Screen an entry a layer has for the name: a whiteout hides it and every
+ * layer below (0, and @d stops); a dentry cowfs cannot stack on
+ * (cowfs_dentry_weird()) is -EREMOTE.  Both consume @this.  1 when @this
+ * is an entry to use.
+ */
+static int cowfs_lookup_usable(struct cowfs_lookup_data *d, struct dentry *this)
+{
+	if (cowfs_is_whiteout(this)) {
+		dput(this);
+		d->stop = true;
+		return 0;
+	}
+	if (cowfs_dentry_weird(this)) {
+		dput(this);
+		return -EREMOTE;
+	}
+	return 1;
+}
+
+/*
  * Found @this for the last component in @layer: decide what it adds to the
  * stack.  Consumes @this.
  */
@@ -114,16 +134,10 @@ static int cowfs_lookup_found(struct cowfs_lookup_data *d,
 			      const struct cowfs_layer *layer,
 			      struct dentry *this)
 {
-	if (cowfs_is_whiteout(this)) {
-		dput(this);
-		d->stop = true;
-		return 0;
-	}
+	int usable = cowfs_lookup_usable(d, this);
 
-	if (cowfs_dentry_weird(this)) {
-		dput(this);
-		return -EREMOTE;
-	}
+	if (usable <= 0)
+		return usable;
 
 	if (d->origin) {
 		/* Only the file a copied-up file came from belongs here */
@@ -272,20 +286,15 @@ static int cowfs_lookup_upper_layer(struct cowfs_lookup_data *d,
 				    struct dentry **upperdentry)
 {
 	struct dentry *this;
+	int usable;
 
 	this = cowfs_lookup_one(layer, d->name.name, d->name.len, upperdir);
 	if (IS_ERR_OR_NULL(this))
 		return PTR_ERR_OR_ZERO(this);
 
-	if (cowfs_is_whiteout(this)) {
-		dput(this);
-		d->stop = true;
-		return 0;
-	}
-	if (cowfs_dentry_weird(this)) {
-		dput(this);
-		return -EREMOTE;
-	}
+	usable = cowfs_lookup_usable(d, this);
+	if (usable <= 0)
+		return usable;
 
 	*upperdentry = this;
 	if (!d_is_dir(this)) {
