@@ -478,9 +478,30 @@ struct inode *cowfs_get_inode(struct super_block *sb,
 		goto out_nomem;
 
 	if (!(inode->i_state & I_NEW)) {
-		/* Already in the union, e.g. another link to the same file */
+		/*
+		 * Already in the union, e.g. another link to the same file.
+		 * It must be the same object: layers with crafted origins
+		 * may claim otherwise, and one inode must not stand for
+		 * objects of two types, or for two upper objects.  (A lower
+		 * alias of a copied-up file comes without an upper object.
+		 * Copy-up publishes its upper object before the name shows
+		 * in the upper layer.)
+		 */
+		struct inode *upperinode = cowfs_inode_upper(inode);
+		int err = 0;
+
+		if (inode_wrong_type(inode, realinode->i_mode) ||
+		    (upperdentry && upperinode != d_inode(upperdentry))) {
+			pr_warn_ratelimited("two objects claim one origin (ino %lu): refused\n",
+					    realinode->i_ino);
+			err = -ESTALE;
+		}
 		dput(upperdentry);
 		cowfs_free_entry(oe);
+		if (err) {
+			iput(inode);
+			return ERR_PTR(err);
+		}
 		return inode;
 	}
 

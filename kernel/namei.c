@@ -27,13 +27,16 @@ struct cowfs_lookup_data {
 	unsigned int ctr;
 	bool stop;
 	bool opaque;
+	/* The name is a directory: only directories below may merge */
+	bool is_dir;
 	/* Redirect in force for the layers below, NULL for d->name */
 	char *redirect;
 	/* Lowest layer index that may still contribute */
 	int next_idx;
-	/* Only a lower non-directory with this origin may follow */
+	/* Only a lower object with this origin and type may follow */
 	void *origin;
 	int origin_len;
+	umode_t origin_type;
 	struct cowfs_path *stack;
 };
 
@@ -127,6 +130,22 @@ static int cowfs_lookup_usable(struct cowfs_lookup_data *d, struct dentry *this)
 }
 
 /*
+ * An upper object and its origin are the same object: a crafted origin
+ * naming an object of another type would hand the inode of one to the
+ * other (a directory's operations on a file, say).
+ */
+static bool cowfs_origin_type_ok(struct cowfs_lookup_data *d,
+				 struct dentry *origin)
+{
+	if ((d_inode(origin)->i_mode & S_IFMT) == d->origin_type)
+		return true;
+	pr_warn_ratelimited("origin of '%.*s' is a different type of object (%o, %o): ignored\n",
+			    d->name.len, d->name.name,
+			    d_inode(origin)->i_mode & S_IFMT, d->origin_type);
+	return false;
+}
+
+/*
  * Found @this for the last component in @layer: decide what it adds to the
  * stack.  Consumes @this.
  */
@@ -141,7 +160,7 @@ static int cowfs_lookup_found(struct cowfs_lookup_data *d,
 
 	if (d->origin) {
 		/* Only the file a copied-up file came from belongs here */
-		bool match = !d_is_dir(this) &&
+		bool match = (d_inode(this)->i_mode & S_IFMT) == d->origin_type &&
 			     cowfs_origin_matches(d->ofs, this, d->origin,
 						  d->origin_len);
 
@@ -150,8 +169,12 @@ static int cowfs_lookup_found(struct cowfs_lookup_data *d,
 			dput(this);
 			return 0;
 		}
-	} else if (d->ctr && !d_is_dir(this)) {
-		/* Only directories merge: anything else below one is hidden */
+	} else if (d->is_dir && !d_can_lookup(this)) {
+		/*
+		 * Only directories merge: a file (or anything else) below a
+		 * directory, upper or lower, is hidden by it, and ends the
+		 * stack, as it does on overlayfs.
+		 */
 		dput(this);
 		d->stop = true;
 		return 0;
@@ -161,10 +184,11 @@ static int cowfs_lookup_found(struct cowfs_lookup_data *d,
 	d->stack[d->ctr].dentry = this;
 	d->ctr++;
 
-	if (!d_is_dir(this)) {
+	if (!d_can_lookup(this)) {
 		d->stop = true;
 		return 0;
 	}
+	d->is_dir = true;
 	return cowfs_lookup_dir_next(d, layer, this);
 }
 
@@ -297,8 +321,9 @@ static int cowfs_lookup_upper_layer(struct cowfs_lookup_data *d,
 		return usable;
 
 	*upperdentry = this;
-	if (!d_is_dir(this)) {
+	if (!d_can_lookup(this)) {
 		/* A copied-up file: find its origin for a stable st_ino */
+		d->origin_type = d_inode(this)->i_mode & S_IFMT;
 		d->origin = cowfs_get_origin(d->ofs, this, &d->origin_len);
 		if (IS_ERR(d->origin)) {
 			int err = PTR_ERR(d->origin);
@@ -309,6 +334,7 @@ static int cowfs_lookup_upper_layer(struct cowfs_lookup_data *d,
 		d->stop = !d->origin;
 		return 0;
 	}
+	d->is_dir = true;
 	return cowfs_lookup_dir_next(d, layer, this);
 }
 
@@ -367,6 +393,10 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 
 		origin = cowfs_decode_origin(d.ofs, d.origin, d.origin_len,
 					     &layer);
+		if (origin && !cowfs_origin_type_ok(&d, origin)) {
+			dput(origin);
+			origin = NULL;
+		}
 		if (origin) {
 			d.stack[0].layer = layer;
 			d.stack[0].dentry = origin;

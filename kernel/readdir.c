@@ -208,6 +208,12 @@ static bool cowfs_dir_is_impure(struct dentry *dentry)
 	       val == 'y';
 }
 
+static bool cowfs_is_dot_or_dotdot(const struct cowfs_cache_entry *p)
+{
+	return p->name[0] == '.' &&
+	       (p->len == 1 || (p->len == 2 && p->name[1] == '.'));
+}
+
 /* Called with the directory locked exclusively: lookup_one() is fine. */
 static void cowfs_cache_update_ino(struct dentry *dir,
 				   struct cowfs_dir_cache *cache)
@@ -216,7 +222,7 @@ static void cowfs_cache_update_ino(struct dentry *dir,
 	struct dentry *this;
 
 	list_for_each_entry(p, &cache->all, l_node) {
-		if (!p->is_upper || p->is_whiteout || p->name[0] == '.')
+		if (!p->is_upper || p->is_whiteout || cowfs_is_dot_or_dotdot(p))
 			continue;
 		this = lookup_one(&nop_mnt_idmap, p->name, dir, p->len);
 		if (IS_ERR(this))
@@ -396,9 +402,7 @@ int cowfs_check_empty_dir(struct dentry *dentry, struct list_head *whiteouts)
 				list_move_tail(&p->l_node, whiteouts);
 			continue;
 		}
-		if (p->len == 1 && p->name[0] == '.')
-			continue;
-		if (p->len == 2 && p->name[0] == '.' && p->name[1] == '.')
+		if (cowfs_is_dot_or_dotdot(p))
 			continue;
 		err = -ENOTEMPTY;
 		break;

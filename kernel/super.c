@@ -584,15 +584,19 @@ int cowfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	struct cowfs_fs_context *ctx = fc->fs_private;
 	struct cowfs_fs *ofs = COWFS_FS(sb);
 	struct dentry *root;
+	struct cred *cred;
 	int err;
 
 	if (!ctx->nr)
 		return invalfc(fc, "missing lowerdir: name at least one lower layer");
 
 	cowfs_mount_new_id(ofs);
-	ofs->creator_cred = prepare_creds();
-	if (!ofs->creator_cred)
+	cred = prepare_creds();
+	if (!cred)
 		return -ENOMEM;
+	/* Never override disk quotas or use reserved space (as overlayfs) */
+	cap_lower(cred->cap_effective, CAP_SYS_RESOURCE);
+	ofs->creator_cred = cred;
 
 	err = cowfs_get_layers(sb, fc);
 	if (err)

@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Layers that a registry may hand us, and what a union must survive
+ * (issue 11): objects of different types at one name across layers,
+ * crafted trusted.overlay.origin values that claim another object, and
+ * names the union must report consistently.  Each case is one that
+ * crashed cowfs or showed the wrong object before its fix.  Errors are
+ * fine where a layer makes no sense; a wrong object or a splat is not.
+ *
+ * Also: writes through the union never use the upper filesystem's
+ * reserved blocks (the mounter's CAP_SYS_RESOURCE is dropped).
+ *
+ * COWFS_TEST_FSTYPE=overlay runs the same checks on overlayfs.
+ */
+#include "kselftest_harness.h"
+#include "cowfs_rw.h"
+
+#include <sys/statvfs.h>
+
+FIXTURE(hostile) {
+	struct rw_env rw;
+};
+
+FIXTURE_SETUP(hostile)
+{
+	REQUIRE_FSTYPE();
+	ASSERT_EQ(0, rw_init(&self->rw, 2, RW_UPPER_FS, NULL));
+}
+
+FIXTURE_TEARDOWN(hostile)
+{
+	rw_cleanup(&self->rw);
+}
+
+#define RW	(&self->rw)
+#define M(rel)	MP(RW, rel)
+
+/* Entries of directory @dir but "." and "..", sorted, "," separated. */
+static const char *listing(const char *dir)
+{
+	static char buf[4096];
+	struct dirent **names;
+	size_t len = 0;
+	int i, n;
+
+	n = scandir(dir, &names, snap_filter, alphasort);
+	if (n < 0) {
+		snprintf(buf, sizeof(buf), "<%s>", strerror(errno));
+		return buf;
+	}
+	buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		len += snprintf(buf + len, sizeof(buf) - len, "%s%s",
+				i ? "," : "", names[i]->d_name);
+		free(names[i]);
+	}
+	free(names);
+	return buf;
+}
+
+/*
+ * An executable file in a lower layer, a directory of the same name in
+ * the upper: the directory hides the file, nothing merges below it (it
+ * used to: a lookup below went through the file, NULL ->lookup, oops).
+ */
+TEST_F(hostile, upper_dir_over_lower_file)
+{
+	struct stat st;
+	int fd;
+
+	ASSERT_EQ(0, mkfile(LP(RW, 0, "x"), "#!/bin/sh\necho hi\n"));
+	ASSERT_EQ(0, chmod(LP(RW, 0, "x"), 0755));
+	ASSERT_EQ(0, mkfile(LP(RW, 0, "f"), "lower f\n"));
+	ASSERT_EQ(0, mkdir_p(UP(RW, "x"), 0755));
+	ASSERT_EQ(0, mkfile(UP(RW, "x/mine"), "upper\n"));
+	ASSERT_EQ(0, mkdir_p(UP(RW, "f/sub"), 0755));
+	ASSERT_EQ(0, rw_mount(RW, NULL));
+
+	ASSERT_EQ(0, stat(M("x"), &st));
+	EXPECT_TRUE(S_ISDIR(st.st_mode));
+	EXPECT_EQ(-ENOENT, stat_err(M("x/y")));
+	EXPECT_EQ(-ENOENT, stat_err(M("x/y/z")));
+	EXPECT_STREQ("mine", listing(M("x")));
+	EXPECT_STREQ("upper\n", slurp(M("x/mine")));
+	EXPECT_STREQ("sub", listing(M("f")));
+	EXPECT_EQ(-ENOENT, stat_err(M("f/nothing")));
+
+	/* And it is writable as a directory of its own */
+	fd = open(M("x/new"), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	close(fd);
+	EXPECT_STREQ("mine,new", listing(M("x")));
+	EXPECT_EQ(0, rmdir(M("f/sub")));
+	EXPECT_EQ(0, rmdir(M("f")));
+	EXPECT_EQ(-ENOENT, stat_err(M("f")));
+	EXPECT_EQ(0, rw_umount(RW));
+}
+
+/* The same between lower layers, and a directory over a symlink. */
+TEST_F(hostile, lower_dir_over_lower_nondir)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, mkdir_p(LP(RW, 0, "d"), 0755));
+	ASSERT_EQ(0, mkfile(LP(RW, 0, "d/top"), "top\n"));
+	ASSERT_EQ(0, mkfile(LP(RW, 1, "d"), "a file below\n"));
+	ASSERT_EQ(0, mkdir_p(LP(RW, 0, "s"), 0755));
+	ASSERT_EQ(0, mksymlink(LP(RW, 1, "s"), "/"));
+	ASSERT_EQ(0, rw_mount(RW, NULL));
+
+	ASSERT_EQ(0, stat(M("d"), &st));
+	EXPECT_TRUE(S_ISDIR(st.st_mode));
+	EXPECT_STREQ("top", listing(M("d")));
+	EXPECT_EQ(-ENOENT, stat_err(M("d/x")));
+	EXPECT_STREQ("", listing(M("s")));
+	EXPECT_EQ(-ENOENT, stat_err(M("s/etc")));
+	/* Copy-up of the directory takes only what the union shows */
+	EXPECT_EQ(0, mkfile(M("d/more"), "more\n"));
+	EXPECT_STREQ("more,top", listing(M("d")));
+	EXPECT_EQ(0, rw_umount(RW));
+}
+
+/*
+ * readdir's d_ino is the st_ino that stat gives, for every name, those
+ * that start with a dot included (they used to keep the upper's number).
+ */
+TEST_F(hostile, dot_names_d_ino_matches_st_ino)
+{
+	static const char *const names[] = {
+		".hidden", "..x", ".a.b", "visible", "...",
+	};
+	struct dirent *de;
+	unsigned int i, seen = 0;
+	DIR *d;
+
+	for (i = 0; i < ARRAY_LEN(names); i++)
+		ASSERT_EQ(0, mkfile(LP(RW, 0, names[i]), "lower\n"));
+	/* The layers span filesystems: overlayfs needs xino for this */
+	ASSERT_EQ(0, rw_mount(RW, is_overlay() ? "xino=on" : NULL));
+	for (i = 0; i < ARRAY_LEN(names); i++)
+		ASSERT_EQ(0, mkfile(M(names[i]), "copied up\n"));
+
+	d = opendir(M(""));
+	ASSERT_NE(NULL, d);
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		ASSERT_EQ(0, lstat(M(de->d_name), &st));
+		EXPECT_EQ(st.st_ino, de->d_ino)
+			TH_LOG("'%s': d_ino %llu, st_ino %llu", de->d_name,
+			       (unsigned long long)de->d_ino,
+			       (unsigned long long)st.st_ino);
+		seen++;
+	}
+	closedir(d);
+	EXPECT_EQ(ARRAY_LEN(names), seen);
+	EXPECT_EQ(0, rw_umount(RW));
+}
+
+/*
+ * The origin a copy-up records for lower file "f", as bytes; *len its
+ * length.  Made by the filesystem under test itself.
+ */
+static int origin_of_f(struct __test_metadata *_metadata, struct rw_env *rw,
+		       char *buf, size_t size)
+{
+	ssize_t len;
+
+	if (mkfile(LP(rw, 0, "f"), "lower\n") || rw_mount(rw, NULL))
+		return -1;
+	if (chmod(MP(rw, "f"), 0640) || rw_umount(rw))
+		return -1;
+	len = lgetxattr(UP(rw, "f"), OVL_ORIGIN_XATTR, buf, size);
+	if (len <= 0)
+		return -1;
+	/* Back to a pristine upper: f is the lower file again */
+	if (unlink(UP(rw, "f")))
+		return -1;
+	TH_LOG("origin of f: %zd bytes", len);
+	return len;
+}
+
+/*
+ * An upper symlink whose origin names lower regular file "f": the origin
+ * is ignored.  It used to make "f" and the symlink share one inode, so
+ * that "f" read as a symlink (or a symlink as a file).
+ */
+TEST_F(hostile, origin_of_another_type)
+{
+	char origin[256], target[64];
+	ssize_t n;
+	int len;
+
+	len = origin_of_f(_metadata, RW, origin, sizeof(origin));
+	if (len < 0)
+		SKIP(return, "no origin on this upper (no file handles?)");
+	ASSERT_EQ(0, symlink("somewhere", UP(RW, "a")));
+	ASSERT_EQ(0, lsetxattr(UP(RW, "a"), OVL_ORIGIN_XATTR, origin, len, 0));
+	ASSERT_EQ(0, mkdir(UP(RW, "dir"), 0755));
+	ASSERT_EQ(0, setxattr(UP(RW, "dir"), OVL_ORIGIN_XATTR, origin, len, 0));
+	ASSERT_EQ(0, rw_mount(RW, NULL));
+
+	/* The crafted one first: its inode must not be taken for f's */
+	EXPECT_EQ(S_IFLNK, ftype(M("a")));
+	EXPECT_EQ(S_IFDIR, ftype(M("dir")));
+	EXPECT_EQ(S_IFREG, ftype(M("f")));
+	EXPECT_STREQ("lower\n", slurp(M("f")));
+	n = readlink(M("a"), target, sizeof(target) - 1);
+	ASSERT_LT(0, n);
+	target[n] = '\0';
+	EXPECT_STREQ("somewhere", target);
+	EXPECT_EQ(0, rw_umount(RW));
+}
+
+/*
+ * Two upper files claim one origin: each name shows its own data or
+ * fails; none shows the other's.  (Both used to share the first one's
+ * inode, so the second read the first one's data.)
+ */
+TEST_F(hostile, two_uppers_one_origin)
+{
+	static const char *const names[] = { "a", "b", "c" };
+	char origin[256];
+	unsigned int i, ok = 0;
+	int len;
+
+	len = origin_of_f(_metadata, RW, origin, sizeof(origin));
+	if (len < 0)
+		SKIP(return, "no origin on this upper (no file handles?)");
+	ASSERT_EQ(0, mkwhiteout(UP(RW, "f")));
+	for (i = 0; i < ARRAY_LEN(names); i++) {
+		ASSERT_EQ(0, mkfile(UP(RW, names[i]), pathf("%s's\n", names[i])));
+		ASSERT_EQ(0, setxattr(UP(RW, names[i]), OVL_ORIGIN_XATTR,
+				      origin, len, 0));
+	}
+	ASSERT_EQ(0, rw_mount(RW, NULL));
+
+	for (i = 0; i < ARRAY_LEN(names); i++) {
+		char buf[64];
+		ssize_t n = read_file(M(names[i]), buf, sizeof(buf));
+
+		if (n < 0) {
+			TH_LOG("%s: %s", names[i], strerror(-n));
+			continue;
+		}
+		EXPECT_STREQ(pathf("%s's\n", names[i]), buf);
+		ok++;
+	}
+	EXPECT_LE(1, ok);
+	EXPECT_EQ(-ENOENT, stat_err(M("f")));
+	EXPECT_EQ(0, rw_umount(RW));
+}
+
+/* Run @cmd (sh -c), quietly. */
+static int sh(const char *cmd)
+{
+	char *full = NULL;
+	int ret;
+
+	if (asprintf(&full, "%s >/dev/null 2>&1", cmd) < 0)
+		return -1;
+	ret = system(full);
+	free(full);
+	return ret;
+}
+
+/*
+ * An ext4 upper with a quarter of its blocks reserved (for another uid,
+ * so that only CAP_SYS_RESOURCE can take them): writes through the union
+ * stop at ENOSPC before the reserve, even root's (overlayfs drops the
+ * mounter's CAP_SYS_RESOURCE for the same reason: quotas and reserves
+ * hold for what containers write).
+ */
+TEST_F(hostile, reserved_blocks_stay_reserved)
+{
+	const char *img = pathf("%s/ext4.img", RW->e.base);
+	const char *fs = pathf("%s/ext4", RW->e.base);
+	static char chunk[256 * 1024];
+	struct statvfs before, after;
+	unsigned long long reserved;
+	int fd;
+
+	if (sh("command -v mkfs.ext4") ||
+	    sh("modprobe -q ext4 && modprobe -q loop"))
+		SKIP(return, "needs mkfs.ext4 and the ext4 and loop modules");
+	ASSERT_EQ(0, sh(pathf("truncate -s 64M %s && mkfs.ext4 -q -F -m 25 %s",
+			      img, img)));
+	ASSERT_EQ(0, mkdir_p(fs, 0755));
+	/* Reserved for uid 4242: root needs CAP_SYS_RESOURCE to use it */
+	ASSERT_EQ(0, sh(pathf("mount -o loop,resuid=4242,resgid=4242 %s %s",
+			      img, fs)));
+	snprintf(RW->upper, sizeof(RW->upper), "%s/u", fs);
+	snprintf(RW->work, sizeof(RW->work), "%s/w", fs);
+	ASSERT_EQ(0, mkdir_p(RW->upper, 0755));
+	ASSERT_EQ(0, mkdir_p(RW->work, 0755));
+	ASSERT_EQ(0, rw_mount(RW, NULL));
+
+	ASSERT_EQ(0, statvfs(fs, &before));
+	reserved = before.f_bfree - before.f_bavail;
+	ASSERT_LT(0, reserved);
+	fd = open(M("fill"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	memset(chunk, 'r', sizeof(chunk));
+	for (;;) {
+		ssize_t n = write(fd, chunk, sizeof(chunk));
+
+		if (n < 0) {
+			EXPECT_EQ(ENOSPC, errno);
+			break;
+		}
+		if (n == 0)
+			break;
+	}
+	fsync(fd);
+	close(fd);
+	ASSERT_EQ(0, statvfs(fs, &after));
+	TH_LOG("reserved %llu blocks; free after the fill %llu",
+	       reserved, (unsigned long long)after.f_bfree);
+	/* Some metadata may come out of it; the bulk must not */
+	EXPECT_LE(reserved * 3 / 4, (unsigned long long)after.f_bfree);
+	EXPECT_EQ(0, rw_umount(RW));
+	umount2(fs, MNT_DETACH);
+}
+
+TEST_HARNESS_MAIN
