@@ -67,6 +67,18 @@ int cowfs_attach_volumes(struct super_block *sb, struct fs_context *fc)
 		g->layer.mnt = g->root.mnt;
 		g->layer.idx = 0;
 		g->layer.fsid = cowfs_get_fsid_path(ofs, &g->root);
+
+		/*
+		 * Calls go through the union into the volume as into any
+		 * layer: a volume on a stacked filesystem stacks us higher.
+		 */
+		sb->s_stack_depth = max(sb->s_stack_depth,
+					g->root.mnt->mnt_sb->s_stack_depth + 1);
+		if (sb->s_stack_depth > FILESYSTEM_MAX_STACK_DEPTH)
+			return invalfc(fc, "volume '%.*s' is on a stacked filesystem: %s (%d)",
+				       (int)(target - spec), spec,
+				       "maximum fs stacking depth exceeded",
+				       FILESYSTEM_MAX_STACK_DEPTH);
 	}
 	return 0;
 }

@@ -90,7 +90,8 @@ int cowfs_permission(struct mnt_idmap *idmap, struct inode *inode, int mask)
 	/* The mounter's rights, on the real object */
 	old_cred = cowfs_override_creds(inode->i_sb);
 	if (realinode == cowfs_inode_upper(inode)) {
-		real_idmap = cowfs_upper_idmap(COWFS_FS(inode->i_sb));
+		/* The union's upper layer, or a volume's */
+		real_idmap = mnt_idmap(cowfs_upper_layer(inode)->mnt);
 	} else {
 		real_idmap = mnt_idmap(COWFS_I(inode)->oe->lowerstack[0].layer->mnt);
 		if (!special_file(realinode->i_mode) && (mask & MAY_WRITE)) {
