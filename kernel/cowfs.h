@@ -230,6 +230,7 @@ static inline int cowfs_do_getattr(const struct path *path,
 const struct cred *cowfs_override_creds(struct super_block *sb);
 void cowfs_revert_creds(const struct cred *old_cred);
 struct cowfs_entry *cowfs_alloc_entry(unsigned int numlower);
+void cowfs_put_entry(struct cowfs_entry *oe);
 void cowfs_free_entry(struct cowfs_entry *oe);
 bool cowfs_dentry_weird(struct dentry *dentry);
 bool cowfs_is_whiteout(struct dentry *dentry);

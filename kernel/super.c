@@ -63,21 +63,27 @@ static struct inode *cowfs_alloc_inode(struct super_block *sb)
 	return &oi->vfs_inode;
 }
 
+/*
+ * After an RCU grace period: RCU-walk (cowfs_permission(), the RCU ACL
+ * lookup) may read the lower stack and the upper dentry of an inode that
+ * is being destroyed until then, so they stay in place.
+ */
 static void cowfs_free_inode(struct inode *inode)
 {
-	kmem_cache_free(cowfs_inode_cachep, COWFS_I(inode));
+	struct cowfs_inode *oi = COWFS_I(inode);
+
+	kfree(oi->redirect);
+	kfree(oi->oe);
+	kmem_cache_free(cowfs_inode_cachep, oi);
 }
 
+/* Drop the real dentries now; the dcache frees them after RCU too. */
 static void cowfs_destroy_inode(struct inode *inode)
 {
 	struct cowfs_inode *oi = COWFS_I(inode);
 
 	dput(oi->__upperdentry);
-	oi->__upperdentry = NULL;
-	kfree(oi->redirect);
-	oi->redirect = NULL;
-	cowfs_free_entry(oi->oe);
-	oi->oe = NULL;
+	cowfs_put_entry(oi->oe);
 }
 
 /* The real object of a regular file, for file_dentry() and friends. */

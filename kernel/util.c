@@ -35,14 +35,18 @@ struct cowfs_entry *cowfs_alloc_entry(unsigned int numlower)
 	return oe;
 }
 
-void cowfs_free_entry(struct cowfs_entry *oe)
+/* Drop the real dentries of @oe, but leave it allocated. */
+void cowfs_put_entry(struct cowfs_entry *oe)
 {
 	unsigned int i;
 
-	if (!oe)
-		return;
-	for (i = 0; i < oe->numlower; i++)
+	for (i = 0; i < cowfs_numlower(oe); i++)
 		dput(oe->lowerstack[i].dentry);
+}
+
+void cowfs_free_entry(struct cowfs_entry *oe)
+{
+	cowfs_put_entry(oe);
 	kfree(oe);
 }
 
