@@ -205,14 +205,14 @@ int cowfs_copy_xattr(struct cowfs_fs *ofs, const struct path *oldpath,
 		if (is_posix_acl_xattr(name)) {
 			struct posix_acl *acl;
 
-			acl = vfs_get_acl(mnt_idmap(oldpath->mnt), old, name);
+			acl = cowfs_do_get_acl(oldpath, name);
 			if (IS_ERR_OR_NULL(acl)) {
 				err = PTR_ERR_OR_ZERO(acl);
 				if (err == -ENODATA || err == -EOPNOTSUPP)
 					err = 0;
 				continue;
 			}
-			err = vfs_set_acl(cowfs_upper_idmap(ofs), new, name, acl);
+			err = cowfs_do_set_acl(&ofs->layers[0], new, name, acl);
 			posix_acl_release(acl);
 			continue;
 		}
@@ -251,6 +251,7 @@ out:
 	return err;
 }
 
+/* Called without freeze protection, from the data copy. */
 static int cowfs_set_size(struct cowfs_fs *ofs, struct dentry *upper,
 			  loff_t size)
 {
@@ -260,9 +261,11 @@ static int cowfs_set_size(struct cowfs_fs *ofs, struct dentry *upper,
 	};
 	int err;
 
+	cowfs_start_write(&ofs->layers[0]);
 	inode_lock(d_inode(upper));
 	err = cowfs_do_notify_change(ofs, upper, &attr);
 	inode_unlock(d_inode(upper));
+	cowfs_end_write(&ofs->layers[0]);
 	return err;
 }
 
@@ -283,7 +286,8 @@ static void cowfs_copy_up_readahead(struct file *file)
 /*
  * Copy @len bytes of data: a clone when the file systems can share
  * extents, else in chunks by splice, skipping the holes the lower file
- * reports through SEEK_DATA so that sparse files stay sparse.
+ * reports through SEEK_DATA so that sparse files stay sparse.  Called
+ * without freeze protection: the clone and each splice take it.
  */
 static int cowfs_copy_data(struct cowfs_fs *ofs, const struct path *lowerpath,
 			   struct dentry *temp, loff_t len)
@@ -426,19 +430,16 @@ static int cowfs_create_temp(struct cowfs_fs *ofs, struct dentry *temp,
 	}
 }
 
-/* Fill the temporary object: data, xattrs, origin and attributes. */
-static int cowfs_fill_temp(struct cowfs_fs *ofs, const struct path *lowerpath,
-			   struct dentry *temp, const struct kstat *stat,
-			   bool copy_data)
+/*
+ * Give the temporary object its xattrs, origin and attributes, after the
+ * data: writing data would clear security.capability.
+ */
+static int cowfs_copy_metadata(struct cowfs_fs *ofs,
+			       const struct path *lowerpath,
+			       struct dentry *temp, const struct kstat *stat)
 {
 	struct cowfs_fb *fb;
 	int err, len;
-
-	if (S_ISREG(stat->mode) && copy_data) {
-		err = cowfs_copy_data(ofs, lowerpath, temp, stat->size);
-		if (err)
-			return err;
-	}
 
 	err = cowfs_copy_xattr(ofs, lowerpath, temp);
 	if (err)
@@ -465,8 +466,9 @@ static int cowfs_fill_temp(struct cowfs_fs *ofs, const struct path *lowerpath,
  * @upperdir's times as they were: a copy-up changes nothing the union
  * shows about the parent.
  */
-static int cowfs_install_temp(struct cowfs_fs *ofs, struct dentry *temp,
-			      struct dentry *upperdir, const struct qstr *name)
+static int cowfs_install_temp(struct cowfs_fs *ofs, struct inode *inode,
+			      struct dentry *temp, struct dentry *upperdir,
+			      const struct qstr *name)
 {
 	struct path parentpath = { .mnt = cowfs_upper_mnt(ofs), .dentry = upperdir };
 	struct dentry *trap, *upper;
@@ -481,7 +483,8 @@ static int cowfs_install_temp(struct cowfs_fs *ofs, struct dentry *temp,
 	trap = lock_rename(ofs->workdir, upperdir);
 	if (IS_ERR(trap))
 		return -EXDEV;
-	if (trap) {
+	/* Locks were dropped for the data copy: is temp still in workdir? */
+	if (trap || temp->d_parent != ofs->workdir) {
 		err = -EIO;
 		goto out_unlock;
 	}
@@ -500,6 +503,13 @@ static int cowfs_install_temp(struct cowfs_fs *ofs, struct dentry *temp,
 		err = cowfs_do_rename(ofs, d_inode(ofs->workdir), temp,
 				      d_inode(upperdir), upper, 0);
 	}
+	/*
+	 * temp is the upper object now.  Publish it before the upper
+	 * directory is unlocked: a lookup that finds the name there must
+	 * find the inode copied up too (cowfs_get_inode() checks).
+	 */
+	if (!err) /* Pairs with smp_load_acquire() in cowfs_upperdentry() */
+		smp_store_release(&COWFS_I(inode)->__upperdentry, temp);
 	dput(upper);
 out_unlock:
 	unlock_rename(ofs->workdir, upperdir);
@@ -522,6 +532,7 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 			     int flags)
 {
 	struct cowfs_fs *ofs = COWFS_FS(dentry->d_sb);
+	const struct cowfs_layer *upper = &ofs->layers[0];
 	struct inode *inode = d_inode(dentry);
 	struct cowfs_inode *oi = COWFS_I(inode);
 	bool copy_data = !(flags & O_TRUNC);
@@ -552,7 +563,8 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 	if (d_unhashed(dentry))
 		goto out_unlock;
 
-	err = mnt_want_write(cowfs_upper_mnt(ofs));
+	/* Write access for the whole copy-up; freeze protection in steps */
+	err = cowfs_get_write_access(upper);
 	if (err)
 		goto out_unlock;
 
@@ -570,6 +582,7 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 		}
 	}
 
+	cowfs_start_write(upper);
 	inode_lock_nested(d_inode(ofs->workdir), I_MUTEX_PARENT);
 	temp = cowfs_lookup_temp(ofs, ofs->workdir);
 	err = PTR_ERR_OR_ZERO(temp);
@@ -579,24 +592,33 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 			dput(temp);
 	}
 	inode_unlock(d_inode(ofs->workdir));
+	cowfs_end_write(upper);
 	if (err)
 		goto out_revert;
 
-	/* The temporary object is ours alone: fill it without locks */
-	err = cowfs_fill_temp(ofs, &lowerpath, temp, &stat, copy_data);
+	/* The temporary object is ours alone: copy data without locks */
+	if (S_ISREG(stat.mode) && copy_data)
+		err = cowfs_copy_data(ofs, &lowerpath, temp, stat.size);
+
+	cowfs_start_write(upper);
 	if (!err)
-		err = cowfs_install_temp(ofs, temp, cowfs_dentry_upper(parent),
+		err = cowfs_copy_metadata(ofs, &lowerpath, temp, &stat);
+	if (!err)
+		err = cowfs_install_temp(ofs, inode, temp,
+					 cowfs_dentry_upper(parent),
 					 &dentry->d_name);
 	if (err) {
 		inode_lock_nested(d_inode(ofs->workdir), I_MUTEX_PARENT);
-		cowfs_cleanup(ofs, d_inode(ofs->workdir), temp);
+		/* Not if someone moved it out of workdir meanwhile */
+		if (temp->d_parent == ofs->workdir)
+			cowfs_cleanup(ofs, d_inode(ofs->workdir), temp);
 		inode_unlock(d_inode(ofs->workdir));
+		cowfs_end_write(upper);
 		dput(temp);
 		goto out_revert;
 	}
+	cowfs_end_write(upper);
 
-	/* rename moved temp into place: it is the upper object now */
-	smp_store_release(&oi->__upperdentry, temp);
 	atomic64_inc(&ofs->stats.copy_ups);
 	if (S_ISREG(stat.mode) && copy_data)
 		atomic64_add(stat.size, &ofs->stats.copy_up_bytes);
@@ -605,7 +627,7 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 out_revert:
 	cowfs_revert_creds(old_cred);
 	do_delayed_call(&done);
-	mnt_drop_write(cowfs_upper_mnt(ofs));
+	cowfs_put_write_access(upper);
 out_unlock:
 	mutex_unlock(&oi->lock);
 	return err;

@@ -10,7 +10,9 @@
 #include <linux/fileattr.h>
 #include <linux/fs_parser.h>
 #include <linux/fs.h>
+#include <linux/mount.h>
 #include <linux/namei.h>
+#include <linux/posix_acl.h>
 #include <linux/xattr.h>
 #include <linux/version.h>
 
@@ -76,6 +78,46 @@ static inline ssize_t cowfs_do_listxattr(struct dentry *dentry, char *list,
 
 	pr_debug("listxattr(%pd2, %zu) = %zi\n", dentry, size, res);
 	return res;
+}
+
+/*
+ * Freeze protection and write access.  Every change to a real layer is
+ * made between cowfs_want_write() and cowfs_drop_write() on the layer it
+ * changes, so that a frozen layer makes it wait for the thaw (overlayfs's
+ * ovl_want_write()).  Copy-up keeps write access to the mount for its
+ * whole length (cowfs_get_write_access()) but holds freeze protection
+ * (cowfs_start_write()) only around its metadata steps: the data copy
+ * takes it itself, once per chunk, and a task that takes it a second
+ * time deadlocks with a freeze that began in between.
+ */
+static inline int cowfs_want_write(const struct cowfs_layer *layer)
+{
+	return mnt_want_write(layer->mnt);
+}
+
+static inline void cowfs_drop_write(const struct cowfs_layer *layer)
+{
+	mnt_drop_write(layer->mnt);
+}
+
+static inline int cowfs_get_write_access(const struct cowfs_layer *layer)
+{
+	return mnt_get_write_access(layer->mnt);
+}
+
+static inline void cowfs_put_write_access(const struct cowfs_layer *layer)
+{
+	mnt_put_write_access(layer->mnt);
+}
+
+static inline void cowfs_start_write(const struct cowfs_layer *layer)
+{
+	sb_start_write(layer->mnt->mnt_sb);
+}
+
+static inline void cowfs_end_write(const struct cowfs_layer *layer)
+{
+	sb_end_write(layer->mnt->mnt_sb);
 }
 
 static inline struct mnt_idmap *cowfs_upper_idmap(struct cowfs_fs *ofs)
@@ -214,6 +256,31 @@ static inline struct dentry *cowfs_lookup_upper(struct cowfs_fs *ofs,
 						struct dentry *base, int len)
 {
 	return lookup_one(cowfs_upper_idmap(ofs), name, base, len);
+}
+
+static inline struct posix_acl *cowfs_do_get_acl(const struct path *path,
+						 const char *name)
+{
+	return vfs_get_acl(mnt_idmap(path->mnt), path->dentry, name);
+}
+
+static inline int cowfs_do_set_acl(const struct cowfs_layer *layer,
+				   struct dentry *dentry, const char *name,
+				   struct posix_acl *acl)
+{
+	int err = vfs_set_acl(mnt_idmap(layer->mnt), dentry, name, acl);
+
+	pr_debug("set_acl(%pd2, \"%s\") = %i\n", dentry, name, err);
+	return err;
+}
+
+static inline int cowfs_do_remove_acl(const struct cowfs_layer *layer,
+				      struct dentry *dentry, const char *name)
+{
+	int err = vfs_remove_acl(mnt_idmap(layer->mnt), dentry, name);
+
+	pr_debug("remove_acl(%pd2, \"%s\") = %i\n", dentry, name, err);
+	return err;
 }
 
 static inline int cowfs_do_getattr(const struct path *path,

@@ -257,7 +257,7 @@ static int cowfs_create_object(struct dentry *dentry, struct inode *inode,
 	layer = cowfs_upper_layer(d_inode(parent));
 	if (attr->hardlink && layer != cowfs_upper_layer(inode))
 		return -EXDEV;
-	err = mnt_want_write(layer->mnt);
+	err = cowfs_want_write(layer);
 	if (err)
 		return err;
 
@@ -339,7 +339,7 @@ out_unlock:
 out_revert:
 	cowfs_revert_creds_as_caller(old_cred);
 out_drop_write:
-	mnt_drop_write(layer->mnt);
+	cowfs_drop_write(layer);
 	return err;
 }
 
@@ -397,7 +397,6 @@ static int cowfs_tmpfile(struct mnt_idmap *idmap, struct inode *dir,
 			 struct file *file, umode_t mode)
 {
 	struct dentry *dentry = file->f_path.dentry;
-	struct cowfs_fs *ofs = COWFS_FS(dir->i_sb);
 	const struct cowfs_layer *layer;
 	const struct cred *old_cred;
 	struct path realparent;
@@ -410,7 +409,7 @@ static int cowfs_tmpfile(struct mnt_idmap *idmap, struct inode *dir,
 		return err;
 
 	layer = cowfs_upper_layer(dir);
-	err = mnt_want_write(layer->mnt);
+	err = cowfs_want_write(layer);
 	if (err)
 		return err;
 
@@ -420,7 +419,7 @@ static int cowfs_tmpfile(struct mnt_idmap *idmap, struct inode *dir,
 		goto out_drop_write;
 	}
 	cowfs_path_upper(dentry->d_parent, &realparent);
-	realfile = kernel_tmpfile_open(cowfs_upper_idmap(ofs), &realparent,
+	realfile = kernel_tmpfile_open(mnt_idmap(layer->mnt), &realparent,
 				       mode, file->f_flags, current_cred());
 	cowfs_revert_creds_as_caller(old_cred);
 	if (IS_ERR(realfile)) {
@@ -439,7 +438,7 @@ static int cowfs_tmpfile(struct mnt_idmap *idmap, struct inode *dir,
 	d_instantiate(dentry, inode);
 	err = finish_open_simple(file, 0);
 out_drop_write:
-	mnt_drop_write(layer->mnt);
+	cowfs_drop_write(layer);
 	return err;
 }
 
@@ -486,7 +485,7 @@ static int cowfs_remove(struct dentry *dentry, bool is_dir)
 	struct dentry *parent = dentry->d_parent;
 	struct dentry *upperdir, *upper;
 	const struct cred *old_cred;
-	struct vfsmount *upper_mnt;
+	const struct cowfs_layer *layer;
 	LIST_HEAD(whiteouts);
 	bool with_workdir;
 	bool whiteout;
@@ -514,8 +513,8 @@ static int cowfs_remove(struct dentry *dentry, bool is_dir)
 		goto out_free;
 	whiteout = cowfs_lower_positive(dentry);
 
-	upper_mnt = cowfs_upper_layer(d_inode(parent))->mnt;
-	err = mnt_want_write(upper_mnt);
+	layer = cowfs_upper_layer(d_inode(parent));
+	err = cowfs_want_write(layer);
 	if (err)
 		goto out_unlock_inode;
 
@@ -557,7 +556,7 @@ out_dput:
 	cowfs_unlock_upper(ofs, upperdir, with_workdir);
 out_revert:
 	cowfs_revert_creds(old_cred);
-	mnt_drop_write(upper_mnt);
+	cowfs_drop_write(layer);
 	if (!err) {
 		cowfs_drop_nlink(d_inode(dentry), is_dir);
 		cowfs_dir_modified(parent);
@@ -711,7 +710,7 @@ static int cowfs_rename(struct mnt_idmap *idmap, struct inode *olddir,
 	struct dentry *olddentry = NULL, *newdentry = NULL;
 	bool cleanup_whiteout = false;
 	const struct cred *old_cred;
-	struct vfsmount *upper_mnt;
+	const struct cowfs_layer *layer;
 	unsigned int real_flags;
 	LIST_HEAD(whiteouts);
 	struct dentry *trap;
@@ -724,8 +723,8 @@ static int cowfs_rename(struct mnt_idmap *idmap, struct inode *olddir,
 		return -EBUSY;
 
 	/* Between the union's upper layer and a volume: as across mounts */
-	upper_mnt = cowfs_upper_layer(olddir)->mnt;
-	if (cowfs_upper_layer(olddir) != cowfs_upper_layer(newdir))
+	layer = cowfs_upper_layer(olddir);
+	if (layer != cowfs_upper_layer(newdir))
 		return -EXDEV;
 
 	o.is_dir = d_is_dir(old);
@@ -777,7 +776,7 @@ static int cowfs_rename(struct mnt_idmap *idmap, struct inode *olddir,
 	n.set_opaque = !overwrite && n.is_dir && !n.has_lower &&
 		       !cowfs_dentry_is_opaque(new) && o.lower_positive;
 
-	err = mnt_want_write(upper_mnt);
+	err = cowfs_want_write(layer);
 	if (err)
 		goto out_free;
 	old_cred = cowfs_override_creds(old->d_sb);
@@ -872,7 +871,7 @@ out_unlock:
 	}
 out_revert:
 	cowfs_revert_creds(old_cred);
-	mnt_drop_write(upper_mnt);
+	cowfs_drop_write(layer);
 	if (!err) {
 		cowfs_rename_side_done(&o);
 		cowfs_rename_side_done(&n);

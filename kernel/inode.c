@@ -153,8 +153,7 @@ struct posix_acl *cowfs_get_acl(struct mnt_idmap *idmap,
 
 	cowfs_path_real(dentry, &realpath);
 	old_cred = cowfs_override_creds(dentry->d_sb);
-	acl = vfs_get_acl(mnt_idmap(realpath.mnt), realpath.dentry,
-			  posix_acl_xattr_name(type));
+	acl = cowfs_do_get_acl(&realpath, posix_acl_xattr_name(type));
 	cowfs_revert_creds(old_cred);
 	return acl;
 }
@@ -162,7 +161,7 @@ struct posix_acl *cowfs_get_acl(struct mnt_idmap *idmap,
 int cowfs_set_acl(struct mnt_idmap *idmap, struct dentry *dentry,
 		  struct posix_acl *acl, int type)
 {
-	struct cowfs_fs *ofs = COWFS_FS(dentry->d_sb);
+	const struct cowfs_layer *layer;
 	const struct cred *old_cred;
 	struct dentry *upper;
 	int err;
@@ -175,14 +174,19 @@ int cowfs_set_acl(struct mnt_idmap *idmap, struct dentry *dentry,
 		return err;
 
 	upper = cowfs_dentry_upper(dentry);
+	layer = cowfs_upper_layer(d_inode(dentry));
+	err = cowfs_want_write(layer);
+	if (err)
+		return err;
 	old_cred = cowfs_override_creds(dentry->d_sb);
 	if (acl)
-		err = vfs_set_acl(cowfs_upper_idmap(ofs), upper,
-				  posix_acl_xattr_name(type), acl);
+		err = cowfs_do_set_acl(layer, upper, posix_acl_xattr_name(type),
+				       acl);
 	else
-		err = vfs_remove_acl(cowfs_upper_idmap(ofs), upper,
-				     posix_acl_xattr_name(type));
+		err = cowfs_do_remove_acl(layer, upper,
+					  posix_acl_xattr_name(type));
 	cowfs_revert_creds(old_cred);
+	cowfs_drop_write(layer);
 
 	/* The upper's own cached ACL is what counts from now on */
 	forget_all_cached_acls(d_inode(dentry));
@@ -231,11 +235,15 @@ int cowfs_setattr(struct mnt_idmap *idmap, struct dentry *dentry,
 		attr->ia_valid &= ~ATTR_MODE;
 
 	upper = cowfs_dentry_upper(dentry);
+	err = cowfs_want_write(cowfs_upper_layer(inode));
+	if (err)
+		return err;
 	inode_lock(d_inode(upper));
 	old_cred = cowfs_override_creds(dentry->d_sb);
 	err = cowfs_do_notify_change(ofs, upper, attr);
 	cowfs_revert_creds(old_cred);
 	inode_unlock(d_inode(upper));
+	cowfs_drop_write(cowfs_upper_layer(inode));
 	if (!err)
 		cowfs_copyattr(inode);
 	return err;
@@ -300,13 +308,13 @@ int cowfs_fileattr_set(struct mnt_idmap *idmap, struct dentry *dentry,
 		return err;
 
 	cowfs_path_upper(dentry, &upperpath);
-	err = mnt_want_write(upperpath.mnt);
+	err = cowfs_want_write(cowfs_upper_layer(d_inode(dentry)));
 	if (err)
 		return err;
 	old_cred = cowfs_override_creds(dentry->d_sb);
 	err = vfs_fileattr_set(mnt_idmap(upperpath.mnt), upperpath.dentry, fa);
 	cowfs_revert_creds(old_cred);
-	mnt_drop_write(upperpath.mnt);
+	cowfs_drop_write(cowfs_upper_layer(d_inode(dentry)));
 	cowfs_copyattr(d_inode(dentry));
 	return err;
 }

@@ -115,7 +115,7 @@ static int cowfs_other_xattr_set(const struct xattr_handler *handler,
 		return err;
 
 	cowfs_path_upper(dentry, &upper);
-	err = mnt_want_write(upper.mnt);
+	err = cowfs_want_write(cowfs_upper_layer(inode));
 	if (err)
 		return err;
 
@@ -126,7 +126,7 @@ static int cowfs_other_xattr_set(const struct xattr_handler *handler,
 	else
 		err = cowfs_do_removexattr(ofs, upper.dentry, name);
 	cowfs_revert_creds(old_cred);
-	mnt_drop_write(upper.mnt);
+	cowfs_drop_write(cowfs_upper_layer(inode));
 
 	cowfs_copyattr(inode);
 	return err;
