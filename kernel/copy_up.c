@@ -379,8 +379,8 @@ out_old:
 }
 
 /* Owner first, then mode (not for symlinks), then times. */
-static int cowfs_set_attr(struct cowfs_fs *ofs, struct dentry *upper,
-			  const struct kstat *stat)
+int cowfs_set_attr(struct cowfs_fs *ofs, struct dentry *upper,
+		   const struct kstat *stat)
 {
 	struct iattr attr = {
 		.ia_valid = ATTR_UID | ATTR_GID,

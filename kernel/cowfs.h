@@ -342,6 +342,8 @@ int cowfs_copy_up(struct dentry *dentry);
 int cowfs_copy_up_flags(struct dentry *dentry, int flags);
 int cowfs_copy_xattr(struct cowfs_fs *ofs, const struct path *oldpath,
 		     struct dentry *new);
+int cowfs_set_attr(struct cowfs_fs *ofs, struct dentry *upper,
+		   const struct kstat *stat);
 
 /* dir.c */
 extern const struct inode_operations cowfs_dir_inode_operations;

@@ -479,11 +479,82 @@ out_dput:
 	return err;
 }
 
+/*
+ * A directory that looks empty is about to go, by rmdir or by a rename
+ * over it, but its upper directory still holds whiteouts that hide what
+ * the layers below have.  Removing them one by one would let those lower
+ * objects come back if we crashed (or failed) half-way: swap the upper
+ * directory for an empty opaque one made in workdir instead, and remove
+ * the old one and its whiteouts there (as overlayfs's ovl_clear_empty()).
+ * The union shows the same empty directory at every step.  Returns the
+ * opaque directory, now at @dentry's name in the upper layer; @dentry is
+ * unhashed, since its upper object is gone.
+ */
+static struct dentry *cowfs_clear_empty(struct dentry *dentry,
+					struct list_head *whiteouts)
+{
+	struct cowfs_fs *ofs = COWFS_FS(dentry->d_sb);
+	struct dentry *upperdir = cowfs_dentry_upper(dentry->d_parent);
+	struct inode *wdir = d_inode(ofs->workdir);
+	struct dentry *upper, *opaquedir;
+	struct path upperpath;
+	struct kstat stat;
+	int err;
+
+	cowfs_path_upper(dentry, &upperpath);
+	err = cowfs_do_getattr(&upperpath, &stat, STATX_BASIC_STATS,
+			       AT_STATX_SYNC_AS_STAT);
+	if (err)
+		return ERR_PTR(err);
+
+	err = cowfs_lock_upper(ofs, upperdir, &dentry->d_name, true, &upper);
+	if (err)
+		return ERR_PTR(err);
+
+	opaquedir = ERR_PTR(-ESTALE);
+	if (!d_is_dir(upper) || d_inode(upper) != d_inode(upperpath.dentry))
+		goto out_unlock;
+
+	opaquedir = cowfs_lookup_temp(ofs, ofs->workdir);
+	if (IS_ERR(opaquedir))
+		goto out_unlock;
+	/* The mode is set below: mkdir would apply the caller's umask */
+	err = cowfs_do_mkdir(ofs, wdir, opaquedir, 0);
+	if (err)
+		goto out_dput;
+	err = cowfs_copy_xattr(ofs, &upperpath, opaquedir);
+	if (!err)
+		err = cowfs_set_opaque(ofs, opaquedir);
+	if (!err)
+		err = cowfs_set_attr(ofs, opaquedir, &stat);
+	if (!err)
+		err = cowfs_do_rename(ofs, wdir, opaquedir, d_inode(upperdir),
+				      upper, RENAME_EXCHANGE);
+	if (err) {
+		cowfs_cleanup(ofs, wdir, opaquedir);
+		goto out_dput;
+	}
+
+	/* The old directory is in workdir now, out of the union's sight */
+	cowfs_cleanup_whiteouts(ofs, upper, whiteouts);
+	cowfs_cleanup(ofs, wdir, upper);
+	d_drop(dentry);
+	goto out_unlock;
+
+out_dput:
+	dput(opaquedir);
+	opaquedir = ERR_PTR(err);
+out_unlock:
+	dput(upper);
+	cowfs_unlock_upper(ofs, upperdir, true);
+	return opaquedir;
+}
+
 static int cowfs_remove(struct dentry *dentry, bool is_dir)
 {
 	struct cowfs_fs *ofs = COWFS_FS(dentry->d_sb);
 	struct dentry *parent = dentry->d_parent;
-	struct dentry *upperdir, *upper;
+	struct dentry *upperdir, *upper, *opaquedir = NULL;
 	const struct cred *old_cred;
 	const struct cowfs_layer *layer;
 	LIST_HEAD(whiteouts);
@@ -519,6 +590,19 @@ static int cowfs_remove(struct dentry *dentry, bool is_dir)
 		goto out_unlock_inode;
 
 	old_cred = cowfs_override_creds(dentry->d_sb);
+	/*
+	 * Removed without a whiteout, so in place: its whiteouts go first,
+	 * atomically.  (cowfs_replace_with_whiteout() moves a directory out
+	 * of sight before it removes them.)
+	 */
+	if (!whiteout && !list_empty(&whiteouts)) {
+		opaquedir = cowfs_clear_empty(dentry, &whiteouts);
+		if (IS_ERR(opaquedir)) {
+			err = PTR_ERR(opaquedir);
+			opaquedir = NULL;
+			goto out_revert;
+		}
+	}
 	upperdir = cowfs_dentry_upper(parent);
 	/* Only swapping an upper object for a whiteout needs workdir */
 	with_workdir = whiteout && cowfs_dentry_upper(dentry);
@@ -533,18 +617,17 @@ static int cowfs_remove(struct dentry *dentry, bool is_dir)
 	 * inode, which holds the upper dentry of just one of them.
 	 */
 	err = -ESTALE;
-	if (d_is_positive(upper) ?
+	if (opaquedir ? upper != opaquedir :
+	    d_is_positive(upper) ?
 	    d_inode(upper) != cowfs_inode_upper(d_inode(dentry)) :
 	    (cowfs_dentry_upper(dentry) || !whiteout))
 		goto out_dput;
 
 	if (!whiteout) {
-		if (is_dir) {
-			cowfs_cleanup_whiteouts(ofs, upper, &whiteouts);
+		if (is_dir)
 			err = cowfs_do_rmdir(ofs, d_inode(upperdir), upper);
-		} else {
+		else
 			err = cowfs_do_unlink(ofs, d_inode(upperdir), upper);
-		}
 	} else if (d_is_negative(upper)) {
 		err = cowfs_do_whiteout(ofs, d_inode(upperdir), upper);
 	} else {
@@ -555,6 +638,7 @@ out_dput:
 	dput(upper);
 	cowfs_unlock_upper(ofs, upperdir, with_workdir);
 out_revert:
+	dput(opaquedir);
 	cowfs_revert_creds(old_cred);
 	cowfs_drop_write(layer);
 	if (!err) {
@@ -707,7 +791,7 @@ static int cowfs_rename(struct mnt_idmap *idmap, struct inode *olddir,
 	bool samedir = olddir == newdir;
 	struct cowfs_rename_side o = { .dentry = old }, n = { .dentry = new };
 	struct dentry *old_upperdir, *new_upperdir;
-	struct dentry *olddentry = NULL, *newdentry = NULL;
+	struct dentry *olddentry = NULL, *newdentry = NULL, *opaquedir = NULL;
 	bool cleanup_whiteout = false;
 	const struct cred *old_cred;
 	const struct cowfs_layer *layer;
@@ -781,6 +865,16 @@ static int cowfs_rename(struct mnt_idmap *idmap, struct inode *olddir,
 		goto out_free;
 	old_cred = cowfs_override_creds(old->d_sb);
 
+	/* Replacing a directory: its whiteouts go first, atomically */
+	if (!list_empty(&whiteouts)) {
+		opaquedir = cowfs_clear_empty(new, &whiteouts);
+		if (IS_ERR(opaquedir)) {
+			err = PTR_ERR(opaquedir);
+			opaquedir = NULL;
+			goto out_revert;
+		}
+	}
+
 	old_upperdir = cowfs_dentry_upper(old->d_parent);
 	new_upperdir = cowfs_dentry_upper(new->d_parent);
 	trap = lock_rename(new_upperdir, old_upperdir);
@@ -807,7 +901,10 @@ static int cowfs_rename(struct mnt_idmap *idmap, struct inode *olddir,
 		newdentry = NULL;
 		goto out_unlock;
 	}
-	if (d_is_positive(new) && cowfs_dentry_upper(new)) {
+	if (opaquedir) {
+		if (newdentry != opaquedir)
+			goto out_unlock;
+	} else if (d_is_positive(new) && cowfs_dentry_upper(new)) {
 		if (d_inode(newdentry) != cowfs_inode_upper(d_inode(new)))
 			goto out_unlock;
 	} else if (d_is_positive(newdentry) && !cowfs_is_whiteout(newdentry)) {
@@ -847,9 +944,6 @@ static int cowfs_rename(struct mnt_idmap *idmap, struct inode *olddir,
 	if (err)
 		goto out_unlock;
 
-	if (overwrite && n.is_dir && d_is_positive(newdentry))
-		cowfs_cleanup_whiteouts(ofs, newdentry, &whiteouts);
-
 	err = cowfs_do_rename(ofs, d_inode(old_upperdir), olddentry,
 			      d_inode(new_upperdir), newdentry, real_flags);
 	if (err)
@@ -870,6 +964,7 @@ out_unlock:
 		cowfs_do_setxattr(ofs, old_upperdir, COWFS_XATTR_IMPURE, "y", 1, 0);
 	}
 out_revert:
+	dput(opaquedir);
 	cowfs_revert_creds(old_cred);
 	cowfs_drop_write(layer);
 	if (!err) {
