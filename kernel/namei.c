@@ -40,7 +40,22 @@ struct cowfs_lookup_data {
 	struct cowfs_path *stack;
 };
 
-/* Read a redirect xattr; NULL if there is none. */
+/* No "." or ".." in a redirect: it names a place, never climbs. */
+static bool cowfs_redirect_components_ok(const char *s)
+{
+	while (*s) {
+		const char *end = strchrnul(s, '/');
+		size_t len = end - s;
+
+		if ((len == 1 && s[0] == '.') ||
+		    (len == 2 && s[0] == '.' && s[1] == '.'))
+			return false;
+		s = *end ? end + 1 : end;
+	}
+	return true;
+}
+
+/* Read a redirect xattr; NULL if there is none (or a bad one). */
 static char *cowfs_get_redirect(const struct cowfs_layer *layer,
 				struct dentry *dentry)
 {
@@ -60,7 +75,7 @@ static char *cowfs_get_redirect(const struct cowfs_layer *layer,
 		return ERR_PTR(-ENOMEM);
 	res = cowfs_do_getxattr(&path, COWFS_XATTR_REDIRECT, buf, res);
 	if (res <= 0 || (buf[0] != '/' && strchr(buf, '/')) ||
-	    strlen(buf) != res) {
+	    strlen(buf) != res || !cowfs_redirect_components_ok(buf)) {
 		pr_warn_ratelimited("invalid redirect on '%pd2' in layer %d\n",
 				    dentry, layer->idx);
 		kfree(buf);

@@ -121,6 +121,38 @@ TEST_F(hostile, lower_dir_over_lower_nondir)
 }
 
 /*
+ * Redirects that climb ("..", ".") are not followed: the directory shows
+ * its own contents.  (They used to make the lookup fail with EACCES, as
+ * overlayfs's does: cowfs ignores them as it ignores other bad redirects.)
+ */
+TEST_F(hostile, climbing_redirects_ignored)
+{
+	static const char *const bad[] = {
+		"/../d2", "../d2", "/a/../d2", "/./d2", "..", ".",
+	};
+	unsigned int i;
+
+	if (is_overlay())
+		SKIP(return, "overlayfs fails the lookup (EACCES) instead");
+	ASSERT_EQ(0, mkdir_p(LP(RW, 1, "d2"), 0755));
+	ASSERT_EQ(0, mkfile(LP(RW, 1, "d2/secret"), "below\n"));
+	for (i = 0; i < ARRAY_LEN(bad); i++) {
+		const char *d = pathf("r%u", i);
+
+		ASSERT_EQ(0, mkdir_p(LP(RW, 0, d), 0755));
+		ASSERT_EQ(0, mkfile(LP(RW, 0, pathf("%s/own", d)), "own\n"));
+		ASSERT_EQ(0, setxattr(LP(RW, 0, d), OVL_REDIRECT_XATTR, bad[i],
+				      strlen(bad[i]), 0));
+	}
+	ASSERT_EQ(0, rw_mount(RW, NULL));
+	for (i = 0; i < ARRAY_LEN(bad); i++) {
+		EXPECT_STREQ("own", listing(M(pathf("r%u", i))))
+			TH_LOG("redirect '%s'", bad[i]);
+	}
+	EXPECT_EQ(0, rw_umount(RW));
+}
+
+/*
  * readdir's d_ino is the st_ino that stat gives, for every name, those
  * that start with a dot included (they used to keep the upper's number).
  */
