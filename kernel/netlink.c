@@ -10,8 +10,18 @@
  * names its attribute in the extended ack.
  *
  * Mutations carry GENL_ADMIN_PERM (CAP_NET_ADMIN) and also need
- * CAP_SYS_ADMIN, since they create and delete files and mounts; reads are
- * open to everyone.
+ * CAP_SYS_ADMIN, since they create and delete files and mounts.
+ *
+ * Reads are scoped to the caller.  A union's layer paths and a volume's
+ * source and labels belong to whoever set them up, and a module cannot
+ * tell which mounts a caller's mount namespace holds (struct mount is
+ * private to fs/).  cowfs is not mountable in a user namespace, so every
+ * union and volume was made by CAP_SYS_ADMIN in the initial user
+ * namespace: volume-get and mount-get show them only to that capability
+ * (of the socket's opener and of the caller, netlink_capable()).  Anyone
+ * else gets an empty dump, and for a do the very error of a name or id
+ * that does not exist, so that neither can be probed.  The "events" group
+ * needs the same capability to join (cowfs_netlink_init()).
  *
  * Locking: the family runs requests in parallel (parallel_ops).  Volume
  * requests take the registry mutex (volume.c) around each read or change;
@@ -42,6 +52,7 @@ struct cowfs_nl_dump_ctx {
 	unsigned long idx;
 	u64 mount_id;
 	bool started;
+	bool may_read;	/* the requester may see mounts and volumes */
 };
 
 static_assert(sizeof(struct cowfs_nl_dump_ctx) <=
@@ -55,6 +66,14 @@ static bool cowfs_nl_sysadmin(struct sk_buff *skb, struct genl_info *info)
 	return false;
 }
 
+/* May the requester of @skb see the mounts and volumes? (see the top) */
+static bool cowfs_nl_may_read(const struct sk_buff *skb)
+{
+	return netlink_capable(skb, CAP_SYS_ADMIN);
+}
+
+#define COWFS_NL_HIDDEN	"(other users' objects need CAP_SYS_ADMIN)"
+
 /* Ops without a policy take no attributes: say so rather than ignore them */
 static int cowfs_nl_no_attrs(const struct nlmsghdr *nlh,
 			     struct netlink_ext_ack *extack)
@@ -64,6 +83,28 @@ static int cowfs_nl_no_attrs(const struct nlmsghdr *nlh,
 	NL_SET_ERR_MSG_ATTR(extack, nlmsg_attrdata(nlh, GENL_HDRLEN),
 			    "this request takes no attributes");
 	return -EINVAL;
+}
+
+/*
+ * The first call of a dump: refuse attributes, and decide once, in the
+ * requester's context, whether it may see anything.
+ */
+static int cowfs_nl_dump_begin(struct netlink_callback *cb)
+{
+	struct cowfs_nl_dump_ctx *ctx = (void *)cb->ctx;
+	int err;
+
+	if (ctx->started)
+		return 0;
+	err = cowfs_nl_no_attrs(cb->nlh, cb->extack);
+	if (err)
+		return err;
+	ctx->started = true;
+	ctx->may_read = cowfs_nl_may_read(cb->skb);
+	if (!ctx->may_read)
+		NL_SET_ERR_MSG(cb->extack,
+			       "listing needs CAP_SYS_ADMIN: nothing shown");
+	return 0;
 }
 
 /* An absolute path without control characters */
@@ -349,8 +390,12 @@ out_free:
 	return err;
 }
 
-/* The volume named in the request, under the registry lock */
-static struct cowfs_volume *cowfs_nl_find_volume(struct genl_info *info)
+/*
+ * The volume named in the request, under the registry lock.  Unless
+ * @visible, answer as if there were no such volume, without looking.
+ */
+static struct cowfs_volume *cowfs_nl_find_volume(struct genl_info *info,
+						 bool visible)
 {
 	struct nlattr *a = info->attrs[COWFS_A_VOLUME_NAME];
 	struct cowfs_volume *vol;
@@ -360,10 +405,11 @@ static struct cowfs_volume *cowfs_nl_find_volume(struct genl_info *info)
 				    "name: not [A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
 		return ERR_PTR(-EINVAL);
 	}
-	vol = cowfs_volume_find(nla_data(a));
+	vol = visible ? cowfs_volume_find(nla_data(a)) : NULL;
 	if (!vol) {
-		NL_SET_ERR_MSG_ATTR_FMT(info->extack, a, "name: no volume %.40s",
-					(char *)nla_data(a));
+		NL_SET_ERR_MSG_ATTR_FMT(info->extack, a, "name: no volume %.40s%s",
+					(char *)nla_data(a),
+					visible ? "" : " " COWFS_NL_HIDDEN);
 		return ERR_PTR(-ENOENT);
 	}
 	return vol;
@@ -382,7 +428,7 @@ int cowfs_nl_volume_del_doit(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 
 	cowfs_volumes_lock();
-	vol = cowfs_nl_find_volume(info);
+	vol = cowfs_nl_find_volume(info, true);
 	err = PTR_ERR_OR_ZERO(vol);
 	if (!err)
 		err = cowfs_volume_unregister(vol, info->extack);
@@ -406,7 +452,7 @@ int cowfs_nl_volume_get_doit(struct sk_buff *skb, struct genl_info *info)
 	if (GENL_REQ_ATTR_CHECK(info, COWFS_A_VOLUME_NAME))
 		return -EINVAL;
 	cowfs_volumes_lock();
-	vol = cowfs_nl_find_volume(info);
+	vol = cowfs_nl_find_volume(info, cowfs_nl_may_read(skb));
 	rep = IS_ERR(vol) ? ERR_CAST(vol) :
 	      cowfs_nl_msg(info, 0, cowfs_nl_fill_volume, vol);
 	cowfs_volumes_unlock();
@@ -449,14 +495,11 @@ int cowfs_nl_volume_get_dumpit(struct sk_buff *skb,
 	struct cowfs_nl_dump_ctx *ctx = (void *)cb->ctx;
 	struct cowfs_volume *vol;
 	unsigned long idx;
-	int err = 0;
+	int err;
 
-	if (!ctx->started) {
-		err = cowfs_nl_no_attrs(cb->nlh, cb->extack);
-		if (err)
-			return err;
-		ctx->started = true;
-	}
+	err = cowfs_nl_dump_begin(cb);
+	if (err || !ctx->may_read)
+		return err;
 	cowfs_volumes_lock();
 	for (idx = ctx->idx; (vol = cowfs_volume_next(&idx)); idx++) {
 		err = cowfs_nl_dump_one(skb, cb, COWFS_CMD_VOLUME_GET,
@@ -634,6 +677,7 @@ static int cowfs_nl_fill_mount(struct sk_buff *skb, const void *obj)
 int cowfs_nl_mount_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct sk_buff *rep = ERR_PTR(-ENOENT);
+	bool visible = cowfs_nl_may_read(skb);
 	struct cowfs_fs *ofs;
 	u64 id;
 
@@ -641,17 +685,24 @@ int cowfs_nl_mount_get_doit(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	id = nla_get_uint(info->attrs[COWFS_A_MOUNT_ID]);
 
-	mutex_lock(&cowfs_mounts_lock);
-	list_for_each_entry(ofs, &cowfs_mounts, mounts_node) {
-		if (ofs->id == id) {
-			rep = cowfs_nl_msg(info, 0, cowfs_nl_fill_mount, ofs);
-			break;
+	/* Hidden mounts are not looked for: no id can be told from another */
+	if (visible) {
+		mutex_lock(&cowfs_mounts_lock);
+		list_for_each_entry(ofs, &cowfs_mounts, mounts_node) {
+			if (ofs->id == id) {
+				rep = cowfs_nl_msg(info, 0, cowfs_nl_fill_mount,
+						   ofs);
+				break;
+			}
 		}
+		mutex_unlock(&cowfs_mounts_lock);
 	}
-	mutex_unlock(&cowfs_mounts_lock);
-	if (PTR_ERR_OR_ZERO(rep) == -ENOENT)
+	if (PTR_ERR_OR_ZERO(rep) == -ENOENT && visible)
 		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[COWFS_A_MOUNT_ID],
 				    "id: no cowfs mount has this id");
+	else if (PTR_ERR_OR_ZERO(rep) == -ENOENT)
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[COWFS_A_MOUNT_ID],
+				    "id: no cowfs mount has this id " COWFS_NL_HIDDEN);
 	if (IS_ERR(rep))
 		return PTR_ERR(rep);
 	return genlmsg_reply(rep, info);
@@ -703,14 +754,11 @@ int cowfs_nl_mount_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct cowfs_nl_dump_ctx *ctx = (void *)cb->ctx;
 	struct cowfs_fs *ofs;
-	int err = 0;
+	int err;
 
-	if (!ctx->started) {
-		err = cowfs_nl_no_attrs(cb->nlh, cb->extack);
-		if (err)
-			return err;
-		ctx->started = true;
-	}
+	err = cowfs_nl_dump_begin(cb);
+	if (err || !ctx->may_read)
+		return err;
 	/* Ids grow along the list: go on after the last one sent */
 	mutex_lock(&cowfs_mounts_lock);
 	list_for_each_entry(ofs, &cowfs_mounts, mounts_node) {
@@ -784,8 +832,34 @@ int cowfs_nl_config_set_doit(struct sk_buff *skb, struct genl_info *info)
 
 /* ---- module load and unload ----------------------------------------------- */
 
+/*
+ * The events carry every mount's paths and every volume's labels: joining
+ * the group needs CAP_SYS_ADMIN, like reading them, and CAP_NET_ADMIN, the
+ * spec's admin-perm.  genetlink checks them in the socket's network
+ * namespace's user namespace; events are only sent in the initial network
+ * namespace, whose is the initial one.  The 6.12 generator does not render
+ * a group's flags, so this table replaces the generated one.
+ */
+static const struct genl_multicast_group cowfs_nl_mcgrps_perm[] = {
+	[COWFS_NLGRP_EVENTS] = {
+		.name	= COWFS_MCGRP_EVENTS,
+		.flags	= GENL_MCAST_CAP_NET_ADMIN | GENL_MCAST_CAP_SYS_ADMIN,
+	},
+};
+
 int cowfs_netlink_init(void)
 {
+	unsigned int i;
+
+	/* cowfs_nl_family is writable until the module's init returns */
+	if (WARN_ON(cowfs_nl_family.n_mcgrps != ARRAY_SIZE(cowfs_nl_mcgrps_perm)))
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(cowfs_nl_mcgrps_perm); i++) {
+		if (WARN_ON(strcmp(cowfs_nl_family.mcgrps[i].name,
+				   cowfs_nl_mcgrps_perm[i].name)))
+			return -EINVAL;
+	}
+	cowfs_nl_family.mcgrps = cowfs_nl_mcgrps_perm;
 	return genl_register_family(&cowfs_nl_family);
 }
 

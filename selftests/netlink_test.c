@@ -613,15 +613,16 @@ static int mutations(struct cnl *c, const char *store)
 	return err;
 }
 
+/* Without CAP_SYS_ADMIN volumes and mounts are hidden, not refused */
 static int reads(struct cnl *c)
 {
 	int err = 0;
 
-	if (dump(c, COWFS_CMD_VOLUME_GET) || !dumped_volume(c, "keepme"))
+	if (dump(c, COWFS_CMD_VOLUME_GET) || c->rlen)
 		err |= 2;
-	if (vol_get(c, "keepme"))
+	if (vol_get(c, "keepme") != -ENOENT)
 		err |= 2;
-	if (dump(c, COWFS_CMD_MOUNT_GET))
+	if (dump(c, COWFS_CMD_MOUNT_GET) || c->rlen)
 		err |= 4;
 	req(c, COWFS_CMD_CONFIG_GET, 0);
 	if (cnl_send(c, &msg))
@@ -784,6 +785,141 @@ TEST_F(nl, mount_get)
 	EXPECT_NE(0, c->ext_bad_attr);
 	ASSERT_EQ(0, dump(c, COWFS_CMD_MOUNT_GET));
 	EXPECT_EQ(NULL, dumped_mount(c, l0));
+}
+
+/* ---- reads scoped to the caller ----------------------------------------- */
+
+#define SCOPE_LABEL	"scope-secret-label"
+
+/* Does the raw reply of the last request hold @s anywhere? */
+static bool replied(struct cnl *c, const char *s)
+{
+	return c->rlen && memmem(c->rbuf, c->rlen, s, strlen(s));
+}
+
+struct scope_args {
+	const char *base;	/* every layer, work dir and bind source under it */
+	uint64_t id;		/* the union's mount id */
+	bool new_netns;
+};
+
+/*
+ * What a caller without CAP_SYS_ADMIN sees: empty dumps, ENOENT for the
+ * mount and volume that exist as for those that do not, with the same
+ * extended ack, and no way into the events group.
+ */
+static int scoped_reads(const void *arg)
+{
+	const struct scope_args *a = arg;
+	char msg1[sizeof(((struct cnl *)0)->ext_msg)];
+	struct cnl c;
+	int err = 0;
+
+	if (a->new_netns && unshare(CLONE_NEWNET))
+		return 100;
+	if (setgroups(0, NULL) || setresgid(NOBODY_ID, NOBODY_ID, NOBODY_ID) ||
+	    setresuid(NOBODY_ID, NOBODY_ID, NOBODY_ID))
+		return 101;
+	if (cnl_open(&c))
+		return 102;
+
+#define FAIL(bit, what) do { err |= (bit); \
+	fprintf(stderr, "# %s: %s (ext ack \"%s\")\n", \
+		a->new_netns ? "nobody, new netns" : "nobody", what, c.ext_msg); \
+	} while (0)
+	/* (1) dumps list none of it */
+	if (dump(&c, COWFS_CMD_MOUNT_GET))
+		FAIL(1, "mount-get dump failed");
+	if (replied(&c, a->base) || c.rlen)
+		FAIL(1, "mount-get dump shows a mount");
+	if (dump(&c, COWFS_CMD_VOLUME_GET))
+		FAIL(2, "volume-get dump failed");
+	if (replied(&c, a->base) || replied(&c, SCOPE_LABEL) || c.rlen)
+		FAIL(2, "volume-get dump shows a volume");
+
+	/* (2) a do: the existing object answers as a missing one */
+	req(&c, COWFS_CMD_MOUNT_GET, 0);
+	cnl_put_u64(&msg, COWFS_A_MOUNT_ID, a->id);
+	if (cnl_send(&c, &msg) != -ENOENT || replied(&c, a->base))
+		FAIL(4, "mount-get of the union's id is not ENOENT");
+	snprintf(msg1, sizeof(msg1), "%s", c.ext_msg);
+	req(&c, COWFS_CMD_MOUNT_GET, 0);
+	cnl_put_u64(&msg, COWFS_A_MOUNT_ID, a->id + 1000000);
+	if (cnl_send(&c, &msg) != -ENOENT)
+		FAIL(4, "mount-get of a missing id is not ENOENT");
+	if (strcmp(msg1, c.ext_msg))
+		FAIL(4, "mount-get: an existing id is told from a missing one");
+	if (vol_get(&c, "scoped") != -ENOENT || replied(&c, SCOPE_LABEL))
+		FAIL(8, "volume-get of the bind volume is not ENOENT");
+	if (!strstr(c.ext_msg, "no volume scoped"))
+		FAIL(8, "volume-get: no extended ack");
+	if (vol_get(&c, "scoped-missing") != -ENOENT)
+		FAIL(8, "volume-get of a missing volume is not ENOENT");
+
+	/* (3) the events group is closed */
+	if (cnl_subscribe(&c) != -EPERM)
+		FAIL(16, "joined the events group");
+#undef FAIL
+	cnl_close(&c);
+	return err;
+}
+
+TEST_F(nl, reads_scoped)
+{
+	struct cnl *c = &self->c, ev;
+	char *mnt = strdup(pathf("%s/m", self->base));
+	char *src = strdup(pathf("%s/src", self->base));
+	char *opts = strdup(pathf("lowerdir=%s/l0,upperdir=%s/u,workdir=%s/w",
+				  self->base, self->base, self->base));
+	struct scope_args args = { .base = self->base };
+	struct nlmsghdr *nlh;
+
+	ASSERT_EQ(0, mkdir_p(pathf("%s/l0", self->base), 0755));
+	ASSERT_EQ(0, mkdir_p(pathf("%s/u", self->base), 0755));
+	ASSERT_EQ(0, mkdir_p(pathf("%s/w", self->base), 0755));
+	ASSERT_EQ(0, mkdir_p(mnt, 0755));
+	ASSERT_EQ(0, mkdir_p(src, 0755));
+	ASSERT_EQ(0, mount("none", mnt, "cowfs", 0, opts));
+	req(c, COWFS_CMD_VOLUME_NEW, 0);
+	cnl_put_str(&msg, COWFS_A_VOLUME_NAME, "scoped");
+	cnl_put_u32(&msg, COWFS_A_VOLUME_TYPE, COWFS_VOLUME_TYPE_BIND);
+	cnl_put_str(&msg, COWFS_A_VOLUME_PATH, src);
+	cnl_put_kv(&msg, COWFS_A_VOLUME_LABEL, "owner", SCOPE_LABEL);
+	ASSERT_EQ(0, cnl_send(c, &msg)) {
+		TH_LOG("volume-new: %s", c->ext_msg);
+	}
+
+	/* (4) root sees everything */
+	ASSERT_EQ(0, dump(c, COWFS_CMD_MOUNT_GET));
+	nlh = dumped_mount(c, pathf("%s/l0", self->base));
+	ASSERT_NE(NULL, nlh);
+	args.id = cnl_attr_uint(cnl_get(nlh, COWFS_A_MOUNT_ID));
+	EXPECT_STREQ(pathf("%s/u", self->base),
+		     cnl_attr_str(cnl_get(nlh, COWFS_A_MOUNT_UPPER)));
+	EXPECT_STREQ(pathf("%s/w", self->base),
+		     cnl_attr_str(cnl_get(nlh, COWFS_A_MOUNT_WORK)));
+	req(c, COWFS_CMD_MOUNT_GET, 0);
+	cnl_put_u64(&msg, COWFS_A_MOUNT_ID, args.id);
+	ASSERT_EQ(0, cnl_send(c, &msg));
+	EXPECT_TRUE(replied(c, pathf("%s/u", self->base)));
+	ASSERT_EQ(0, dump(c, COWFS_CMD_VOLUME_GET));
+	EXPECT_NE(NULL, dumped_volume(c, "scoped"));
+	EXPECT_TRUE(replied(c, src));
+	EXPECT_TRUE(replied(c, SCOPE_LABEL));
+	ASSERT_EQ(0, vol_get(c, "scoped"));
+	EXPECT_TRUE(replied(c, SCOPE_LABEL));
+	ASSERT_EQ(0, cnl_open(&ev));
+	EXPECT_EQ(0, cnl_subscribe(&ev));
+	cnl_close(&ev);
+
+	/* (1)-(3) nobody in a new network namespace, and in the initial one */
+	args.new_netns = true;
+	EXPECT_EQ(0, run_child(scoped_reads, &args));
+	args.new_netns = false;
+	EXPECT_EQ(0, run_child(scoped_reads, &args));
+
+	ASSERT_EQ(0, umount(mnt));
+	ASSERT_EQ(0, vol_del(c, "scoped"));
 }
 
 TEST_F(nl, events)

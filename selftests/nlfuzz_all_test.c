@@ -593,12 +593,18 @@ static int dumper(time_t end, bool nobody)
 		ret = dump(&c, COWFS_CMD_VOLUME_GET);
 		if (ret)
 			what = "volume dump failed";
+		else if (nobody && c.rlen)
+			what = "nobody's volume dump is not empty";
+		else if (nobody)
+			;	/* reads are scoped: nobody sees no volume */
 		else if ((i = check_volume_dump(&c)) < 0)
 			what = "a volume without a name, or a stable one missing or twice";
 		else
 			twice += i;
 		if (!what && (ret = dump(&c, COWFS_CMD_MOUNT_GET)))
 			what = "mount dump failed";
+		if (!what && nobody && c.rlen)
+			what = "nobody's mount dump is not empty";
 		cnl_for_each_reply(&c, nlh) {
 			struct nlattr *id = cnl_get(nlh, COWFS_A_MOUNT_ID);
 

@@ -221,6 +221,8 @@ int cmd_events(int argc, char **argv)
 	if (err < 0) {
 		error_msg("cannot join the cowfs '%s' group: %s",
 			  COWFS_MCGRP_EVENTS, nl_geterror(err));
+		if (err == -NLE_PERM)
+			error_msg("events: following the events needs CAP_SYS_ADMIN and CAP_NET_ADMIN: run cowctl as root");
 		goto close;
 	}
 	cb = nl_cb_alloc(NL_CB_DEFAULT);

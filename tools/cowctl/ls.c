@@ -218,6 +218,8 @@ static int source_netlink(struct cowfs_mounts *l, const struct ls_opts *o)
 	if (err)
 		return EXIT_FAIL;
 	err = nl_mounts_dump(&nl, &nm);
+	if (!err && !nm.n && nl.extack[0])
+		error_msg("ls: listing other users' unions, and the ids, volumes and counters of any, needs CAP_SYS_ADMIN");
 	cowctl_nl_close(&nl);
 	if (err) {
 		error_msg("showing the mounts without their ids, volumes and counters");

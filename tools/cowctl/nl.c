@@ -159,7 +159,9 @@ static int error_cb(struct sockaddr_nl *nla, struct nlmsgerr *err, void *arg)
 /*
  * NLMSG_DONE ends a dump.  It carries the dump's error, if any: a dump
  * that failed part way (an entry too big for a message) must not pass
- * for a complete one.  Its extack, if any, follows as in NLMSG_ERROR.
+ * for a complete one.  Its extack, if any, follows as in NLMSG_ERROR; a
+ * complete dump may carry one too, a warning (the kernel hid what the
+ * caller may not see), kept in nl->extack all the same.
  */
 static int finish_cb(struct nl_msg *msg, void *arg)
 {
@@ -170,7 +172,7 @@ static int finish_cb(struct nl_msg *msg, void *arg)
 	if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(int)))
 		memcpy(&err, nlmsg_data(nlh), sizeof(int));
 	st->ret = err < 0 ? err : 0;
-	if (err < 0 && (nlh->nlmsg_flags & NLM_F_ACK_TLVS) &&
+	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) &&
 	    nlh->nlmsg_len > NLMSG_LENGTH(sizeof(int))) {
 		struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
 		struct nlattr *a = (struct nlattr *)((char *)nlmsg_data(nlh) +

@@ -20,7 +20,7 @@
 struct cowctl_nl {
 	struct nl_sock *sk;
 	int family;		/* resolved family id */
-	char extack[1024];	/* the last error's kernel message, or "" */
+	char extack[1024];	/* the last request's kernel message, or "" */
 };
 
 /* The receive buffer: the most the kernel uses for one dump message. */
@@ -45,7 +45,9 @@ struct nl_msg *cowctl_nl_msg(struct cowctl_nl *nl, uint8_t cmd, int flags,
  * Send @msg (freed here) and receive until the kernel's ACK or
  * NLMSG_DONE, passing each reply to @cb.  Returns 0, or -errno: the
  * kernel's error, with its extack message kept in nl->extack (print it
- * with cowctl_nl_error()), or a transport error after a message.
+ * with cowctl_nl_error()), or a transport error after a message.  A dump
+ * that succeeded may leave a warning in nl->extack (reads scoped to the
+ * caller: "listing needs CAP_SYS_ADMIN: nothing shown").
  */
 int cowctl_nl_request(struct cowctl_nl *nl, struct nl_msg *msg,
 		      int (*cb)(struct nl_msg *msg, void *arg), void *arg);

@@ -699,6 +699,8 @@ static int volume_ls(int argc, char **argv)
 		goto out;
 	if (nl_volumes_dump(&nl, &l))
 		goto close;
+	if (!l.n && nl.extack[0])
+		error_msg("volume ls: listing the volumes needs CAP_SYS_ADMIN");
 	sel = xcalloc(l.n, sizeof(*sel));
 	for (size_t i = 0; i < l.n; i++)
 		if (filter_match(&f, &l.v[i]))
