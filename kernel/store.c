@@ -528,24 +528,26 @@ static int cowfs_rm_one(struct mnt_idmap *idmap, struct inode *dir,
 	return vfs_unlink(idmap, dir, dentry, NULL);
 }
 
-/* Remove the empty directory @dentry; returns its parent, referenced. */
-static struct dentry *cowfs_rm_dir(struct mnt_idmap *idmap,
-				   struct dentry *dentry, u64 *reclaimed,
-				   int *err)
+/*
+ * Remove the empty directory @dentry from @parent, the directory the walk
+ * found it in: -ENOENT if it is no longer there (moved away meanwhile).
+ */
+static int cowfs_rm_dir(struct mnt_idmap *idmap, struct dentry *parent,
+			struct dentry *dentry, u64 *reclaimed)
 {
-	struct dentry *parent = dget_parent(dentry);
 	struct inode *dir = d_inode(parent);
+	int err;
 
 	inode_lock_nested(dir, I_MUTEX_PARENT);
 	if (dentry->d_parent != parent || d_unhashed(dentry)) {
-		*err = -ENOENT;
+		err = -ENOENT;
 	} else {
 		if (reclaimed)
 			*reclaimed += (u64)d_inode(dentry)->i_blocks << 9;
-		*err = vfs_rmdir(idmap, dir, dentry);
+		err = vfs_rmdir(idmap, dir, dentry);
 	}
 	inode_unlock(dir);
-	return parent;
+	return err;
 }
 
 /*
@@ -592,19 +594,49 @@ static struct dentry *cowfs_rm_batch(const struct path *cur,
 	return sub;
 }
 
+/* The directories the walk went down through, to go back up the same way */
+struct cowfs_rm_stack {
+	struct dentry **d;
+	unsigned int depth;
+	unsigned int size;
+};
+
+static int cowfs_rm_push(struct cowfs_rm_stack *st, struct dentry *dentry)
+{
+	if (st->depth == st->size) {
+		unsigned int size = st->size ? st->size * 2 : 16;
+		struct dentry **d = krealloc_array(st->d, size, sizeof(*d),
+						   GFP_KERNEL);
+
+		if (!d)
+			return -ENOMEM;
+		st->d = d;
+		st->size = size;
+	}
+	st->d[st->depth++] = dentry;
+	return 0;
+}
+
+/*
+ * Delete the tree at @top, depth first, never leaving it: the walk goes
+ * back up only to the directories it came down through, not to whatever
+ * a directory's parent is by then, so a directory renamed out of the tree
+ * while it runs (by a process with its cwd inside) takes nothing outside
+ * with it.  Such a directory is left where it went.
+ */
 static int cowfs_rmtree_walk(const struct path *top, struct cowfs_names *nm,
 			     u64 *reclaimed)
 {
 	struct mnt_idmap *idmap = cowfs_store_idmap(top);
 	struct path cur = { .mnt = top->mnt, .dentry = dget(top->dentry) };
-	struct dentry *next;
+	struct cowfs_rm_stack stack = { };
+	struct dentry *next, *parent;
 	struct file *file;
 	bool progress;
 	int err, n;
 
 	if (!d_is_dir(cur.dentry)) {
-		struct dentry *parent = dget_parent(cur.dentry);
-
+		parent = dget_parent(cur.dentry);
 		inode_lock_nested(d_inode(parent), I_MUTEX_PARENT);
 		err = -ENOENT;
 		if (cur.dentry->d_parent == parent && !d_unhashed(cur.dentry))
@@ -617,25 +649,38 @@ static int cowfs_rmtree_walk(const struct path *top, struct cowfs_names *nm,
 	}
 
 	for (;;) {
-		file = cowfs_dir_open(&cur);
-		err = PTR_ERR(file);
-		if (IS_ERR(file))
-			break;
-		n = cowfs_names_read(file, nm);
-		fput(file);
-		err = n;
-		if (n < 0)
-			break;
+		/* Moved out of the tree since we came down: leave it there */
+		bool gone = stack.depth && !is_subdir(cur.dentry, top->dentry);
 
-		if (n == 0) {
-			/* Empty: remove it, go back up */
-			next = cowfs_rm_dir(idmap, cur.dentry, reclaimed, &err);
-			if (cur.dentry == top->dentry || err) {
-				dput(next);
+		n = 0;
+		if (!gone) {
+			file = cowfs_dir_open(&cur);
+			err = PTR_ERR(file);
+			if (IS_ERR(file))
 				break;
-			}
+			n = cowfs_names_read(file, nm);
+			fput(file);
+			err = n;
+			if (n < 0)
+				break;
+		}
+
+		if (!stack.depth && !n) {
+			/* The top itself, empty: out of the trash */
+			parent = dget_parent(cur.dentry);
+			err = cowfs_rm_dir(idmap, parent, cur.dentry, reclaimed);
+			dput(parent);
+			break;
+		}
+		if (!n) {
+			/* Empty (or gone): remove it, go back up */
+			err = gone ? 0 : cowfs_rm_dir(idmap,
+						      stack.d[stack.depth - 1],
+						      cur.dentry, reclaimed);
+			if (err && err != -ENOENT)
+				break;
 			dput(cur.dentry);
-			cur.dentry = next;
+			cur.dentry = stack.d[--stack.depth];
 			continue;
 		}
 
@@ -646,7 +691,11 @@ static int cowfs_rmtree_walk(const struct path *top, struct cowfs_names *nm,
 			break;
 		}
 		if (next) {
-			dput(cur.dentry);
+			err = cowfs_rm_push(&stack, cur.dentry);
+			if (err) {
+				dput(next);
+				break;
+			}
 			cur.dentry = next;
 		} else if (!progress) {
 			/* Names we could neither remove nor enter */
@@ -656,6 +705,9 @@ static int cowfs_rmtree_walk(const struct path *top, struct cowfs_names *nm,
 		cond_resched();
 	}
 	dput(cur.dentry);
+	while (stack.depth)
+		dput(stack.d[--stack.depth]);
+	kfree(stack.d);
 	return err;
 }
 
