@@ -44,6 +44,7 @@ help:
 	@echo 'targets: all module cowctl selftests deps ksrc checkpatch w1 sparse'
 	@echo '         test check demo shell clean distclean stress bench bench-quick'
 	@echo '         bench-first-write'
+	@echo '         fuzz-images (COUNT=1000 START=1 FSTYPE=cowfs|overlay)'
 	@echo '         install uninstall dkms-install dkms-uninstall dkms-check'
 
 deps:
@@ -109,6 +110,20 @@ stress:
 	scripts/vm $(VM_ARGS) --timeout $$(($(DURATION) * 2 + 1800)) -- \
 		env STRESS_DURATION=$(DURATION) STRESS_PROCS=$(PROCS) \
 		scripts/run-tests.sh -t $$(($(DURATION) * 2 + 1200)) stress_test.sh
+
+# The crafted-image fuzzer (selftests/image_fuzz.py, docs/reliability.md)
+# over COUNT seeds from START in a VM: hostile layers mounted, walked and
+# changed; a seed that kills or hangs the guest is reported and a fresh
+# guest goes on after it (scripts/fuzz-images.sh; logs in
+# build/fuzz-images/).  FSTYPE=overlay runs the reference.  make check
+# runs 54 seeds of it (selftests/image_fuzz_test.sh).
+COUNT ?= 1000
+START ?= 1
+FSTYPE ?= cowfs
+.PHONY: fuzz-images
+fuzz-images:
+	$(call phase,fuzz-images: $(COUNT) seeds from $(START) on $(FSTYPE) in a VM)
+	VM_ARGS='$(VM_ARGS)' scripts/fuzz-images.sh $(START) $(COUNT) $(FSTYPE)
 
 # Storage driver benchmark in the VM: scripts/bench/run.sh (BENCH_ARGS=
 # '--drivers cowfs,zfs' to pick).  bench-quick: bench-results/quick/.

@@ -1,0 +1,1442 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Crafted-image fuzzer: hostile layers must not hurt the kernel.
+
+Image layers come from registries, so every object type and every
+trusted.overlay.* xattr in a layer is untrusted input.  For each seed this
+builds, on a tmpfs of its own, 1-4 lower layers and (usually) an upper
+layer and a workdir, with conflicting types at the same names across the
+layers (files, executables, sparse files, directories, symlinks that
+dangle, loop, climb or are absolute, whiteouts, other character and block
+devices, fifos, sockets, hard links), whiteouts where they make no sense,
+and random or hostile trusted.overlay.* xattrs (opaque, redirect, origin
+(random, truncated, real file handles of other objects), metacopy with
+verity digests, impure, nlink, upper, uuid, whiteout, protattr, ...) on
+lower and upper objects and on the layer roots.  Sometimes: each lower
+layer on a tmpfs or ramfs of its own, the bottom layer a union itself,
+junk in the workdir, layers that overlap.  Then it mounts the union
+(cowfs, or overlay with redirect_dir=on,index=off: --fstype overlay),
+walks it (lstat, stat, readdir, readlink, open+read, listxattr/getxattr,
+access, lookups of names below every object), changes it at random
+(write, truncate, chmod, chown, rename with and without NOREPLACE,
+EXCHANGE, WHITEOUT, unlink, rm -r, mkdir, rmdir, link, symlink, mkfifo,
+setxattr, removexattr, O_TMPFILE and linkat, mmap, readdir while the
+directory changes), sometimes with a second process walking it at the
+same time or as uid 1000, sometimes remounts it and walks it again, and
+unmounts it (sometimes lazily, with a file open).  Errors from the system
+calls are fine.
+
+Each seed runs in a child process.  A seed FAILS on:
+  - a kernel splat in the kernel log (Oops, BUG:, WARNING:, general
+    protection fault, KASAN, UBSAN, refcount_t, list corruption, hung task,
+    lockdep, soft lockup, RCU stall, Call Trace);
+  - a hang: the seed did not finish within --timeout seconds (the stuck
+    tasks' kernel stacks are printed);
+  - a mount left behind under the seed's directory (/proc/self/mountinfo);
+  - the module's refcount not back where it was before the seed;
+  - the union's umount failing.
+
+Each seed is printed before it runs, so a guest that dies names it.  A
+failure prints the seed's last operations and the kernel log excerpt, and
+the command that replays it (--dry-run prints a seed's layers as shell
+commands, without mounting anything).  With --keep-going the run goes on
+after a failure, unless a hung process cannot be killed (the kernel is
+wedged then); without it the run stops at the first failure.  At the end:
+a summary, and (--rmmod) an rmmod of the module, which must succeed.  The
+same seed builds the same layers; the operations depend on what the
+union shows, so a seed replays exactly on the same module.
+
+Exit status: 0 every seed clean, 1 a failure, 2 usage, 4 cannot run (not
+root, filesystem type not available).
+"""
+
+import argparse
+import ctypes
+import errno
+import mmap
+import os
+import random
+import re
+import select
+import signal
+import socket
+import stat
+import struct
+import sys
+import time
+import traceback
+
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+                       ctypes.c_ulong, ctypes.c_char_p]
+libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
+                           ctypes.c_char_p, ctypes.c_uint]
+libc.name_to_handle_at.argtypes = [ctypes.c_int, ctypes.c_char_p,
+                                   ctypes.c_void_p,
+                                   ctypes.POINTER(ctypes.c_int), ctypes.c_int]
+libc.ioctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p]
+
+AT_FDCWD = -100
+AT_SYMLINK_FOLLOW = 0x400
+RENAME_NOREPLACE = 1
+RENAME_EXCHANGE = 2
+RENAME_WHITEOUT = 4
+MNT_DETACH = 2
+FS_IOC_GETFSUUID = 0x80111500  # _IOR(0x15, 0, struct fsuuid2)
+O_TMPFILE = getattr(os, "O_TMPFILE", 0o20200000)
+
+OVL = "trusted.overlay."
+NAMES = ["a", "b", "x", "y", "z"]
+PROG = "imgfuzz"
+
+# What run-tests.sh calls a splat, and more.
+SPLAT_RE = re.compile(
+    r"Oops|WARNING:|BUG:|lockdep|possible recursive locking|"
+    r"circular locking|refcount_t:|list_add corruption|list_del corruption|"
+    r"general protection fault|KASAN|UBSAN|Call Trace|"
+    r"blocked for more than|hung_task|Kernel panic|soft lockup|"
+    r"rcu_\w+ detected stall|rcu: INFO|kernel BUG|Unable to handle|"
+    r"stack-protector|stack guard page|double fault|invalid opcode")
+
+
+def die(msg, code=2):
+    print("%s: error: %s" % (PROG, msg), file=sys.stderr)
+    sys.exit(code)
+
+
+def errname(e):
+    return errno.errorcode.get(e, str(e))
+
+
+def check(ret):
+    if ret != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
+def do_mount(src, mnt, fstype, opts, flags=0):
+    check(libc.mount(src.encode(), mnt.encode(), fstype.encode(), flags,
+                     opts.encode() if opts is not None else None))
+
+
+def do_umount(mnt, flags=0):
+    check(libc.umount2(mnt.encode(), flags))
+
+
+def renameat2(a, b, flags):
+    check(libc.renameat2(AT_FDCWD, a.encode(), AT_FDCWD, b.encode(), flags))
+
+
+def fs_registered(name):
+    with open("/proc/filesystems") as f:
+        return any(line.split()[-1] == name for line in f if line.strip())
+
+
+def module_refcnt(name):
+    try:
+        with open("/sys/module/%s/refcnt" % name) as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return None
+
+
+def mounts_under(base):
+    """Mount points strictly below @base, deepest first."""
+    res = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            mp = line.split()[4].encode().decode("unicode_escape")
+            if mp.startswith(base + "/"):
+                res.append(mp)
+    return sorted(res, key=len, reverse=True)
+
+
+def fs_uuid(path):
+    """The filesystem's uuid (FS_IOC_GETFSUUID), or 16 zero bytes."""
+    buf = ctypes.create_string_buffer(17)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return bytes(16)
+    try:
+        if libc.ioctl(fd, FS_IOC_GETFSUUID, buf) == 0 and buf.raw[0] == 16:
+            return buf.raw[1:17]
+    finally:
+        os.close(fd)
+    return bytes(16)
+
+
+def file_handle(path):
+    """(type, fid bytes) of @path from name_to_handle_at(2), or None."""
+    buf = ctypes.create_string_buffer(8 + 128)
+    struct.pack_into("Ii", buf, 0, 128, 0)
+    mid = ctypes.c_int(0)
+    if libc.name_to_handle_at(AT_FDCWD, path.encode(), buf,
+                              ctypes.byref(mid), 0) != 0:
+        return None
+    nbytes, htype = struct.unpack_from("Ii", buf, 0)
+    return htype, buf.raw[8:8 + nbytes]
+
+
+# ---- hostile values -----------------------------------------------------
+
+
+def rand_path(rng, depth=3):
+    n = rng.choices([1, 2, 3], [45, 35, 20])[0]
+    return "/".join(rng.choice(NAMES) for _ in range(min(n, depth)))
+
+
+def rand_bytes(rng, n):
+    return bytes(rng.getrandbits(8) for _ in range(n))
+
+
+class Gen:
+    """Per-seed generator state: what exists in which layer."""
+
+    def __init__(self, rng, base):
+        self.rng = rng
+        self.base = base
+        self.uuid = bytes(16)
+        self.objects = []   # absolute paths of everything made, any layer
+        self.files = []     # layer-relative paths of non-directories
+        self.dirs = []      # layer-relative paths of directories
+        self.script = []    # the build as shell commands (--script)
+        self.mounts = []    # filesystems mounted for layers, in order
+
+    def sh(self, cmd):
+        self.script.append(cmd.replace(self.base, "$B"))
+
+    def fb(self, version=0, magic=0xFB, flags=0, htype=1, uuid=None,
+           fid=b"", length=None):
+        """overlayfs's struct ovl_fb: the trusted.overlay.origin format."""
+        if uuid is None:
+            uuid = self.uuid
+        hdr_len = 21 + len(fid) if length is None else length
+        return struct.pack("BBBBB", version, magic, hdr_len & 0xFF, flags,
+                           htype) + uuid + fid
+
+    def origin(self):
+        rng = self.rng
+        k = rng.randrange(12)
+        if k == 0:
+            return rand_bytes(rng, rng.choice([0, 1, 4, 20, 21, 22, 40,
+                                               128, 149, 150, 300, 4000]))
+        if k == 1:  # the header alone
+            return self.fb()
+        if k == 2:  # a valid header, a garbage fid
+            return self.fb(htype=rng.choice([0, 1, 2, 0x81, 0xFE, 0xFF]),
+                           fid=rand_bytes(rng, 4 * rng.randint(0, 32)))
+        if k == 3:  # len field lying
+            fid = rand_bytes(rng, 4 * rng.randint(1, 8))
+            return self.fb(fid=fid, length=rng.choice([0, 1, 21, 22, 255,
+                                                       21 + len(fid) + 4]))
+        if k == 4:  # other versions, magics, flags
+            return self.fb(version=rng.choice([1, 0xFF]),
+                           magic=rng.choice([0xFB, 0xFA, 0]),
+                           flags=rng.choice([1, 2, 3, 4, 7, 0xFF]),
+                           fid=rand_bytes(rng, 8))
+        if k == 5:  # a fid not 4-byte aligned
+            return self.fb(fid=rand_bytes(rng, rng.choice([1, 2, 3, 5, 7])))
+        if k == 6:  # huge: a valid-looking handle followed by junk
+            return self.fb(fid=rand_bytes(rng, 12)) + \
+                rand_bytes(rng, rng.choice([100, 1000, 4000]))
+        # 7..11: a real file handle of some object in some layer (maybe
+        # of a directory, a whiteout, another layer's object), maybe with
+        # a byte flipped or the wrong uuid
+        if not self.objects:
+            return self.fb(fid=rand_bytes(rng, 12))
+        obj = rng.choice(self.objects)
+        h = file_handle(obj)
+        if h is None:
+            return self.fb(fid=rand_bytes(rng, 12))
+        htype, fid = h
+        uuid = fs_uuid(os.path.dirname(obj))
+        if k == 7:
+            uuid = rand_bytes(rng, 16)
+        v = bytearray(self.fb(htype=htype, fid=fid, uuid=uuid))
+        if k == 8 and len(v) > 21:
+            v[rng.randrange(21, len(v))] ^= 1 << rng.randrange(8)
+        if k == 9:
+            v = v[:rng.randrange(1, len(v))]
+        return bytes(v)
+
+    def redirect(self):
+        rng = self.rng
+        k = rng.randrange(22)
+        if k < 4:
+            return rng.choice(NAMES).encode()
+        if k < 7:
+            return ("/" + rand_path(rng)).encode()
+        if k == 7 and self.files:   # at a non-directory
+            return ("/" + rng.choice(self.files)).encode()
+        if k == 8 and self.dirs:
+            return ("/" + rng.choice(self.dirs)).encode()
+        if k == 9:
+            return rng.choice([b"nope", b"/no/such/dir", b"/a/nope"])
+        if k == 10:
+            return rng.choice([b".", b"..", b"../a", b"./a", b"a/..",
+                               b"/..", b"/../a", b"/a/../b", b"/./a",
+                               b"/a/."])
+        if k == 11:
+            return rng.choice([b"//a", b"/a//b", b"/", b"", b"a/", b"/a/",
+                               b"///", b"//", b"a//"])
+        if k == 12:
+            return (b"/" + b"a/" * 2047)[:rng.choice([4095, 4096, 4097])]
+        if k == 13:
+            return rng.choice([b"a" * 255, b"a" * 256, b"a" * 4096,
+                               b"/" + b"a" * 300])
+        if k == 14:
+            return rng.choice([b"a\0b", b"/a\0/b", b"\0", b"a\0", b"\0a"])
+        if k == 15:
+            return rand_bytes(rng, rng.randint(1, 40))
+        if k == 16:
+            return rng.choice([b"/a/b/x/y/z/a/b", b"/x/x/x", b"x/y"])
+        if k == 17:
+            return rng.choice([b"\xff", "\u00e9".encode(), b"a\nb",
+                               b" ", b"-"])
+        return rng.choice(NAMES).encode()
+
+    def xattr(self, is_dir):
+        """A (name, value) of the trusted.overlay.* kind."""
+        rng = self.rng
+        kind = rng.choices(
+            ["opaque", "redirect", "origin", "metacopy", "impure", "nlink",
+             "upper", "uuid", "whiteout", "whiteouts", "protattr",
+             "escaped", "random", "user"],
+            [22 if is_dir else 8, 22 if is_dir else 8, 18, 8, 6, 6, 4, 3,
+             5, 5, 2, 2, 3, 3])[0]
+        if kind == "opaque":
+            return OVL + "opaque", rng.choice(
+                [b"y", b"y", b"n", b"x", b"", b"Y", b"y\0", b"\0", b"yes",
+                 b"y" * rng.choice([2, 255, 4000])])
+        if kind == "redirect":
+            return OVL + "redirect", self.redirect()
+        if kind == "origin":
+            return OVL + "origin", self.origin()
+        if kind == "metacopy":
+            k = rng.randrange(4)
+            if k == 0:
+                return OVL + "metacopy", b""
+            if k == 1:
+                return OVL + "metacopy", rand_bytes(rng, rng.randint(1, 80))
+            # struct ovl_metacopy: version, len, flags, digest_algo, digest
+            dig = rand_bytes(rng, rng.choice([0, 1, 32, 64, 65]))
+            return OVL + "metacopy", struct.pack(
+                "BBBB", rng.choice([0, 0, 1, 0xFF]),
+                rng.choice([4 + len(dig), 4, 0, 255, 36, 68]),
+                rng.choice([0, 1, 0xFF]),
+                rng.choice([0, 1, 2, 4, 0xFF])) + dig
+        if kind == "impure":
+            return OVL + "impure", rng.choice([b"y", b"n", b"", b"yy",
+                                               rand_bytes(rng, 8)])
+        if kind == "nlink":
+            return OVL + "nlink", rng.choice(
+                [b"U+1", b"L-1", b"U-99999999999", b"L+4294967296",
+                 b"garbage", b"", b"L+0", b"U", b"+", b"U+-1", b"L-"])
+        if kind == "upper":
+            return OVL + "upper", self.origin()
+        if kind == "uuid":
+            return OVL + "uuid", rng.choice(
+                [rand_bytes(rng, 16), b"null", b"", rand_bytes(rng, 17),
+                 bytes(16)])
+        if kind == "whiteout":
+            return OVL + "whiteout", rng.choice([b"", b"y", b"x"])
+        if kind == "whiteouts":
+            return OVL + "whiteouts", rng.choice([b"", b"y", b"x"])
+        if kind == "protattr":
+            return OVL + "protattr", rng.choice([b"ia", b"i", b"a", b"x",
+                                                 b"", rand_bytes(rng, 5)])
+        if kind == "escaped":
+            return OVL + "overlay." + rng.choice(
+                ["opaque", "redirect", "origin", "whiteout"]), b"y"
+        if kind == "random":
+            name = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz._")
+                           for _ in range(rng.randint(1, 24)))
+            return OVL + name, rand_bytes(rng, rng.randint(0, 64))
+        return "user." + rng.choice(["a", "overlay.opaque", "k"]), \
+            rand_bytes(rng, rng.randint(0, 20))
+
+    # ---- building a layer ----
+
+    def set_xattrs(self, path, is_dir, n=None):
+        rng = self.rng
+        for _ in range(n if n is not None else rng.randint(1, 3)):
+            name, val = self.xattr(is_dir)
+            try:
+                os.setxattr(path, name, val, follow_symlinks=False)
+                v = "0x" + val.hex() if val else '""'
+                if len(val) > 64:   # abbreviated: the seed replays it
+                    v = "0x%s...[%d bytes]" % (val[:24].hex(), len(val))
+                self.sh("setfattr -h -n %s -v %s %s" % (name, v, path))
+            except OSError:
+                pass
+
+    def make(self, root, rel, kind, layer_files):
+        """Make @rel in layer @root as @kind; True when made."""
+        rng = self.rng
+        full = os.path.join(root, rel)
+        if kind == "file" or kind == "exe":
+            size = rng.choice([0, 1, 7, 100, 4096, 5000, 70000])
+            data = bytes(rng.choice(b"abcxyz\n") for _ in range(min(size,
+                                                                    200)))
+            data = (data * (size // max(len(data), 1) + 1))[:size]
+            with open(full, "wb") as f:
+                f.write(data)
+                if rng.random() < 0.1:  # sparse, over the copy-up chunk
+                    f.truncate(rng.choice([1 << 20, (1 << 21) + 3]))
+            os.chmod(full, 0o755 if kind == "exe" else
+                     rng.choice([0o644, 0o600, 0o444, 0o000, 0o4755]))
+            self.sh("head -c %d /dev/zero > %s" % (size, full))
+        elif kind == "dir":
+            os.mkdir(full, rng.choice([0o755, 0o755, 0o700, 0o555, 0o000]))
+            self.sh("mkdir %s" % full)
+            self.dirs.append(rel)
+        elif kind == "symlink":
+            tgt = rng.choice(
+                [rng.choice(NAMES), "../" + rng.choice(NAMES),
+                 "/" + rand_path(rng), "/etc/hostname", "/", ".", "..",
+                 "../../../../../..", os.path.basename(rel),
+                 rng.choice(NAMES) + "/" + rng.choice(NAMES),
+                 "a/" * 2000 + "a", "//", "/tmp", rand_path(rng)])
+            os.symlink(tgt, full)
+            self.sh("ln -s '%s' %s" % (tgt[:60], full))
+        elif kind == "whiteout":
+            os.mknod(full, stat.S_IFCHR | 0o600, os.makedev(0, 0))
+            self.sh("mknod %s c 0 0" % full)
+        elif kind == "chr":
+            ma, mi = rng.choice([(1, 3), (1, 5), (1, 7), (1, 8), (1, 9),
+                                 (0, 1), (240, 0), (0, 0)])
+            mode = rng.choice([0o666, 0o600, 0o000]) | stat.S_IFCHR
+            os.mknod(full, mode, os.makedev(ma, mi))
+            self.sh("mknod %s c %d %d" % (full, ma, mi))
+        elif kind == "blk":
+            ma, mi = rng.choice([(0, 0), (240, 1), (254, 254), (0, 5)])
+            os.mknod(full, stat.S_IFBLK | 0o600, os.makedev(ma, mi))
+            self.sh("mknod %s b %d %d" % (full, ma, mi))
+        elif kind == "fifo":
+            os.mkfifo(full, 0o644)
+            self.sh("mkfifo %s" % full)
+        elif kind == "socket":
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.bind(full)
+            finally:
+                s.close()
+            self.sh("python3 -c 'import socket; socket.socket(socket.AF_UNIX)"
+                    ".bind(\"%s\")'" % full)
+        elif kind == "hardlink":
+            if not layer_files:
+                return False
+            src = os.path.join(root, rng.choice(layer_files))
+            if not os.path.lexists(src):
+                return False
+            os.link(src, full, follow_symlinks=False)
+            self.sh("ln %s %s" % (src, full))
+        else:
+            raise ValueError(kind)
+        if kind != "dir":
+            self.files.append(rel)
+            layer_files.append(rel)
+        self.objects.append(full)
+        return True
+
+    def build_layer(self, root, is_upper, fs=None):
+        """A random layer at @root, on a new @fs (tmpfs, ramfs) if given."""
+        rng = self.rng
+        os.mkdir(root)
+        self.sh("mkdir %s" % root)
+        if fs:
+            do_mount(fs, root, fs, "size=64m" if fs == "tmpfs" else None)
+            self.mounts.append(root)
+            self.sh("mount -t %s %s %s" % (fs, fs, root))
+        layer_files = []
+        layer_dirs = []
+        for _ in range(rng.randint(3, 14)):
+            rel = rand_path(rng)
+            parts = rel.split("/")
+            ok = True
+            for i in range(1, len(parts)):
+                anc = os.path.join(root, *parts[:i])
+                if not os.path.lexists(anc):
+                    self.make(root, "/".join(parts[:i]), "dir", layer_files)
+                    layer_dirs.append("/".join(parts[:i]))
+                    if rng.random() < 0.15:
+                        self.set_xattrs(anc, True)
+                elif not stat.S_ISDIR(os.lstat(anc).st_mode):
+                    ok = False
+                    break
+            full = os.path.join(root, rel)
+            if not ok:
+                continue
+            if os.path.lexists(full):
+                if rng.random() < 0.4:
+                    self.set_xattrs(full,
+                                    stat.S_ISDIR(os.lstat(full).st_mode))
+                continue
+            kind = rng.choices(
+                ["file", "exe", "dir", "symlink", "whiteout", "chr", "blk",
+                 "fifo", "socket", "hardlink"],
+                [20, 4, 22, 10, 14, 4, 2, 4, 2, 9])[0]
+            try:
+                made = self.make(root, rel, kind, layer_files)
+            except OSError:
+                made = False
+            if made and kind == "dir":
+                layer_dirs.append(rel)
+                if is_upper and rng.random() < 0.25:
+                    # an upper directory whose entries' d_ino come from
+                    # their (crafted) origins
+                    os.setxattr(full, OVL + "impure", b"y")
+                    self.sh("setfattr -n %simpure -v y %s" % (OVL, full))
+            if made and rng.random() < 0.35:
+                self.set_xattrs(full, kind == "dir")
+        # redirect loops between two directories of this layer
+        if len(layer_dirs) >= 2 and rng.random() < 0.3:
+            d1, d2 = rng.sample(layer_dirs, 2)
+            absolute = rng.random() < 0.5
+            for a, b in ((d1, d2), (d2, d1)):
+                v = ("/" + b) if absolute else os.path.basename(b)
+                try:
+                    os.setxattr(os.path.join(root, a), OVL + "redirect",
+                                v.encode())
+                    self.sh("setfattr -n %sredirect -v '%s' %s" %
+                            (OVL, v, os.path.join(root, a)))
+                except OSError:
+                    pass
+        # the layer root itself
+        if rng.random() < 0.15:
+            self.set_xattrs(root, True, 1)
+        return layer_files
+
+    def build_workdir(self, work):
+        """A workdir, sometimes with leftovers in it."""
+        rng = self.rng
+        os.mkdir(work)
+        self.sh("mkdir %s" % work)
+        if rng.random() > 0.12:
+            return
+        w = os.path.join(work, "work")
+        k = rng.randrange(5)
+        try:
+            if k == 0:
+                with open(w, "wb") as f:
+                    f.write(b"junk")
+                self.sh("echo junk > %s" % w)
+            elif k == 1:
+                os.symlink("/tmp", w)
+                self.sh("ln -s /tmp %s" % w)
+            elif k == 2:
+                os.mknod(w, stat.S_IFCHR | 0o600, os.makedev(0, 0))
+                self.sh("mknod %s c 0 0" % w)
+            else:
+                os.mkdir(w)
+                self.sh("mkdir %s" % w)
+                dummy = []
+                for i in range(rng.randint(1, 5)):
+                    kind = rng.choice(["file", "dir", "whiteout", "symlink",
+                                       "fifo"])
+                    self.make(w, "#%x" % i, kind, dummy)
+                    if kind == "dir" and rng.random() < 0.5:
+                        self.make(w, "#%x/wh" % i, "whiteout", dummy)
+                if rng.random() < 0.3:
+                    self.set_xattrs(w, True, 1)
+            if rng.random() < 0.3:
+                os.mkdir(os.path.join(work, "index"))
+                self.make(work, "index/junk", "file", [])
+            if rng.random() < 0.1:
+                os.makedirs(os.path.join(work, "incompat", "volatile"))
+        except OSError:
+            pass
+
+
+# ---- the union ------------------------------------------------------------
+
+
+class Union:
+    def __init__(self, fstype, mnt, lowers, upper, work, extra):
+        self.fstype = fstype
+        self.mnt = mnt
+        opts = "lowerdir=" + ":".join(lowers)
+        if upper:
+            opts += ",upperdir=%s,workdir=%s" % (upper, work)
+        if fstype == "overlay":
+            opts += ",redirect_dir=on" + (",index=off" if upper else "")
+        elif extra:
+            opts += "," + extra
+        self.opts = opts
+        self.mounted = False
+
+    def mount(self):
+        do_mount("none", self.mnt, self.fstype, self.opts)
+        self.mounted = True
+
+    def umount(self):
+        if self.mounted:
+            do_umount(self.mnt)
+            self.mounted = False
+
+
+class UmountError(Exception):
+    pass
+
+
+class ChildError(Exception):
+    pass
+
+
+class Child:
+    """The work of one seed; runs in a child process."""
+
+    def __init__(self, seed, base, fstype, logfd, verbose, nops):
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.base = base
+        self.fstype = fstype
+        self.logfd = logfd
+        self.verbose = verbose
+        self.nops = nops
+        self.n = 0
+        self.errs = 0
+        self.paths = set()
+        self.script = False
+        self.dry_run = False
+        self.gen = None
+
+    def log(self, s):
+        s = s.replace(self.base, "$B")
+        if len(s) > 200:
+            s = s[:197] + "..."
+        line = ("%d %s\n" % (self.n, s)).encode("utf-8", "replace")
+        if self.logfd is None:
+            return
+        try:
+            os.write(self.logfd, line)
+        except OSError:
+            pass
+        if self.verbose:
+            print("  " + line.decode("utf-8", "replace"), end="",
+                  flush=True)
+
+    def call(self, desc, fn, *args, **kw):
+        """Run one system call; an OSError is a fine result."""
+        self.n += 1
+        self.log(desc)
+        try:
+            return fn(*args, **kw)
+        except OSError as e:
+            self.errs += 1
+            if self.verbose:
+                print("    -> %s" % errname(e.errno), flush=True)
+            return None
+
+    def p(self, rel):
+        return os.path.join(self.union.mnt, rel) if rel else self.union.mnt
+
+    # ---- reading ----
+
+    def read_path(self, path, nofollow=True):
+        flags = os.O_RDONLY | os.O_NONBLOCK | (os.O_NOFOLLOW if nofollow
+                                                else 0)
+        fd = os.open(path, flags)
+        try:
+            st = os.fstat(fd)
+            if stat.S_ISREG(st.st_mode):
+                os.read(fd, 65536)
+                if st.st_size > 4096:
+                    os.pread(fd, 100, st.st_size - 50)
+                    try:
+                        os.lseek(fd, 0, os.SEEK_DATA)
+                        os.lseek(fd, 0, os.SEEK_HOLE)
+                    except OSError:
+                        pass
+            elif stat.S_ISDIR(st.st_mode):
+                os.listdir(fd)
+            elif stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode):
+                try:
+                    os.read(fd, 16)
+                except OSError:
+                    pass
+        finally:
+            os.close(fd)
+
+    def xattrs(self, path):
+        names = os.listxattr(path, follow_symlinks=False)
+        for n in names:
+            try:
+                os.getxattr(path, n, follow_symlinks=False)
+            except OSError:
+                pass
+        for n in (OVL + "opaque", OVL + "redirect", OVL + "origin"):
+            try:
+                os.getxattr(path, n, follow_symlinks=False)
+            except OSError:
+                pass
+
+    def look(self, rel):
+        """Everything one can ask about one name."""
+        path = self.p(rel)
+        st = self.call("lstat %s" % rel, os.lstat, path)
+        if st is None:
+            return None
+        self.call("stat %s" % rel, os.stat, path)
+        if stat.S_ISLNK(st.st_mode):
+            self.call("readlink %s" % rel, os.readlink, path)
+            self.call("open-follow %s" % rel, self.read_path, path, False)
+        else:
+            self.call("open+read %s" % rel, self.read_path, path)
+        self.call("xattrs %s" % rel, self.xattrs, path)
+        for mode in (os.R_OK, os.W_OK, os.X_OK):
+            self.call("access %s %d" % (rel, mode), os.access, path, mode)
+        if not stat.S_ISDIR(st.st_mode):
+            # the name below a non-directory (bug: lower file, upper dir)
+            self.call("lstat %s/%s" % (rel, "y"), os.lstat,
+                      os.path.join(path, self.rng.choice(NAMES)))
+        return st
+
+    def walk(self, rel="", depth=0, budget=None):
+        """Recursive walk with bounds; no reliance on readdir order."""
+        if budget is None:
+            budget = [300]
+        path = self.p(rel)
+        names = self.call("readdir %s" % (rel or "/"), os.listdir, path)
+        # also the names readdir did not list (or could not)
+        names = sorted(set(names or []) | set(NAMES))
+        for name in names:
+            if budget[0] <= 0:
+                return
+            budget[0] -= 1
+            crel = os.path.join(rel, name) if rel else name
+            st = self.look(crel)
+            if st is None:
+                continue
+            self.paths.add(crel)
+            if stat.S_ISDIR(st.st_mode) and depth < 5:
+                self.walk(crel, depth + 1, budget)
+
+    # ---- changing ----
+
+    def some_path(self):
+        rng = self.rng
+        if self.paths and rng.random() < 0.6:
+            rel = rng.choice(sorted(self.paths))
+        else:
+            rel = rand_path(rng)
+        if rng.random() < 0.1:
+            rel = rel + "/" + rng.choice(NAMES)
+        return rel
+
+    def op_write(self, path, off, data, flags):
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | flags, 0o644)
+        try:
+            os.pwrite(fd, data, off) if not flags & os.O_APPEND else \
+                os.write(fd, data)
+            if self.rng.random() < 0.2:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def op_mmap(self, path):
+        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_NOFOLLOW)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return
+            if os.fstat(fd).st_size == 0:
+                os.ftruncate(fd, 4096)
+            try:
+                m = mmap.mmap(fd, 4096)
+            except ValueError as e:  # shorter than a page: mmap(2) fine
+                raise OSError(errno.EINVAL, str(e))
+            try:
+                m[0:4] = b"mmap"
+                m.flush()
+            finally:
+                m.close()
+        finally:
+            os.close(fd)
+
+    def op_tmpfile(self, path, linkto):
+        fd = os.open(path, O_TMPFILE | os.O_RDWR, 0o600)
+        try:
+            os.write(fd, b"tmp")
+            if linkto:
+                os.link("/proc/self/fd/%d" % fd, linkto)
+        finally:
+            os.close(fd)
+
+    def op_readdir_mutating(self, path, victim, new):
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            with os.scandir(fd) as it:
+                for _ in it:
+                    break
+                for fn, args in ((os.unlink, (victim,)),
+                                 (os.mkdir, (new,))):
+                    try:
+                        fn(*args)
+                    except OSError:
+                        pass
+                list(it)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.listdir(fd)
+        finally:
+            os.close(fd)
+
+    def op_rmtree(self, path, depth=0):
+        """rm -r, bounded."""
+        if depth > 6:
+            return
+        st = os.lstat(path)
+        if stat.S_ISDIR(st.st_mode):
+            for n in os.listdir(path)[:50]:
+                try:
+                    self.op_rmtree(os.path.join(path, n), depth + 1)
+                except OSError:
+                    pass
+            os.rmdir(path)
+        else:
+            os.unlink(path)
+
+    def remount(self):
+        self.union.umount()
+        if self.rng.random() < 0.5:
+            with open("/proc/sys/vm/drop_caches", "w") as f:
+                f.write("2")
+        self.union.mount()
+
+    def inside(self, path, follow):
+        """Does @path (its last symlink followed if @follow) stay inside
+        the union?"""
+        r = os.path.realpath(path if follow else os.path.dirname(path))
+        return r == self.union.mnt or r.startswith(self.union.mnt + "/")
+
+    def random_op(self, user=False):
+        rng = self.rng
+        a = self.some_path()
+        b = self.some_path()
+        pa, pb = self.p(a), self.p(b)
+        r = rng.randrange(100)
+        # A crafted symlink ("/", "..", "/tmp") must not take a change, or
+        # a walk that finds names to change, out of the union: every path
+        # is resolved first (lookups are fuzz too) and must stay inside.
+        follow = r < 26 or 78 <= r < 90 or r >= 94
+        self.n += 1
+        for q, pq, f in ((a, pa, follow), (b, pb, False)):
+            if not self.inside(pq, f):
+                self.log("(skipped: %s leads out of the union)" % q)
+                return
+        if r < 10:
+            self.look(a)
+        elif r < 18:
+            flags = rng.choice([0, 0, os.O_APPEND, os.O_TRUNC, os.O_CREAT,
+                                os.O_CREAT | os.O_EXCL])
+            self.call("write %s flags=%#o" % (a, flags), self.op_write, pa,
+                      rng.choice([0, 3, 5000, 1 << 20]), b"w" *
+                      rng.choice([1, 10, 5000]), flags)
+        elif r < 22:
+            sz = rng.choice([0, 0, 1, 4096, 3 << 20])
+            self.call("truncate %s %d" % (a, sz), os.truncate, pa, sz)
+        elif r < 26:
+            m = rng.choice([0o644, 0o755, 0o000, 0o4755, 0o1777])
+            self.call("chmod %s %o" % (a, m), os.chmod, pa, m)
+        elif r < 28:
+            self.call("chown %s" % a, os.chown, pa, rng.choice([0, 1000]),
+                      rng.choice([0, 1000]), follow_symlinks=False)
+        elif r < 30:
+            self.call("utime %s" % a, os.utime, pa, None,
+                      follow_symlinks=False)
+        elif r < 42:
+            fl = rng.choice([0, 0, 0, RENAME_NOREPLACE, RENAME_EXCHANGE,
+                             RENAME_EXCHANGE, RENAME_WHITEOUT])
+            self.call("rename %s %s flags=%d" % (a, b, fl), renameat2, pa,
+                      pb, fl)
+        elif r < 48:
+            self.call("unlink %s" % a, os.unlink, pa)
+        elif r < 53:
+            self.call("rmdir %s" % a, os.rmdir, pa)
+        elif r < 55:
+            self.call("rm -r %s" % a, self.op_rmtree, pa)
+        elif r < 61:
+            self.call("mkdir %s" % a, os.mkdir, pa, 0o755)
+        elif r < 63:
+            self.call("mkfifo %s" % a, os.mkfifo, pa)
+        elif r < 66:
+            t = rng.choice(NAMES + ["/", "..", "/etc/hostname"])
+            self.call("symlink %s %s" % (t, a), os.symlink, t, pa)
+        elif r < 70:
+            self.call("link %s %s" % (a, b), os.link, pa, pb,
+                      follow_symlinks=False)
+        elif r < 76:
+            n, v = rng.choice([("user.k", b"v"), ("user.big", b"v" * 3000),
+                               ("trusted.k", b"t")] +
+                              [self.gen.xattr(True) for _ in range(2)])
+            self.call("setxattr %s %s" % (a, n), os.setxattr, pa, n, v,
+                      follow_symlinks=False)
+        elif r < 78:
+            n = rng.choice(["user.k", "user.a", OVL + "opaque",
+                            OVL + "redirect"])
+            self.call("removexattr %s %s" % (a, n), os.removexattr, pa, n,
+                      follow_symlinks=False)
+        elif r < 80:
+            self.call("O_TMPFILE in %s, link to %s" % (a, b),
+                      self.op_tmpfile, pa, pb if rng.random() < 0.5 else None)
+        elif r < 83:
+            self.call("mmap write %s" % a, self.op_mmap, pa)
+        elif r < 85:
+            d = a if a else ""
+            self.call("readdir %s while unlinking/mkdir" % d,
+                      self.op_readdir_mutating, self.p(d),
+                      os.path.join(self.p(d), rng.choice(NAMES)),
+                      os.path.join(self.p(d), rng.choice(NAMES)))
+        elif r < 90:
+            self.call("walk %s" % a, self.walk, a, 3, [40])
+        elif r < 92:
+            self.call("create %s" % a, lambda x: os.close(
+                os.open(x, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)), pa)
+        elif r < 94:
+            self.call("syncfs", lambda: os.sync())
+        elif r < 97:
+            self.call("read %s" % a, self.read_path, pa, False)
+        elif not user:
+            self.call("remount", self.remount)
+
+    def umount_layers(self):
+        for m in reversed(self.gen.mounts):
+            try:
+                do_umount(m)
+            except OSError as e:
+                raise UmountError("umount %s: %s" % (m, e))
+        self.gen.mounts = []
+
+    def start_reader(self):
+        """A process walking and reading the union until stop_reader()."""
+        self.n += 1
+        self.log("(a concurrent reader starts: walks and reads)")
+        pid = os.fork()
+        if pid != 0:
+            return pid
+        try:
+            self.logfd = None
+            self.verbose = False
+            self.rng = random.Random(self.seed + 1)
+            end = time.monotonic() + 120
+            while time.monotonic() < end:
+                self.walk("", 0, [60])
+        except BaseException:
+            pass
+        os._exit(0)
+
+    def stop_reader(self, pid):
+        if pid is None:
+            return
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        self.n += 1
+        self.log("(the concurrent reader stopped)")
+
+    def as_user(self, subseed):
+        """Some operations and a walk as uid/gid 1000, in a process."""
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                os.setgroups([])
+                os.setresgid(1000, 1000, 1000)
+                os.setresuid(1000, 1000, 1000)
+                self.rng = random.Random(subseed)
+                self.walk("", 0, [80])
+                for _ in range(self.nops // 3):
+                    self.random_op(user=True)
+            except BaseException:
+                traceback.print_exc()
+                code = 3
+            sys.stdout.flush()
+            os._exit(code)
+        _, st = os.waitpid(pid, 0)
+        if st != 0:
+            raise ChildError("the uid 1000 process failed (status %#x)" % st)
+
+    def lazy_umount(self):
+        fd = None
+        for rel in sorted(self.paths)[:20] + [""]:
+            try:
+                fd = os.open(self.p(rel), os.O_RDONLY | os.O_NONBLOCK |
+                             os.O_NOFOLLOW)
+                break
+            except OSError:
+                pass
+        do_umount(self.union.mnt, MNT_DETACH)
+        self.union.mounted = False
+        if fd is not None:
+            try:
+                os.fstat(fd)
+                os.read(fd, 100)
+            except OSError:
+                pass
+            os.close(fd)
+
+    def run(self):
+        rng = self.rng
+        base = self.base
+        g = self.gen = Gen(rng, base)
+        g.uuid = fs_uuid(base)
+        nlower = rng.randint(1, 4)
+        has_upper = rng.random() < 0.75
+        lowers = [os.path.join(base, "l%d" % i) for i in range(nlower)]
+        upper = os.path.join(base, "u")
+        work = os.path.join(base, "w")
+        # bottom layer first, so upper layers can point at lower objects;
+        # sometimes each lower layer on a filesystem of its own (another
+        # st_dev and uuid; ramfs: no xattrs, no file handles)
+        own_fs = rng.random() < 0.25
+        for lw in reversed(lowers):
+            g.build_layer(lw, False, rng.choice(["tmpfs", "tmpfs", "ramfs"])
+                          if own_fs else None)
+        # sometimes the bottom layer is a union itself (nested unions)
+        nested = None
+        if rng.random() < 0.08:
+            sub = [os.path.join(base, "n0"), os.path.join(base, "n1")]
+            for lw in reversed(sub):
+                g.build_layer(lw, False)
+            nested = os.path.join(base, "nested")
+            os.mkdir(nested)
+            nested_opts = "lowerdir=%s:%s" % tuple(sub)
+            g.sh("mount -t %s none %s -o %s" % (self.fstype, nested,
+                                                 nested_opts))
+            if not self.dry_run:
+                try:
+                    do_mount("none", nested, self.fstype, nested_opts)
+                    g.mounts.append(nested)
+                except OSError:
+                    nested = sub[0]
+            lowers[-1] = nested
+        if has_upper:
+            g.build_layer(upper, True)
+            g.build_workdir(work)
+        lay = rng.random()
+        if nlower > 1 and lay < 0.03:
+            lowers[1] = lowers[0]                # the same layer twice
+        elif has_upper and lay < 0.05:
+            lowers[0] = upper                    # the upper is a lower
+        elif has_upper and lay < 0.07:
+            work = os.path.join(upper, "a")      # workdir inside upper
+        elif has_upper and lay < 0.09:
+            upper = os.path.join(lowers[-1], "a")  # upper inside a lower
+        elif lay < 0.11:
+            lowers[-1] = os.path.join(lowers[-1], "a", "b")  # maybe none
+        mnt = os.path.join(base, "m")
+        os.mkdir(mnt)
+        extra = rng.choice(["", "", "redirect_dir=on", "redirect_dir=off",
+                            "redirect_dir=follow", "xino=on"])
+        self.union = Union(self.fstype, mnt, lowers,
+                           upper if has_upper else None, work, extra)
+        g.sh("mount -t %s none %s -o %s" % (self.fstype, mnt,
+                                             self.union.opts))
+        if self.script:
+            print("# seed %d, B=<the seed's directory>" % self.seed)
+            print("\n".join(g.script), flush=True)
+        if self.dry_run:
+            self.umount_layers()
+            return "dry run", 0
+        self.n += 1
+        self.log("mount %s" % self.union.opts)
+        try:
+            self.union.mount()
+        except OSError as e:
+            self.log("mount failed: %s" % errname(e.errno))
+            self.umount_layers()
+            return "mount %s" % errname(e.errno), 0
+        reader = None
+        try:
+            self.walk()
+            if rng.random() < 0.3:
+                reader = self.start_reader()
+            if rng.random() < 0.2:
+                self.call("(as uid 1000)", self.as_user,
+                          rng.randrange(1 << 30))
+            for _ in range(self.nops):
+                self.random_op()
+            self.stop_reader(reader)
+            reader = None
+            self.walk()
+            if rng.random() < 0.5:
+                self.call("remount", self.remount)
+                self.walk()
+            if rng.random() < 0.1:
+                self.call("umount -l with an open file", self.lazy_umount)
+        finally:
+            self.stop_reader(reader)
+            self.n += 1
+            self.log("umount")
+            try:
+                self.union.umount()
+            except OSError as e:
+                raise UmountError("umount %s: %s" % (mnt, e))
+            self.umount_layers()
+        return "%dL%s" % (nlower, "+U" if has_upper else ""), self.n
+
+
+# ---- the supervisor --------------------------------------------------------
+
+
+class Kmsg:
+    """New kernel log records, read from /dev/kmsg without blocking."""
+
+    def __init__(self):
+        self.fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
+        os.lseek(self.fd, 0, os.SEEK_END)
+
+    def read(self):
+        out = []
+        while True:
+            try:
+                rec = os.read(self.fd, 8192)
+            except BlockingIOError:
+                break
+            except OSError as e:
+                if e.errno == errno.EPIPE:  # overwritten: carry on
+                    continue
+                raise
+            if not rec:
+                break
+            rec = rec.decode("utf-8", "replace")
+            hdr, _, msg = rec.partition(";")
+            msg = msg.split("\n")[0]
+            out.append(msg)
+        return out
+
+
+class Result:
+    def __init__(self, seed):
+        self.seed = seed
+        self.fail = []       # reasons
+        self.splat = []      # kernel log lines of this seed
+        self.hang = False
+        self.stuck = False
+        self.info = ""
+
+
+def reaped(pid, status, res):
+    if os.WIFSIGNALED(status):
+        res.info += " killed by signal %d" % os.WTERMSIG(status)
+        if not res.hang and (os.WTERMSIG(status) != signal.SIGKILL or
+                             not res.splat):
+            res.fail.append("the seed's process was killed by signal %d"
+                            % os.WTERMSIG(status))
+    elif os.WEXITSTATUS(status) == 3:
+        res.fail.append("the seed's process failed (a fuzzer error? see "
+                        "above)")
+    elif os.WEXITSTATUS(status) == 5:
+        res.fail.append("umount of the union failed")
+
+
+def group_stacks(pgrp):
+    """The kernel stacks of the other processes of a seed (its reader)."""
+    out = ""
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == pgrp:
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgrp:
+                continue
+            with open("/proc/%s/stack" % d) as f:
+                out += "pid %s (state %s):\n%s" % (d, fields[0], f.read())
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
+def run_seed(seed, args, kmsg, base_dir):
+    res = Result(seed)
+    print("%s: seed %d ..." % (PROG, seed), flush=True)
+    t0 = time.monotonic()
+    base = os.path.join(base_dir, "s%d" % seed)
+    os.makedirs(base, exist_ok=True)
+    do_mount("tmpfs", base, "tmpfs", "size=256m,mode=0755")
+    ref_before = module_refcnt(args.fstype)
+    kmsg.read()
+    r, w = os.pipe()
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        code = 0
+        try:
+            c = Child(seed, base, args.fstype, w, args.verbose, args.ops)
+            c.script = args.script or args.dry_run
+            c.dry_run = args.dry_run
+            os.setpgid(0, 0)
+            what, n = c.run()
+            os.write(w, ("=%s, %d calls, %d failed\n" %
+                         (what, n, c.errs)).encode())
+        except UmountError as e:
+            print("%s: seed %d: %s" % (PROG, seed, e))
+            code = 5
+        except BaseException:
+            traceback.print_exc()
+            code = 3
+        sys.stdout.flush()
+        os._exit(code)
+    os.close(w)
+    last = []
+    buf = b""
+    deadline = t0 + args.timeout
+    status = None
+    pipe_open = True
+    os.set_blocking(r, False)
+
+    def drain():
+        nonlocal buf, pipe_open
+        while pipe_open:
+            try:
+                chunk = os.read(r, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                pipe_open = False
+            buf += chunk
+        *lines, buf = buf.split(b"\n")
+        for ln in lines:
+            last.append(ln.decode("utf-8", "replace"))
+        del last[:-args.context]
+
+    while status is None:
+        fds = [kmsg.fd] + ([r] if pipe_open else [])
+        select.select(fds, [], [], 0.2)
+        drain()
+        for msg in kmsg.read():
+            if SPLAT_RE.search(msg) or res.splat:
+                if not res.splat:
+                    drain()   # what the child logged before the splat
+                    res.splat_at = last[-1] if last else "(start)"
+                res.splat.append(msg)
+        wpid, st = os.waitpid(pid, os.WNOHANG)
+        if wpid:
+            status = st
+            break
+        if time.monotonic() > deadline:
+            res.hang = True
+            res.fail.append("HANG: not done after %d s" % args.timeout)
+            try:
+                with open("/proc/%d/stack" % pid) as f:
+                    res.stack = f.read()
+                with open("/proc/%d/wchan" % pid) as f:
+                    res.stack = "wchan %s\n%s" % (f.read(), res.stack)
+            except OSError as e:
+                res.stack = "(no stack: %s)" % e
+            os.kill(pid, signal.SIGKILL)
+            res.stack += group_stacks(pid)
+            res.stuck = True
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+            for _ in range(50):
+                wpid, st = os.waitpid(pid, os.WNOHANG)
+                if wpid:
+                    status = st
+                    res.stuck = False
+                    break
+                time.sleep(0.1)
+            if res.stuck:
+                res.fail.append("the hung process cannot be killed")
+            break
+    # the rest of the child's log, and the kernel's
+    drain()
+    os.close(r)
+    for ln in buf.split(b"\n"):
+        if ln:
+            last.append(ln.decode("utf-8", "replace"))
+    time.sleep(0.05)
+    for msg in kmsg.read():
+        if SPLAT_RE.search(msg) or res.splat:
+            if not res.splat:
+                res.splat_at = last[-1] if last else "(start)"
+            res.splat.append(msg)
+    if res.splat:
+        first = next(m for m in res.splat if SPLAT_RE.search(m))
+        res.fail.insert(0, "kernel splat: %s" % first.strip())
+    if status is not None:
+        reaped(pid, status, res)
+    summary = [ln for ln in last if ln.startswith("=")]
+    res.info = (summary[-1][1:] if summary else "") + res.info
+    # mounts left behind (the seed's tmpfs aside), module refcount
+    if not res.stuck:
+        left = mounts_under(base)
+        if left and not res.splat:
+            res.fail.append("mount left behind: %s" % " ".join(left))
+        for mp in left:
+            try:
+                do_umount(mp, MNT_DETACH)
+            except OSError as e:
+                print("%s: cannot detach %s: %s" % (PROG, mp, e))
+        ref_after = module_refcnt(args.fstype)
+        if ref_before is not None and ref_after != ref_before and \
+                not res.splat:
+            res.fail.append("module refcount %s before the seed, %s after"
+                            % (ref_before, ref_after))
+        try:
+            do_umount(base, 0)
+        except OSError:
+            do_umount(base, MNT_DETACH)
+        try:
+            os.rmdir(base)
+        except OSError:
+            pass
+    res.secs = time.monotonic() - t0
+    if res.fail:
+        report(res, last, args)
+    else:
+        print("%s: seed %d ok (%.1f s, %s)" % (PROG, seed, res.secs,
+                                               res.info), flush=True)
+    return res
+
+
+def report(res, last, args):
+    P = "%s: seed %d" % (PROG, res.seed)
+    print("%s FAILED (%.1f s, %s)" % (P, res.secs, res.info.strip()))
+    for f in res.fail:
+        print("%s:   %s" % (P, f))
+    print("%s: last operations (numbered; $B = the seed's directory):" % P)
+    for ln in last[-args.context:]:
+        if not ln.startswith("="):
+            print("%s:   %s" % (P, ln))
+    if res.splat:
+        print("%s: kernel log (the splat came during: %s):" %
+              (P, getattr(res, "splat_at", "?")))
+        for m in res.splat[:args.klines]:
+            print("%s:   | %s" % (P, m))
+    if res.hang:
+        print("%s: the stuck process's kernel stack:" % P)
+        for ln in getattr(res, "stack", "").splitlines():
+            print("%s:   | %s" % (P, ln))
+    print("%s: replay: scripts/vm -- selftests/image_fuzz.py %s--seed %d -v"
+          " (the layers as shell commands: add --dry-run)" %
+          (P, "--fstype overlay " if args.fstype == "overlay" else "",
+           res.seed))
+    print("%s: FAIL seed %d: %s" % (PROG, res.seed, res.fail[0]),
+          flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(__doc__.split("\n")[2:]))
+    ap.add_argument("--fstype", default=os.environ.get("COWFS_TEST_FSTYPE",
+                                                       "cowfs"),
+                    help="cowfs (default, or $COWFS_TEST_FSTYPE) or overlay")
+    ap.add_argument("--seed", type=int, help="run this seed only")
+    ap.add_argument("--start", type=int, default=1, help="first seed (1)")
+    ap.add_argument("--seeds", type=int, default=50,
+                    help="how many seeds from --start (50)")
+    ap.add_argument("--random", type=int, default=0, metavar="N",
+                    help="then N more seeds from a start taken from the "
+                    "clock (printed)")
+    ap.add_argument("--ops", type=int, default=60,
+                    help="random changes per seed (60)")
+    ap.add_argument("--timeout", type=int, default=60,
+                    help="seconds a seed may take before it is a hang (60)")
+    ap.add_argument("--keep-going", action="store_true",
+                    help="go on after a failure (not after a hang)")
+    ap.add_argument("--rmmod", action="store_true",
+                    help="at the end, 'rmmod cowfs' must work (then "
+                    "insmod $COWFS_MODULE again)")
+    ap.add_argument("--script", action="store_true",
+                    help="print each seed's layers as shell commands")
+    ap.add_argument("--dry-run", action="store_true",
+                    help="only build each seed's layers and print them as "
+                    "shell commands (--script); no mount")
+    ap.add_argument("--context", type=int, default=12,
+                    help="operations shown before a failure (12)")
+    ap.add_argument("--klines", type=int, default=60,
+                    help="kernel log lines shown per failure (60)")
+    ap.add_argument("--dir", default=os.environ.get("TMPDIR", "/tmp"),
+                    help="where the seeds' tmpfs mounts go ($TMPDIR, /tmp)")
+    ap.add_argument("-v", "--verbose", action="store_true",
+                    help="print every operation")
+    args = ap.parse_args()
+
+    if args.fstype not in ("cowfs", "overlay"):
+        die("--fstype must be cowfs or overlay, not %r" % args.fstype)
+    if args.seeds < 0 or args.random < 0 or args.timeout <= 0:
+        die("--seeds and --random must be >= 0, --timeout > 0")
+    if os.getuid() != 0:
+        print("SKIP: %s must run as root (in the test VM: scripts/vm -- %s)"
+              % (PROG, sys.argv[0]))
+        return 4
+    if not args.dry_run and not fs_registered(args.fstype):
+        os.system("modprobe %s >/dev/null 2>&1" % args.fstype)
+    if not args.dry_run and not fs_registered(args.fstype):
+        print("SKIP: filesystem %s not available" % args.fstype)
+        return 4
+
+    if args.seed is not None:
+        seeds = [args.seed]
+        print("%s: %s, seed %d" % (PROG, args.fstype, args.seed))
+    else:
+        seeds = list(range(args.start, args.start + args.seeds))
+        print("%s: %s, seeds %d..%d" % (PROG, args.fstype, args.start,
+                                         args.start + args.seeds - 1))
+        if args.random:
+            rs = int(time.time()) % 100000000 * 10 + 1000000
+            seeds += list(range(rs, rs + args.random))
+            print("%s: and %d seeds from the clock: %d..%d" %
+                  (PROG, args.random, rs, rs + args.random - 1))
+    sys.stdout.flush()
+
+    base_dir = os.path.join(args.dir, "imgfuzz.%d" % os.getpid())
+    os.makedirs(base_dir, exist_ok=True)
+    kmsg = Kmsg()
+    ref0 = module_refcnt(args.fstype)
+    t0 = time.monotonic()
+    results = []
+    stopped = None
+    for seed in seeds:
+        res = run_seed(seed, args, kmsg, base_dir)
+        results.append(res)
+        if res.hang and res.stuck:
+            stopped = "seed %d hung and cannot be killed: the kernel is " \
+                "wedged" % seed
+            break
+        if res.fail and not args.keep_going:
+            stopped = "stopped at the first failure (--keep-going to go on)"
+            break
+    failed = [r for r in results if r.fail]
+    end_fail = []
+    if stopped is None or not failed:
+        ref1 = module_refcnt(args.fstype)
+        if ref0 is not None and ref1 != ref0 and not failed:
+            end_fail.append("module refcount %s at the start, %s at the end"
+                            % (ref0, ref1))
+        if args.rmmod and args.fstype == "cowfs" and not failed:
+            if os.system("rmmod cowfs") != 0:
+                end_fail.append("rmmod cowfs failed")
+            else:
+                ko = os.environ.get("COWFS_MODULE")
+                if ko:
+                    os.system("insmod %s" % ko)
+    try:
+        os.rmdir(base_dir)
+    except OSError:
+        pass
+    secs = time.monotonic() - t0
+    print("%s: summary: %s, %d of %d seeds run in %.0f s, %d ok, %d failed"
+          % (PROG, args.fstype, len(results), len(seeds), secs,
+             len(results) - len(failed), len(failed)))
+    for r in failed:
+        print("%s:   seed %d: %s" % (PROG, r.seed, "; ".join(r.fail)))
+    for f in end_fail:
+        print("%s:   %s" % (PROG, f))
+    if stopped:
+        print("%s: %s" % (PROG, stopped))
+    if len(results) == len(seeds):
+        print("%s: done" % PROG)
+    sys.stdout.flush()
+    return 1 if failed or end_fail else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
