@@ -84,9 +84,10 @@ static struct cowfs_fb *cowfs_encode_origin(struct dentry *lower, int *len)
 }
 
 /* The origin recorded on @upper, NULL if none; the caller frees it. */
-void *cowfs_get_origin(struct cowfs_fs *ofs, struct dentry *upper, int *len)
+void *cowfs_get_origin(const struct cowfs_layer *layer, struct dentry *upper,
+		       int *len)
 {
-	struct path path = { .mnt = cowfs_upper_mnt(ofs), .dentry = upper };
+	struct path path = { .mnt = layer->mnt, .dentry = upper };
 	ssize_t res;
 	void *buf;
 

@@ -333,7 +333,8 @@ void cowfs_graft_put_parents(struct cowfs_fs *ofs);
 void cowfs_free_grafts(struct cowfs_fs *ofs);
 
 /* copy_up.c */
-void *cowfs_get_origin(struct cowfs_fs *ofs, struct dentry *upper, int *len);
+void *cowfs_get_origin(const struct cowfs_layer *layer, struct dentry *upper,
+		       int *len);
 struct dentry *cowfs_decode_origin(struct cowfs_fs *ofs, const void *origin,
 				   int len, const struct cowfs_layer **layerp);
 bool cowfs_origin_matches(struct cowfs_fs *ofs, struct dentry *lower,

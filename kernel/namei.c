@@ -336,10 +336,18 @@ static int cowfs_lookup_upper_layer(struct cowfs_lookup_data *d,
 		return usable;
 
 	*upperdentry = this;
+	/*
+	 * A volume's objects are its own: nothing below them merges, and
+	 * no origin or redirect in a volume may reach into the layers.
+	 */
+	if (layer != &d->ofs->layers[0]) {
+		d->stop = true;
+		return 0;
+	}
 	if (!d_can_lookup(this)) {
 		/* A copied-up file: find its origin for a stable st_ino */
 		d->origin_type = d_inode(this)->i_mode & S_IFMT;
-		d->origin = cowfs_get_origin(d->ofs, this, &d->origin_len);
+		d->origin = cowfs_get_origin(layer, this, &d->origin_len);
 		if (IS_ERR(d->origin)) {
 			int err = PTR_ERR(d->origin);
 
