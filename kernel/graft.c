@@ -52,6 +52,11 @@ int cowfs_attach_volumes(struct super_block *sb, struct fs_context *fc)
 			if (err == -ENOENT)
 				errorfc(fc, "volume '%.*s' does not exist: create it first",
 					(int)(target - spec), spec);
+			else if (err == -ELOOP || err == -ESTALE)
+				errorfc(fc, "volume '%.*s': its directory %s: refused",
+					(int)(target - spec), spec,
+					err == -ELOOP ? "is reached through a symlink now" :
+					"is not the one it was created on");
 			else
 				errorfc(fc, "volume '%.*s' cannot be attached: %ld",
 					(int)(target - spec), spec, err);

@@ -264,7 +264,10 @@ static int cowfs_nl_parse_kv(struct genl_info *info, struct cowfs_volume *vol,
 	return 0;
 }
 
-/* A bind volume's directory: it must exist; keep its absolute path. */
+/*
+ * A bind volume's directory: it must exist; keep its absolute path, with
+ * the symlinks resolved, and which directory it is.
+ */
 static int cowfs_nl_parse_bind(struct genl_info *info,
 			       struct cowfs_volume *vol)
 {
@@ -299,6 +302,9 @@ static int cowfs_nl_parse_bind(struct genl_info *info,
 		}
 		kfree(buf);
 	}
+	/* Every attach checks that it finds this very directory */
+	if (!err)
+		cowfs_volume_pin_bind(vol, &path);
 	path_put(&path);
 	if (err == -EINVAL)
 		NL_SET_ERR_MSG_ATTR(extack, a, "path: unusable as a bind volume");

@@ -474,6 +474,44 @@ int cowfs_volume_set_store(const char *path, struct netlink_ext_ack *extack)
 
 /* ---- the API for mounts --------------------------------------------------- */
 
+/* Remember @dir as the directory of bind volume @vol. */
+void cowfs_volume_pin_bind(struct cowfs_volume *vol, const struct path *dir)
+{
+	struct inode *inode = d_inode(dir->dentry);
+
+	vol->bind_dev = inode->i_sb->s_dev;
+	vol->bind_ino = inode->i_ino;
+	vol->bind_gen = inode->i_generation;
+}
+
+/*
+ * A bind volume's directory, for a mount: reached without following a
+ * symlink (its path was made canonical at creation), and the very
+ * directory it was made on.  Otherwise a component of the path swapped
+ * for a symlink, or the directory for another one, would graft some
+ * other host directory into a container.  ELOOP and ESTALE say which.
+ */
+static int cowfs_volume_bind_path(struct cowfs_volume *vol, struct path *path)
+{
+	struct inode *inode;
+	int err;
+
+	err = kern_path(vol->path, LOOKUP_NO_SYMLINKS | LOOKUP_DIRECTORY, path);
+	if (err)
+		return err;
+	inode = d_inode(path->dentry);
+	if (!vol->bind_ino) {
+		/* Loaded from the store: pinned from the first attach on */
+		cowfs_volume_pin_bind(vol, path);
+	} else if (inode->i_sb->s_dev != vol->bind_dev ||
+		   inode->i_ino != vol->bind_ino ||
+		   inode->i_generation != vol->bind_gen) {
+		path_put(path);
+		return -ESTALE;
+	}
+	return 0;
+}
+
 struct cowfs_volume_ref *cowfs_volume_attach(const char *name, u64 mount_id,
 					     const char *target)
 {
@@ -502,9 +540,7 @@ struct cowfs_volume_ref *cowfs_volume_attach(const char *name, u64 mount_id,
 	if (!vol)
 		goto fail;
 	if (vol->type == COWFS_VOLUME_TYPE_BIND) {
-		/* Resolved by the mounter, like any mount source */
-		err = kern_path(vol->path, LOOKUP_FOLLOW | LOOKUP_DIRECTORY,
-				&path);
+		err = cowfs_volume_bind_path(vol, &path);
 		if (err)
 			goto fail;
 		mnt = clone_private_mount(&path);

@@ -66,6 +66,14 @@ struct cowfs_volume {
 	enum cowfs_volume_type type;
 	/* local: STORE/NAME/_data; bind: the directory; tmpfs: NULL */
 	char *path;
+	/*
+	 * bind: the directory the volume was made on (or found at the
+	 * first attach after a load), 0 until then: every attach must
+	 * find that directory at @path, reached without symlinks.
+	 */
+	dev_t bind_dev;
+	unsigned long bind_ino;
+	u32 bind_gen;
 	/* tmpfs: size limit in bytes, 0 for tmpfs's default */
 	u64 size;
 	/* Nanoseconds since the epoch */
@@ -104,6 +112,7 @@ void cowfs_volumes_unlock(void);
 bool cowfs_volume_name_valid(const char *name);
 struct cowfs_volume *cowfs_volume_alloc(void);
 void cowfs_volume_free(struct cowfs_volume *vol);
+void cowfs_volume_pin_bind(struct cowfs_volume *vol, const struct path *dir);
 int cowfs_volume_create(struct cowfs_volume *vol,
 			struct netlink_ext_ack *extack);
 struct cowfs_volume *cowfs_volume_find(const char *name);

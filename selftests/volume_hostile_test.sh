@@ -7,6 +7,12 @@
 #               entering and reading it works (permission() used to take
 #               the idmap of the union's upper mount, which is NULL
 #               there: an oops at the first 'cd')
+#   pinned      a bind volume's directory is the one it was made on: a
+#               path component swapped for a symlink, or the directory
+#               for another, and the mount is refused (it used to graft
+#               whatever the path reached, symlinks followed)
+#   own data    a trusted.overlay.redirect in a volume's directory merges
+#               no layer into it (it used to)
 #   depth       a bind volume whose directory is on a stacked filesystem
 #               (a cowfs over an overlayfs) raises the union's stacking
 #               depth like any layer: past FILESYSTEM_MAX_STACK_DEPTH the
@@ -33,7 +39,7 @@ old_store=$("$cowctl" config get 2>/dev/null | sed -n 's/^store: //p')
 cleanup() {
 	awk -v t="$tmp" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo |
 		sort -r | while read -r m; do umount -l "$m"; done 2>/dev/null
-	for v in hv-ro hv-bind; do "$cowctl" volume rm -f "$v" >/dev/null 2>&1; done
+	for v in hv-ro hv-bind hv-pin; do "$cowctl" volume rm -f "$v" >/dev/null 2>&1; done
 	[ -z "$old_store" ] || "$cowctl" config set --store "$old_store" >/dev/null 2>&1
 	rm -rf "$tmp"
 }
@@ -77,6 +83,62 @@ out=$(touch "$tmp/m/v/new" 2>&1)
 [ -n "$out" ] && [ ! -e "$tmp/m/v/new" ]
 result $? "a read-only union refuses writes to its volume too ($out)"
 check "umount" umount "$tmp/m"
+
+# ---- a bind volume's directory is pinned ----------------------------------
+
+mkdir -p "$tmp/bind/src" "$tmp/secret" "$tmp/b"
+echo mine >"$tmp/bind/src/mine"
+echo host >"$tmp/secret/host-only"
+check "bind volume hv-pin on $tmp/bind/src" \
+	"$cowctl" volume create --type bind --opt "device=$tmp/bind/src" hv-pin
+check "mount with the bind volume" \
+	mount -t cowfs none "$tmp/m" -o "lowerdir=$tmp/l,volume=hv-pin:/v"
+check "the volume shows its directory" grep -qx mine "$tmp/m/v/mine"
+umount "$tmp/m"
+# A component of its path swapped for a symlink to another directory
+mv "$tmp/bind" "$tmp/bind.old"
+ln -s "$tmp/secret/.." "$tmp/bind"
+mkdir -p "$tmp/secret/src" && echo host >"$tmp/secret/src/host-only"
+out=$(mount -t cowfs none "$tmp/m" -o "lowerdir=$tmp/l,volume=hv-pin:/v" 2>&1)
+rc=$?
+if [ "$rc" = 0 ]; then
+	say "mounted: $(ls "$tmp/m/v" | tr '\n' ' ')"
+	umount "$tmp/m"
+fi
+[ "$rc" != 0 ]
+result $? "a symlink swapped into the path: mount refused ($out)"
+# The directory itself swapped for another one at the same path
+rm "$tmp/bind" && mkdir -p "$tmp/bind/src" && echo other >"$tmp/bind/src/other"
+out=$(mount -t cowfs none "$tmp/m" -o "lowerdir=$tmp/l,volume=hv-pin:/v" 2>&1)
+rc=$?
+if [ "$rc" = 0 ]; then
+	say "mounted: $(ls "$tmp/m/v" | tr '\n' ' ')"
+	umount "$tmp/m"
+fi
+[ "$rc" != 0 ]
+result $? "another directory at the same path: mount refused ($out)"
+dmesg | tail -n 20 | grep -q "volume 'hv-pin': its directory is not the one it was created on"
+result $? "the refusal says the directory was replaced"
+# Put back, it works again
+rm -rf "$tmp/bind" && mv "$tmp/bind.old" "$tmp/bind"
+check "the original directory back: mount works" \
+	mount -t cowfs none "$tmp/m" -o "lowerdir=$tmp/l,volume=hv-pin:/v"
+check "and shows it" grep -qx mine "$tmp/m/v/mine"
+check "umount" umount "$tmp/m"
+
+# Volume data is the volume's own: a redirect (or origin) found in it never
+# reaches into the union's layers (it used to merge the layer's directory)
+mkdir -p "$tmp/l/lowsecret" "$tmp/bind/src/d" "$tmp/u" "$tmp/w"
+echo secret >"$tmp/l/lowsecret/layer-file"
+setfattr -n trusted.overlay.redirect -v /lowsecret "$tmp/bind/src/d"
+check "mount with an upper and the bind volume" \
+	mount -t cowfs none "$tmp/m" \
+	-o "lowerdir=$tmp/l,upperdir=$tmp/u,workdir=$tmp/w,volume=hv-pin:/v"
+out=$(ls -A "$tmp/m/v/d" 2>&1)
+[ -z "$out" ]
+result $? "a redirect in a volume merges no layer (lists: '$out')"
+check "umount" umount "$tmp/m"
+check "volume rm hv-pin" "$cowctl" volume rm hv-pin
 
 # ---- stacking depth through a volume --------------------------------------
 
