@@ -352,6 +352,30 @@ static const struct inode_operations cowfs_special_inode_operations = {
 	.update_time	= cowfs_update_time,
 };
 
+/*
+ * A cowfs may stack on another cowfs: give each stacking depth lock
+ * classes of its own, or lockdep takes the lower union's directory lock,
+ * taken inside the upper union's, for recursive locking (as overlayfs).
+ */
+static void cowfs_lockdep_annotate_inode(struct inode *inode)
+{
+#ifdef CONFIG_LOCKDEP
+	static struct lock_class_key cowfs_i_mutex_key[FILESYSTEM_MAX_STACK_DEPTH];
+	static struct lock_class_key cowfs_i_mutex_dir_key[FILESYSTEM_MAX_STACK_DEPTH];
+	static struct lock_class_key cowfs_i_lock_key[FILESYSTEM_MAX_STACK_DEPTH];
+	int depth = inode->i_sb->s_stack_depth - 1;
+
+	if (WARN_ON_ONCE(depth < 0 || depth >= FILESYSTEM_MAX_STACK_DEPTH))
+		depth = 0;
+
+	if (S_ISDIR(inode->i_mode))
+		lockdep_set_class(&inode->i_rwsem, &cowfs_i_mutex_dir_key[depth]);
+	else
+		lockdep_set_class(&inode->i_rwsem, &cowfs_i_mutex_key[depth]);
+	lockdep_set_class(&COWFS_I(inode)->lock, &cowfs_i_lock_key[depth]);
+#endif
+}
+
 static void cowfs_fill_inode(struct inode *inode,
 			     const struct cowfs_layer *upper_layer,
 			     struct dentry *upperdentry, struct cowfs_entry *oe)
@@ -377,6 +401,7 @@ static void cowfs_fill_inode(struct inode *inode,
 	/* Times are the real object's: never update our copy on our own */
 	inode->i_flags |= S_NOCMTIME;
 	cowfs_copyattr(inode);
+	cowfs_lockdep_annotate_inode(inode);
 
 	switch (inode->i_mode & S_IFMT) {
 	case S_IFREG:
