@@ -307,6 +307,22 @@ static char *cowfs_meta_format(const struct cowfs_volume *vol, size_t *len)
 	return buf;
 }
 
+/*
+ * Freeze protection on the store's filesystem, for a change to it made
+ * while cowfs_store_add() holds write access to the mount.  Not around
+ * kernel_write(), which takes it itself: a task that takes it twice
+ * deadlocks with a freeze that began in between.
+ */
+static void cowfs_store_start_write(const struct path *path)
+{
+	sb_start_write(path->mnt->mnt_sb);
+}
+
+static void cowfs_store_end_write(const struct path *path)
+{
+	sb_end_write(path->mnt->mnt_sb);
+}
+
 /* Write @vol's meta into @voldir: to meta.tmp, synced, renamed over meta. */
 static int cowfs_meta_write(const struct path *voldir,
 			    const struct cowfs_volume *vol)
@@ -324,6 +340,7 @@ static int cowfs_meta_write(const struct path *voldir,
 	if (!buf)
 		return -ENOMEM;
 
+	cowfs_store_start_write(voldir);
 	inode_lock_nested(idir, I_MUTEX_PARENT);
 	tmp.dentry = cowfs_store_lookup(voldir, COWFS_META_TMP);
 	err = PTR_ERR(tmp.dentry);
@@ -343,6 +360,7 @@ static int cowfs_meta_write(const struct path *voldir,
 	err = vfs_create(cowfs_store_idmap(voldir), idir, tmp.dentry,
 			 S_IFREG | 0600, true);
 	inode_unlock(idir);
+	cowfs_store_end_write(voldir);
 	if (err)
 		goto out_dput;
 
@@ -355,13 +373,17 @@ static int cowfs_meta_write(const struct path *voldir,
 	if (!err)
 		err = vfs_fsync(file, 0);
 	fput(file);
-	if (!err)
+	if (!err) {
+		cowfs_store_start_write(voldir);
 		err = cowfs_store_rename(voldir, COWFS_META_TMP,
 					 voldir->dentry, COWFS_META);
+		cowfs_store_end_write(voldir);
+	}
 	goto out_dput;
 
 out_unlock:
 	inode_unlock(idir);
+	cowfs_store_end_write(voldir);
 	kvfree(buf);
 	return err;
 out_dput:
@@ -378,11 +400,15 @@ static int cowfs_store_add_creds(struct cowfs_store *st,
 	struct path trash;
 	int err;
 
+	cowfs_store_start_write(&st->root);
 	voldir.dentry = cowfs_store_mkdir(&st->root, vol->name, 0755);
+	cowfs_store_end_write(&st->root);
 	if (IS_ERR(voldir.dentry))
 		return PTR_ERR(voldir.dentry);
 	if (vol->type == COWFS_VOLUME_TYPE_LOCAL) {
+		cowfs_store_start_write(&st->root);
 		data = cowfs_store_mkdir(&voldir, COWFS_DATA, 0755);
+		cowfs_store_end_write(&st->root);
 		err = PTR_ERR(data);
 		if (IS_ERR(data)) {
 			data = NULL;
@@ -422,13 +448,14 @@ int cowfs_store_add(struct cowfs_store *st, struct cowfs_volume *vol)
 	const struct cred *old_cred;
 	int err;
 
-	err = mnt_want_write(st->root.mnt);
+	/* Write access throughout; freeze protection step by step */
+	err = mnt_get_write_access(st->root.mnt);
 	if (err)
 		return err;
 	old_cred = override_creds(cowfs_store_cred);
 	err = cowfs_store_add_creds(st, vol);
 	revert_creds(old_cred);
-	mnt_drop_write(st->root.mnt);
+	mnt_put_write_access(st->root.mnt);
 	return err;
 }
 
