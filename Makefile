@@ -46,6 +46,7 @@ help:
 	@echo '         bench-first-write'
 	@echo '         fuzz-images (COUNT=1000 START=1 FSTYPE=cowfs|overlay)'
 	@echo '         install uninstall dkms-install dkms-uninstall dkms-check'
+	@echo '         debug-kernel debug-module check-debug (docs/debug-kernel.md)'
 
 deps:
 	$(call phase,deps: scripts/deps.sh)
@@ -124,6 +125,38 @@ FSTYPE ?= cowfs
 fuzz-images:
 	$(call phase,fuzz-images: $(COUNT) seeds from $(START) on $(FSTYPE) in a VM)
 	VM_ARGS='$(VM_ARGS)' scripts/fuzz-images.sh $(START) $(COUNT) $(FSTYPE)
+
+# The debug kernel (docs/debug-kernel.md): KASAN, lockdep, KFENCE,
+# DEBUG_OBJECTS, hung task detection, everything the VM needs built in;
+# built once per machine into /var/cache/cowfs (scripts/debug-kernel.sh).
+# debug-module: cowfs.ko for it, built from a copy of the sources in
+# build/debug/ (kernel/cowfs.ko stays Debian's).  check-debug: every
+# selftest (T=... to pick) in a VM on it; logs in build/debug/.
+DEBUG_MEM ?= 3072
+DEBUG_TIMEOUT ?= 14400
+DEBUG_TEST_TIMEOUT ?= 3600
+.PHONY: debug-kernel debug-module check-debug
+debug-kernel:
+	$(call phase,debug-kernel: scripts/debug-kernel.sh)
+	@scripts/debug-kernel.sh
+
+debug-module: debug-kernel
+	$(call phase,debug-module: build/debug/kernel/cowfs.ko for the debug kernel)
+	@mkdir -p build/debug && for f in $(DKMS_FILES); do \
+		install -D -p -m 0644 $$f build/debug/$$f || exit 1; done
+	$(MAKE) -C "$$(scripts/debug-kernel.sh --print-dir)/build" M=$(CURDIR)/build/debug modules
+
+check-debug: debug-module cowctl selftests
+	$(call phase,check-debug: selftests in a VM on the debug kernel)
+	@rm -f build/debug/check-debug.rc; \
+	{ scripts/vm --debug --module build/debug/kernel/cowfs.ko --mem $(DEBUG_MEM) \
+		--timeout $(DEBUG_TIMEOUT) $(VM_ARGS) -- \
+		scripts/run-tests.sh -t $(DEBUG_TEST_TIMEOUT) $(T); \
+	  echo $$? >build/debug/check-debug.rc; } 2>&1 | tee build/debug/check-debug.log; \
+	rc=$$(cat build/debug/check-debug.rc); \
+	rm -rf build/debug/test-logs; cp -r build/test-logs build/debug/test-logs 2>/dev/null; \
+	echo "check-debug: console log in build/debug/check-debug.log, test logs and dmesg in build/debug/test-logs/"; \
+	exit $$rc
 
 # Storage driver benchmark in the VM: scripts/bench/run.sh (BENCH_ARGS=
 # '--drivers cowfs,zfs' to pick).  bench-quick: bench-results/quick/.

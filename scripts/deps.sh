@@ -15,6 +15,9 @@ pkgs=(
 	libnl-3-dev libnl-genl-3-dev sparse python3 python3-yaml python3-jsonschema
 	attr acl e2fsprogs xfsprogs util-linux
 	btrfs-progs dmsetup fio gnuplot-nox dkms
+	# 'make debug-kernel' (docs/debug-kernel.md) also needs these; the
+	# debug kernel itself is opt-in, built by 'make check-debug' only
+	rsync
 )
 
 missing=()

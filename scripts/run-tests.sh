@@ -24,7 +24,8 @@ runs only those.
   selftests/*_test.sh   one case each: exit 0 passes, 4 skips, else fails
   module unload         'rmmod cowfs' must succeed after the tests
   dmesg clean           no Oops/WARNING/BUG/lockdep/refcount/list
-                        corruption/GPF/KASAN/UBSAN/Call Trace in dmesg
+                        corruption/GPF/KASAN/KFENCE/kmemleak/UBSAN/hung
+                        task/RCU stall/Call Trace in dmesg
 
 Tests run with cwd = selftests/ and COWFS_REPO, COWFS_MODULE exported.
 Logs (each test's output, the full dmesg) go to build/test-logs/.
@@ -122,8 +123,14 @@ fail() { nfail=$((nfail + 1)); failed+=("$1"); }
 mkdir -p "$logdir"
 rm -f "$logdir"/*.log "$logdir"/dmesg.txt
 
-# Kernel log lines that mean the kernel is unhappy.
-splat_re='Oops|WARNING:|BUG:|lockdep|possible recursive locking|circular locking|refcount_t:|list_add corruption|list_del corruption|general protection fault|KASAN|UBSAN|Call Trace'
+# Kernel log lines that mean the kernel is unhappy.  The debug kernel
+# (docs/debug-kernel.md) adds its own: hung tasks, RCU stalls, lockdep
+# giving up ('turning off the locking correctness validator'), KFENCE and
+# kmemleak reports.  Its harmless boot lines ('kfence: initialized',
+# 'kasan: KernelAddressSanitizer initialized', lockdep's table sizes,
+# 'RCU lockdep checking is enabled.') do not match: 'lockdep' counts
+# anywhere but after 'RCU '.
+splat_re='Oops|WARNING:|BUG:|kernel BUG at|Kernel panic|(^|[^U] |[^ ])lockdep|possible recursive locking|circular locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|turning off the locking correctness validator|INFO: task .* blocked for more than|INFO: rcu_[a-z]+ (self-)?detected stall|refcount_t:|list_add corruption|list_del corruption|general protection fault|KASAN|KFENCE|kmemleak: [0-9]+ new suspected|unreferenced object 0x|ODEBUG disabled|UBSAN|Call Trace'
 
 dmesg_lines() { dmesg | wc -l; }
 
