@@ -27,16 +27,6 @@
 #define NTHREADS	64
 #define BLK		4096
 
-/* A POSIX ACL xattr: user::rw- user:1234:r-- group::r-- mask::r-- other::--- */
-static const unsigned char acl_blob[] = {
-	2, 0, 0, 0,				/* version */
-	1, 0, 6, 0, 0xff, 0xff, 0xff, 0xff,	/* ACL_USER_OBJ rw */
-	2, 0, 4, 0, 0xd2, 0x04, 0, 0,		/* ACL_USER 1234 r */
-	4, 0, 4, 0, 0xff, 0xff, 0xff, 0xff,	/* ACL_GROUP_OBJ r */
-	0x10, 0, 4, 0, 0xff, 0xff, 0xff, 0xff,	/* ACL_MASK r */
-	0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,	/* ACL_OTHER - */
-};
-
 static int mksparse(const char *path)
 {
 	static char chunk[SPARSE_CHUNK];

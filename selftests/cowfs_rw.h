@@ -342,4 +342,39 @@ static inline char *tree_snapshot(const char *dir)
 	return out;
 }
 
+/* A POSIX ACL xattr: user::rw- user:1234:r-- group::r-- mask::r-- other::--- */
+static const unsigned char acl_blob[] __attribute__((unused)) = {
+	2, 0, 0, 0,				/* version */
+	1, 0, 6, 0, 0xff, 0xff, 0xff, 0xff,	/* ACL_USER_OBJ rw */
+	2, 0, 4, 0, 0xd2, 0x04, 0, 0,		/* ACL_USER 1234 r */
+	4, 0, 4, 0, 0xff, 0xff, 0xff, 0xff,	/* ACL_GROUP_OBJ r */
+	0x10, 0, 4, 0, 0xff, 0xff, 0xff, 0xff,	/* ACL_MASK r */
+	0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,	/* ACL_OTHER - */
+};
+
+/* Run a shell command quietly (output appended to @log); its status. */
+static inline int run(const char *log, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static inline int run(const char *log, const char *fmt, ...)
+{
+	char cmd[2048], full[2400];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof(full), "(%s) >>%s 2>&1", cmd, log);
+	st = system(full);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static inline bool have_cmd(const char *name)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", name);
+	return !system(cmd);
+}
+
 #endif /* COWFS_RW_H */

@@ -47,31 +47,6 @@ static bool file_is(const char *path, const void *want, size_t len)
 	return ok;
 }
 
-/* Run a shell command quietly (output appended to @log); its status. */
-static int run(const char *log, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int run(const char *log, const char *fmt, ...)
-{
-	char cmd[2048], full[2400];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof(full), "(%s) >>%s 2>&1", cmd, log);
-	st = system(full);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
-static bool have_cmd(const char *name)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", name);
-	return !system(cmd);
-}
-
 /* ---- an upper layer out of space or inodes ---------------------------------- */
 
 FIXTURE(tiny) {

@@ -54,16 +54,6 @@
 #define ACL_XATTR	"system.posix_acl_access"
 #define MAX_KIDS	16
 
-
-static const unsigned char acl_blob[] = {
-	2, 0, 0, 0,				/* version */
-	1, 0, 6, 0, 0xff, 0xff, 0xff, 0xff,	/* ACL_USER_OBJ rw */
-	2, 0, 4, 0, 0xd2, 0x04, 0, 0,		/* ACL_USER 1234 r */
-	4, 0, 4, 0, 0xff, 0xff, 0xff, 0xff,	/* ACL_GROUP_OBJ r */
-	0x10, 0, 4, 0, 0xff, 0xff, 0xff, 0xff,	/* ACL_MASK r */
-	0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,	/* ACL_OTHER - */
-};
-
 /* The union, its upper filesystem and the children a case started */
 struct frz {
 	struct rw_env rw;
@@ -92,31 +82,6 @@ static long long now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/* Run a shell command quietly (output appended to @log); its status. */
-static int run(const char *log, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int run(const char *log, const char *fmt, ...)
-{
-	char cmd[2048], full[2400];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof(full), "(%s) >>%s 2>&1", cmd, log);
-	st = system(full);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
-static bool have_cmd(const char *name)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", name);
-	return !system(cmd);
 }
 
 /* ---- children ------------------------------------------------------------ */

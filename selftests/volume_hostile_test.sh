@@ -86,6 +86,19 @@ check "umount" umount "$tmp/m"
 
 # ---- a bind volume's directory is pinned ----------------------------------
 
+# A union with volume hv-pin must not mount (DESC says why).
+refused() {
+	local out rc
+	out=$(mount -t cowfs none "$tmp/m" -o "lowerdir=$tmp/l,volume=hv-pin:/v" 2>&1)
+	rc=$?
+	if [ "$rc" = 0 ]; then
+		say "mounted: $(ls "$tmp/m/v" | tr '\n' ' ')"
+		umount "$tmp/m"
+	fi
+	[ "$rc" != 0 ]
+	result $? "$1: mount refused ($out)"
+}
+
 mkdir -p "$tmp/bind/src" "$tmp/secret" "$tmp/b"
 echo mine >"$tmp/bind/src/mine"
 echo host >"$tmp/secret/host-only"
@@ -99,24 +112,10 @@ umount "$tmp/m"
 mv "$tmp/bind" "$tmp/bind.old"
 ln -s "$tmp/secret/.." "$tmp/bind"
 mkdir -p "$tmp/secret/src" && echo host >"$tmp/secret/src/host-only"
-out=$(mount -t cowfs none "$tmp/m" -o "lowerdir=$tmp/l,volume=hv-pin:/v" 2>&1)
-rc=$?
-if [ "$rc" = 0 ]; then
-	say "mounted: $(ls "$tmp/m/v" | tr '\n' ' ')"
-	umount "$tmp/m"
-fi
-[ "$rc" != 0 ]
-result $? "a symlink swapped into the path: mount refused ($out)"
+refused "a symlink swapped into the path"
 # The directory itself swapped for another one at the same path
 rm "$tmp/bind" && mkdir -p "$tmp/bind/src" && echo other >"$tmp/bind/src/other"
-out=$(mount -t cowfs none "$tmp/m" -o "lowerdir=$tmp/l,volume=hv-pin:/v" 2>&1)
-rc=$?
-if [ "$rc" = 0 ]; then
-	say "mounted: $(ls "$tmp/m/v" | tr '\n' ' ')"
-	umount "$tmp/m"
-fi
-[ "$rc" != 0 ]
-result $? "another directory at the same path: mount refused ($out)"
+refused "another directory at the same path"
 dmesg | tail -n 20 | grep -q "volume 'hv-pin': its directory is not the one it was created on"
 result $? "the refusal says the directory was replaced"
 # Put back, it works again
