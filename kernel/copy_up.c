@@ -463,21 +463,47 @@ static int cowfs_copy_metadata(struct cowfs_fs *ofs,
 }
 
 /*
- * Rename the finished temporary object to @name in @upperdir, leaving
- * @upperdir's times as they were: a copy-up changes nothing the union
- * shows about the parent.
+ * A copy-up changes nothing the union shows about the parent: its upper
+ * directory's times are read before the new name goes in, and put back.
  */
+static int cowfs_save_dir_times(struct cowfs_fs *ofs, struct dentry *upperdir,
+				struct kstat *pstat)
+{
+	struct path parentpath = {
+		.mnt = cowfs_upper_mnt(ofs),
+		.dentry = upperdir,
+	};
+
+	return cowfs_do_getattr(&parentpath, pstat, STATX_ATIME | STATX_MTIME,
+				AT_STATX_SYNC_AS_STAT);
+}
+
+static void cowfs_restore_dir_times(struct cowfs_fs *ofs,
+				    struct dentry *upperdir,
+				    const struct kstat *pstat)
+{
+	struct iattr attr = {
+		.ia_valid = ATTR_ATIME | ATTR_MTIME | ATTR_ATIME_SET |
+			    ATTR_MTIME_SET,
+		.ia_atime = pstat->atime,
+		.ia_mtime = pstat->mtime,
+	};
+
+	inode_lock(d_inode(upperdir));
+	cowfs_do_notify_change(ofs, upperdir, &attr);
+	inode_unlock(d_inode(upperdir));
+}
+
+/* Rename the finished temporary object to @name in @upperdir. */
 static int cowfs_install_temp(struct cowfs_fs *ofs, struct inode *inode,
 			      struct dentry *temp, struct dentry *upperdir,
 			      const struct qstr *name)
 {
-	struct path parentpath = { .mnt = cowfs_upper_mnt(ofs), .dentry = upperdir };
 	struct dentry *trap, *upper;
 	struct kstat pstat;
 	int err;
 
-	err = cowfs_do_getattr(&parentpath, &pstat, STATX_ATIME | STATX_MTIME,
-			       AT_STATX_SYNC_AS_STAT);
+	err = cowfs_save_dir_times(ofs, upperdir, &pstat);
 	if (err)
 		return err;
 
@@ -514,18 +540,67 @@ static int cowfs_install_temp(struct cowfs_fs *ofs, struct inode *inode,
 	dput(upper);
 out_unlock:
 	unlock_rename(ofs->workdir, upperdir);
-	if (!err) {
-		struct iattr attr = {
-			.ia_valid = ATTR_ATIME | ATTR_MTIME | ATTR_ATIME_SET |
-				    ATTR_MTIME_SET,
-			.ia_atime = pstat.atime,
-			.ia_mtime = pstat.mtime,
-		};
+	if (!err)
+		cowfs_restore_dir_times(ofs, upperdir, &pstat);
+	return err;
+}
 
-		inode_lock(d_inode(upperdir));
-		cowfs_do_notify_change(ofs, upperdir, &attr);
-		inode_unlock(d_inode(upperdir));
+/*
+ * @dentry's inode has an upper object already, copied up through another
+ * name of the same lower file (a redirect in a lower layer shows a lower
+ * directory at two names), but @dentry's own name is not in the upper
+ * layer: hard-link it there, as overlayfs's ovl_link_up().  Called with
+ * the inode's copy-up lock held and write access to the upper layer.
+ */
+static int cowfs_link_up(struct cowfs_fs *ofs, struct dentry *parent,
+			 struct dentry *dentry)
+{
+	struct inode *inode = d_inode(dentry);
+	struct dentry *upperdir = cowfs_dentry_upper(parent);
+	struct inode *udir = d_inode(upperdir);
+	struct dentry *upper;
+	struct kstat pstat;
+	int err;
+
+	/* Directories have one name; a volume's objects have no lower */
+	if (S_ISDIR(inode->i_mode) ||
+	    COWFS_I(inode)->upper_layer != cowfs_upper_layer(d_inode(parent)))
+		return -ESTALE;
+
+	err = cowfs_save_dir_times(ofs, upperdir, &pstat);
+	if (err)
+		return err;
+
+	cowfs_start_write(&ofs->layers[0]);
+	/* The name's st_ino and readdir's d_ino come from the origin now */
+	err = cowfs_do_setxattr(ofs, upperdir, COWFS_XATTR_IMPURE, "y", 1, 0);
+	if (err && err != -EOPNOTSUPP)
+		goto out_end_write;
+
+	inode_lock_nested(udir, I_MUTEX_PARENT);
+	upper = cowfs_lookup_upper(ofs, dentry->d_name.name, upperdir,
+				   dentry->d_name.len);
+	err = PTR_ERR_OR_ZERO(upper);
+	if (!err) {
+		if (d_is_negative(upper)) {
+			err = cowfs_do_link(ofs, cowfs_upperdentry(inode), udir,
+					    upper);
+		} else {
+			pr_warn_ratelimited("link-up target '%pd2' already exists\n",
+					    upper);
+			err = -EEXIST;
+		}
+		dput(upper);
 	}
+	if (!err)
+		cowfs_dentry_set_flag(COWFS_E_UPPER_ALIAS, dentry);
+	inode_unlock(udir);
+	if (!err) {
+		cowfs_restore_dir_times(ofs, upperdir, &pstat);
+		cowfs_copyattr(inode);
+	}
+out_end_write:
+	cowfs_end_write(&ofs->layers[0]);
 	return err;
 }
 
@@ -553,7 +628,7 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 	if (err)
 		return err;
 	/* Someone else copied it up while we waited */
-	if (cowfs_upperdentry(inode))
+	if (cowfs_already_copied_up(dentry))
 		goto out_unlock;
 	/*
 	 * Removed while we waited (cowfs_remove() holds the lock too): the
@@ -570,6 +645,11 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 		goto out_unlock;
 
 	old_cred = cowfs_override_creds(dentry->d_sb);
+	/* Copied up through another name: this one is a link to it */
+	if (cowfs_upperdentry(inode)) {
+		err = cowfs_link_up(ofs, parent, dentry);
+		goto out_revert;
+	}
 	err = cowfs_do_getattr(&lowerpath, &stat, STATX_BASIC_STATS,
 			       AT_STATX_SYNC_AS_STAT);
 	if (err)
@@ -608,6 +688,8 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 		err = cowfs_install_temp(ofs, inode, temp,
 					 cowfs_dentry_upper(parent),
 					 &dentry->d_name);
+	if (!err)
+		cowfs_dentry_set_flag(COWFS_E_UPPER_ALIAS, dentry);
 	if (err) {
 		inode_lock_nested(d_inode(ofs->workdir), I_MUTEX_PARENT);
 		/* Not if someone moved it out of workdir meanwhile */
@@ -642,12 +724,12 @@ int cowfs_copy_up_flags(struct dentry *dentry, int flags)
 {
 	int err = 0;
 
-	if (cowfs_dentry_upper(dentry))
+	if (cowfs_already_copied_up(dentry))
 		return 0;
 	if (!cowfs_has_upper(COWFS_FS(dentry->d_sb)))
 		return -EROFS;
 
-	while (!err && !cowfs_dentry_upper(dentry)) {
+	while (!err && !cowfs_already_copied_up(dentry)) {
 		struct dentry *next = dget(dentry);
 		struct dentry *parent;
 

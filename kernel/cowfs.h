@@ -40,6 +40,12 @@
 /* ->d_fsdata flags of a cowfs dentry */
 enum cowfs_dentry_flag {
 	COWFS_E_OPAQUE,		/* the top directory hides lower layers */
+	/*
+	 * The name is in the upper layer.  Without it, the inode may still
+	 * have an upper object, copied up through another name of the same
+	 * lower file: cowfs_copy_up() links this name up then.
+	 */
+	COWFS_E_UPPER_ALIAS,
 };
 
 /*
@@ -314,6 +320,7 @@ bool cowfs_dentry_test_flag(unsigned long flag, struct dentry *dentry);
 void cowfs_path_upper(struct dentry *dentry, struct path *path);
 bool cowfs_dentry_has_lower(struct dentry *dentry);
 bool cowfs_dentry_is_opaque(struct dentry *dentry);
+bool cowfs_already_copied_up(struct dentry *dentry);
 void cowfs_dir_modified(struct dentry *dentry);
 bool cowfs_inuse_trylock(struct dentry *dentry);
 void cowfs_inuse_unlock(struct dentry *dentry);

@@ -147,6 +147,7 @@ static void cowfs_instantiate(struct dentry *dentry, struct inode *inode,
 		cowfs_dentry_set_flag(COWFS_E_OPAQUE, dentry);
 	else
 		cowfs_dentry_clear_flag(COWFS_E_OPAQUE, dentry);
+	cowfs_dentry_set_flag(COWFS_E_UPPER_ALIAS, dentry);
 	d_instantiate(dentry, inode);
 }
 
@@ -435,6 +436,8 @@ static int cowfs_tmpfile(struct mnt_idmap *idmap, struct inode *dir,
 	}
 	/* The real tmpfile has no link already: don't drop one more */
 	d_mark_tmpfile(file, inode);
+	/* Its one name, for linkat(), is the real tmpfile's */
+	cowfs_dentry_set_flag(COWFS_E_UPPER_ALIAS, dentry);
 	d_instantiate(dentry, inode);
 	err = finish_open_simple(file, 0);
 out_drop_write:
@@ -566,7 +569,11 @@ static int cowfs_remove(struct dentry *dentry, bool is_dir)
 	if (cowfs_is_graft_root(dentry))
 		return -EBUSY;
 
-	err = cowfs_copy_up(parent);
+	/*
+	 * Copied up through another name of its lower file: link this name
+	 * up too (cowfs_link_up()), then remove it as any other.
+	 */
+	err = cowfs_copy_up(cowfs_dentry_upper(dentry) ? dentry : parent);
 	if (err)
 		return err;
 

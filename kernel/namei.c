@@ -391,6 +391,7 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 					dget(graft->root.dentry), NULL);
 		if (IS_ERR(inode))
 			return ERR_CAST(inode);
+		cowfs_dentry_set_flag(COWFS_E_UPPER_ALIAS, dentry);
 		return d_splice_alias(inode, dentry);
 	}
 
@@ -440,6 +441,8 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 		memcpy(oe->lowerstack, d.stack, d.ctr * sizeof(*d.stack));
 		d.ctr = 0;
 	}
+	if (upperdentry)
+		cowfs_dentry_set_flag(COWFS_E_UPPER_ALIAS, dentry);
 	if (upperdentry || oe) {
 		inode = cowfs_get_inode(dentry->d_sb, cowfs_upper_layer(dir),
 					upperdentry, oe);

@@ -562,7 +562,7 @@ static int cowfs_get_layers(struct super_block *sb, struct fs_context *fc)
 static struct dentry *cowfs_get_root(struct super_block *sb)
 {
 	struct cowfs_fs *ofs = COWFS_FS(sb);
-	struct dentry *upper = NULL;
+	struct dentry *upper = NULL, *root;
 	struct cowfs_entry *oe;
 	struct inode *inode;
 	unsigned int i;
@@ -582,7 +582,12 @@ static struct dentry *cowfs_get_root(struct super_block *sb)
 	if (IS_ERR(inode))
 		return ERR_CAST(inode);
 
-	return d_make_root(inode) ?: ERR_PTR(-ENOMEM);
+	root = d_make_root(inode);
+	if (!root)
+		return ERR_PTR(-ENOMEM);
+	if (cowfs_has_upper(ofs))
+		cowfs_dentry_set_flag(COWFS_E_UPPER_ALIAS, root);
+	return root;
 }
 
 int cowfs_fill_super(struct super_block *sb, struct fs_context *fc)

@@ -142,6 +142,18 @@ bool cowfs_dentry_is_opaque(struct dentry *dentry)
 	return cowfs_dentry_test_flag(COWFS_E_OPAQUE, dentry);
 }
 
+/*
+ * @dentry's name is in the upper layer, with its inode's upper object.
+ * Lockless: the upper dentry is published with a barrier, the flag is
+ * set after it, and the name stays until the parent is locked for a
+ * change, which rechecks.
+ */
+bool cowfs_already_copied_up(struct dentry *dentry)
+{
+	return cowfs_dentry_upper(dentry) &&
+	       cowfs_dentry_test_flag(COWFS_E_UPPER_ALIAS, dentry);
+}
+
 /* The merged contents of a directory changed: readdir must look again. */
 void cowfs_dir_modified(struct dentry *dentry)
 {

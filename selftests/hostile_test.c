@@ -286,6 +286,56 @@ TEST_F(hostile, two_uppers_one_origin)
 	EXPECT_EQ(0, rw_umount(RW));
 }
 
+/*
+ * A redirect in a lower layer shows one lower file at two names: b
+ * redirects to a, so a/x and b/x are the same file, and share one inode.
+ * Once written through b/x, the file has an upper object, but a/x's name
+ * is not in the upper layer yet.  Renaming, exchanging or removing a/x
+ * must put it there first (a hard link, as overlayfs's link-up).  The
+ * rename used to take a/x for copied up, and dereference its parent's
+ * missing upper directory (found by image_fuzz seed 964475942); unlink
+ * failed with ESTALE, as it still does on overlayfs.
+ */
+TEST_F(hostile, one_lower_file_at_two_names)
+{
+	struct stat sa, sb;
+
+	ASSERT_EQ(0, mkfile(LP(RW, 1, "a/x"), "lower\n"));
+	ASSERT_EQ(0, mkfile(LP(RW, 1, "a/e"), "e\n"));
+	ASSERT_EQ(0, mkfile(LP(RW, 1, "a/u"), "u\n"));
+	ASSERT_EQ(0, mkfile(LP(RW, 1, "c"), "c\n"));
+	ASSERT_EQ(0, mkdir_p(LP(RW, 0, "b"), 0755));
+	ASSERT_EQ(0, setxattr(LP(RW, 0, "b"), OVL_REDIRECT_XATTR, "a", 1, 0));
+	ASSERT_EQ(0, rw_mount(RW, NULL));
+
+	ASSERT_STREQ("e,u,x", listing(M("b")));
+	ASSERT_EQ(0, mkfile(M("b/x"), "new\n"));
+	ASSERT_EQ(0, mkfile(M("b/e"), "new e\n"));
+	ASSERT_EQ(0, mkfile(M("b/u"), "new u\n"));
+	ASSERT_EQ(0, stat(M("a/x"), &sa));
+	ASSERT_EQ(0, stat(M("b/x"), &sb));
+	EXPECT_EQ(sa.st_ino, sb.st_ino);
+	EXPECT_STREQ("new\n", slurp(M("a/x")));
+
+	/* a has no upper directory yet: the exchange must make it */
+	EXPECT_EQ(0, rw_renameat2(M("a/e"), M("c"), RENAME_EXCHANGE));
+	EXPECT_EQ(0, rename(M("a/x"), M("a/y")));
+	/* overlayfs without index=on fails this one (ESTALE) */
+	EXPECT_EQ(is_overlay() ? -ESTALE : 0, ERRNO_OF(unlink(M("a/u"))));
+	EXPECT_STREQ("new\n", slurp(M("a/y")));
+	EXPECT_STREQ(is_overlay() ? "e,u,y" : "e,y", listing(M("a")));
+
+	ASSERT_EQ(0, rw_remount(RW));
+	EXPECT_STREQ(is_overlay() ? "e,u,y" : "e,y", listing(M("a")));
+	EXPECT_STREQ("new\n", slurp(M("a/y")));
+	EXPECT_STREQ("new\n", slurp(M("b/x")));
+	EXPECT_STREQ("c\n", slurp(M("a/e")));
+	EXPECT_STREQ("new e\n", slurp(M("c")));
+	EXPECT_STREQ("new e\n", slurp(M("b/e")));
+	EXPECT_STREQ("new u\n", slurp(M("b/u")));
+	EXPECT_EQ(0, rw_umount(RW));
+}
+
 #define RCU_DEPTH	6
 #define RCU_WALKERS	4
 #define RCU_SECONDS	4
