@@ -30,7 +30,9 @@ runs only those.
 Tests run with cwd = selftests/ and COWFS_REPO, COWFS_MODULE exported.
 Logs (each test's output, the full dmesg) go to build/test-logs/.
 The last line is 'N passed, N failed[, N skipped]'; the exit status is 1
-if anything failed.
+if anything failed.  After a kernel oops, or a test that the timeout
+cannot end (stuck in the kernel), the rest are not run: the kernel is
+not fit to judge them.
 
 options:
   -l, --list          list the tests and exit
@@ -202,6 +204,50 @@ tally_tap() {
 	echo "--> $name: $bp passed, $bf failed, $bs skipped"
 }
 
+# Why the kernel can no longer be trusted to run tests, or empty.
+broken=""
+
+# An oops killed a task, maybe with locks held: later tests would hang
+# on them or pass by luck.  (TAINT_DIE is bit 7 of the taint mask.)
+check_oops() {
+	local taint
+	taint=$(cat /proc/sys/kernel/tainted 2>/dev/null) || return
+	if [ $((taint & 128)) != 0 ] && [ -z "$broken" ]; then
+		broken="the kernel oopsed during $1"
+	fi
+}
+
+# Run "$@" in selftests/ with the per-test timeout, its output to the
+# console and to log $log; its exit status in $rc.  timeout(1) cannot end
+# a test stuck in the kernel (a task in D state, say on a lock that an
+# oops left held): a minute after its deadline, give up waiting, show the
+# blocked tasks' kernel stacks, and set $broken.
+run_bounded() {
+	local wd stuck=0 p
+
+	rm -f "$log.rc"
+	trap 'stuck=1' USR1
+	(sleep $((tmo + 60)) && kill -USR1 $$) 2>/dev/null &
+	wd=$!
+	{
+		(cd "$tdir" && exec timeout -k 10 "$tmo" "$@") </dev/null
+		echo $? >"$log.rc"
+	} 2>&1 | tee "$log" &
+	wait $!
+	trap - USR1
+	# Not 'wait $wd': after a trap, bash's wait may wait for the test too
+	pkill -P "$wd" sleep 2>/dev/null
+	rc=$(cat "$log.rc" 2>/dev/null) || rc=124
+	[ "$stuck" = 0 ] && return
+	echo "!! $t did not end $((tmo + 60)) s after it started: stuck in the kernel"
+	for p in /proc/[0-9]*; do
+		grep -qs '^State:.*D ' "$p/status" || continue
+		echo "!!   blocked: ${p#/proc/} $(cat "$p/comm" 2>/dev/null)"
+		sed 's/^/!!     /' "$p/stack" 2>/dev/null
+	done
+	[ -n "$broken" ] || broken="$t is stuck in the kernel"
+}
+
 run_one() {
 	local t=$1 log=$logdir/$1.log rc before
 	echo
@@ -209,11 +255,10 @@ run_one() {
 	before=$(dmesg_lines)
 	if [[ $t == *.sh ]]; then
 		if [ -x "$tdir/$t" ]; then
-			(cd "$tdir" && timeout -k 10 "$tmo" "./$t") </dev/null 2>&1 | tee "$log"
+			run_bounded "./$t"
 		else
-			(cd "$tdir" && timeout -k 10 "$tmo" bash "./$t") </dev/null 2>&1 | tee "$log"
+			run_bounded bash "./$t"
 		fi
-		rc=${PIPESTATUS[0]}
 		case "$rc" in
 		0) pass; echo "--> $t: passed" ;;
 		4) skip; echo "--> $t: skipped" ;;
@@ -221,15 +266,23 @@ run_one() {
 		*) fail "$t (exit status $rc)"; echo "--> $t: FAILED (exit status $rc)" ;;
 		esac
 	else
-		(cd "$tdir" && timeout -k 10 "$tmo" "./$t") </dev/null 2>&1 | tee "$log"
-		rc=${PIPESTATUS[0]}
+		run_bounded "./$t"
 		tally_tap "$log" "$t" "$rc"
 	fi
 	new_splats "$before" "$t"
+	check_oops "$t"
 }
 
 if [ "$mod_ok" = 1 ]; then
+	left=${#sel[@]}
 	for t in "${sel[@]}"; do
+		if [ -n "$broken" ]; then
+			echo
+			echo "!! $broken: not running the $left test program(s) left"
+			fail "$left test program(s) not run: $broken"
+			break
+		fi
+		left=$((left - 1))
 		if [ -x "$tdir/$t" ] || [[ $t == *.sh ]]; then
 			run_one "$t"
 		else
@@ -245,7 +298,9 @@ fi
 # ---- unload, kernel log ----------------------------------------------------
 
 echo
-if [ "$keep" = 0 ] && [ -d "/sys/module/$modname" ]; then
+if [ -n "$broken" ] && [ "$keep" = 0 ]; then
+	echo "!! $broken: not unloading $modname (its users may never let go)"
+elif [ "$keep" = 0 ] && [ -d "/sys/module/$modname" ]; then
 	echo "==> rmmod $modname"
 	before=$(dmesg_lines)
 	if rmmod "$modname"; then
