@@ -225,18 +225,21 @@ static int cowfs_nl_fill_volume(struct sk_buff *skb, const void *obj)
 	return 0;
 }
 
-/* The labels (or options) of a volume-new request */
-static int cowfs_nl_parse_kv(struct genl_info *info, struct cowfs_volume *vol,
-			     bool option)
+/*
+ * The labels (or options) among attributes @head (@len bytes): of a
+ * volume-new request, or of a volume's record in the store.
+ */
+static int cowfs_nl_parse_kv(const struct nlattr *head, int len,
+			     struct cowfs_volume *vol, bool option,
+			     struct netlink_ext_ack *extack)
 {
 	int type = option ? COWFS_A_VOLUME_OPTION : COWFS_A_VOLUME_LABEL;
-	struct netlink_ext_ack *extack = info->extack;
 	struct nlattr *kv[COWFS_A_KV_MAX + 1];
 	const char *key, *value, *why;
-	struct nlattr *a;
+	const struct nlattr *a;
 	int err, rem;
 
-	nlmsg_for_each_attr_type(a, type, info->nlhdr, GENL_HDRLEN, rem) {
+	nla_for_each_attr_type(a, type, head, len, rem) {
 		err = nla_parse_nested(kv, COWFS_A_KV_MAX, a,
 				       cowfs_kv_nl_policy, extack);
 		if (err)
@@ -262,6 +265,15 @@ static int cowfs_nl_parse_kv(struct genl_info *info, struct cowfs_volume *vol,
 			return err;
 	}
 	return 0;
+}
+
+static int cowfs_nl_parse_kvs(const struct nlattr *head, int len,
+			      struct cowfs_volume *vol,
+			      struct netlink_ext_ack *extack)
+{
+	int err = cowfs_nl_parse_kv(head, len, vol, false, extack);
+
+	return err ?: cowfs_nl_parse_kv(head, len, vol, true, extack);
 }
 
 /*
@@ -352,10 +364,109 @@ static int cowfs_nl_parse_volume(struct genl_info *info,
 		vol->size = nla_get_uint(tb[COWFS_A_VOLUME_SIZE]);
 	}
 
-	err = cowfs_nl_parse_kv(info, vol, false);
-	if (!err)
-		err = cowfs_nl_parse_kv(info, vol, true);
-	return err;
+	return cowfs_nl_parse_kvs(nlmsg_attrdata(info->nlhdr, GENL_HDRLEN),
+				  nlmsg_attrlen(info->nlhdr, GENL_HDRLEN), vol,
+				  extack);
+}
+
+/* ---- volume records, for the store ---------------------------------------- */
+
+/*
+ * The store keeps a local or bind volume's record in an xattr of its
+ * directory: the attributes of the volume-new request that made it, and
+ * its creation time.  Loading parses them as a request is parsed, with
+ * the same label and option checks, and nothing else.
+ */
+static const struct nla_policy cowfs_volume_record_policy[COWFS_A_VOLUME_CREATED + 1] = {
+	[COWFS_A_VOLUME_NAME] = { .type = NLA_NUL_STRING, .len = COWFS_VOLUME_NAME_MAX, },
+	[COWFS_A_VOLUME_TYPE] = NLA_POLICY_RANGE(NLA_U32, COWFS_VOLUME_TYPE_LOCAL,
+						 COWFS_VOLUME_TYPE_BIND),
+	[COWFS_A_VOLUME_PATH] = { .type = NLA_NUL_STRING, .len = COWFS_PATH_MAX, },
+	[COWFS_A_VOLUME_LABEL] = NLA_POLICY_NESTED(cowfs_kv_nl_policy),
+	[COWFS_A_VOLUME_OPTION] = NLA_POLICY_NESTED(cowfs_kv_nl_policy),
+	[COWFS_A_VOLUME_CREATED] = { .type = NLA_UINT, },
+};
+
+static size_t cowfs_nl_kv_size(const struct cowfs_kv *kv, unsigned int n)
+{
+	size_t size = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		size += nla_total_size(0) +
+			nla_total_size(strlen(kv[i].key) + 1) +
+			nla_total_size(strlen(kv[i].value) + 1);
+	return size;
+}
+
+/* @vol's record: its attributes in an skb's data; free with kfree_skb(). */
+struct sk_buff *cowfs_nl_volume_record(const struct cowfs_volume *vol)
+{
+	bool bind = vol->type == COWFS_VOLUME_TYPE_BIND;
+	struct sk_buff *skb;
+	size_t size;
+
+	size = nla_total_size(strlen(vol->name) + 1) + nla_total_size(4) +
+	       (bind ? nla_total_size(strlen(vol->path) + 1) : 0) +
+	       cowfs_nl_kv_size(vol->labels, vol->nlabels) +
+	       cowfs_nl_kv_size(vol->options, vol->noptions) +
+	       nla_total_size(sizeof(u64));
+	skb = alloc_skb(size, GFP_KERNEL);
+	if (!skb)
+		return ERR_PTR(-ENOMEM);
+	if (nla_put_string(skb, COWFS_A_VOLUME_NAME, vol->name) ||
+	    nla_put_u32(skb, COWFS_A_VOLUME_TYPE, vol->type) ||
+	    (bind && nla_put_string(skb, COWFS_A_VOLUME_PATH, vol->path)) ||
+	    cowfs_nl_put_kv(skb, COWFS_A_VOLUME_LABEL, vol->labels,
+			    vol->nlabels) ||
+	    cowfs_nl_put_kv(skb, COWFS_A_VOLUME_OPTION, vol->options,
+			    vol->noptions) ||
+	    nla_put_uint(skb, COWFS_A_VOLUME_CREATED, vol->created)) {
+		kfree_skb(skb);
+		return ERR_PTR(-EMSGSIZE);
+	}
+	return skb;
+}
+
+/*
+ * Fill @vol from a record (@len bytes at @buf) that the store read.  On
+ * error, *@why says what is wrong with it.
+ */
+int cowfs_nl_volume_parse_record(struct cowfs_volume *vol, const void *buf,
+				 int len, const char **why)
+{
+	struct nlattr *tb[COWFS_A_VOLUME_CREATED + 1];
+	struct nlattr *path;
+	int err;
+
+	*why = "malformed: not a volume record of this cowfs";
+	err = nla_parse(tb, COWFS_A_VOLUME_CREATED, buf, len,
+			cowfs_volume_record_policy, NULL);
+	if (err)
+		return err;
+	*why = "the name, type or creation time is missing";
+	if (!tb[COWFS_A_VOLUME_NAME] || !tb[COWFS_A_VOLUME_TYPE] ||
+	    !tb[COWFS_A_VOLUME_CREATED])
+		return -EINVAL;
+	*why = "bad name";
+	if (!cowfs_volume_name_valid(nla_data(tb[COWFS_A_VOLUME_NAME])))
+		return -EINVAL;
+	strscpy(vol->name, nla_data(tb[COWFS_A_VOLUME_NAME]));
+	vol->type = nla_get_u32(tb[COWFS_A_VOLUME_TYPE]);
+	vol->created = nla_get_uint(tb[COWFS_A_VOLUME_CREATED]);
+
+	path = tb[COWFS_A_VOLUME_PATH];
+	*why = "a bind volume without an absolute path, or a local one with a path";
+	if (vol->type == COWFS_VOLUME_TYPE_BIND ?
+	    !path || !cowfs_nl_path_ok(nla_data(path)) : !!path)
+		return -EINVAL;
+	if (path) {
+		vol->path = nla_strdup(path, GFP_KERNEL);
+		if (!vol->path)
+			return -ENOMEM;
+	}
+	*why = "bad label or option";
+	return cowfs_nl_parse_kvs(buf, len, vol, NULL);
 }
 
 int cowfs_nl_volume_new_doit(struct sk_buff *skb, struct genl_info *info)

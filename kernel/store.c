@@ -6,19 +6,20 @@
  * (/var/lib/cowfs/volumes unless the store= module parameter or
  * config-set says otherwise):
  *
- *	STORE/NAME/meta		the volume's metadata, see below
+ *	STORE/NAME/		the volume; its record in an xattr
  *	STORE/NAME/_data/	a local volume's data (bind volumes have none)
  *	STORE/.trash/		volumes being removed
  *
- * "meta" is a text file, one "key=value" per line after a first line
- * "cowfs-volume 1": name=, type= (local or bind), created= (ns since the
- * epoch), path= (bind volumes only), and one label=KEY=VALUE or
- * option=KEY=VALUE per label and option.  Keys and values never hold
- * control characters and keys never hold '=', so there is nothing to
- * escape.  It is written to meta.tmp, synced and renamed over meta, so a
- * volume exists exactly when its meta does: a directory without one (a
- * crash halfway through volume-new) is ignored.  A meta that does not
- * parse is reported and ignored.
+ * A volume's record, in xattr trusted.cowfs.volume of STORE/NAME, is the
+ * netlink attributes of the volume-new request that made it (name, type,
+ * a bind volume's path, labels, options) and its creation time: loading
+ * parses it with netlink's parser and the checks of a request
+ * (netlink.c), nothing else.  It is set once the directory is complete,
+ * in one setxattr, and synced, so a volume exists exactly when its record
+ * does: a directory without one (a crash halfway through volume-new) is
+ * ignored.  A record that does not parse is reported and ignored.  The
+ * text "meta" file of earlier versions is not read: 'cowctl volume
+ * migrate' converts such a store.
  *
  * A removed volume's directory is first renamed into .trash, which is
  * atomic, then deleted from there; leftovers in .trash (a crash, an error)
@@ -38,19 +39,19 @@
 #include <linux/namei.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
+#include <linux/skbuff.h>
 #include <linux/string.h>
+#include <linux/xattr.h>
 
 #include "cowfs.h"
 #include "store.h"
 #include "volume.h"
 
-#define COWFS_META		"meta"
-#define COWFS_META_TMP		"meta.tmp"
+#define COWFS_XATTR_VOLUME	"trusted.cowfs.volume"
 #define COWFS_DATA		"_data"
 #define COWFS_TRASH		".trash"
-#define COWFS_META_MAGIC	"cowfs-volume 1"
-/* Bigger than any meta that volume-new can produce */
-#define COWFS_META_MAX		(256 * 1024)
+/* Where cowfs kept a volume's record in text before: not read any more */
+#define COWFS_OLD_META		"meta"
 
 static const struct cred *cowfs_store_cred;
 
@@ -258,60 +259,12 @@ out_unlock:
 	return err;
 }
 
-static bool cowfs_meta_kv(char **p, char *end, const char *what,
-			  const struct cowfs_kv *kv, unsigned int n)
-{
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		*p += scnprintf(*p, end - *p, "%s=%s=%s\n", what, kv[i].key,
-				kv[i].value);
-	return *p < end - 1;
-}
-
-/* The meta file's text; kvfree() it. */
-static char *cowfs_meta_format(const struct cowfs_volume *vol, size_t *len)
-{
-	size_t size = 256 + strlen(vol->name);
-	unsigned int i;
-	char *buf, *p, *end;
-
-	if (vol->type == COWFS_VOLUME_TYPE_BIND)
-		size += strlen(vol->path);
-	for (i = 0; i < vol->nlabels; i++)
-		size += 16 + strlen(vol->labels[i].key) +
-			strlen(vol->labels[i].value);
-	for (i = 0; i < vol->noptions; i++)
-		size += 16 + strlen(vol->options[i].key) +
-			strlen(vol->options[i].value);
-
-	buf = kvmalloc(size, GFP_KERNEL);
-	if (!buf)
-		return NULL;
-	p = buf;
-	end = buf + size;
-	p += scnprintf(p, end - p, COWFS_META_MAGIC "\nname=%s\ntype=%s\ncreated=%llu\n",
-		       vol->name,
-		       vol->type == COWFS_VOLUME_TYPE_BIND ? "bind" : "local",
-		       vol->created);
-	if (vol->type == COWFS_VOLUME_TYPE_BIND)
-		p += scnprintf(p, end - p, "path=%s\n", vol->path);
-	if (!cowfs_meta_kv(&p, end, "label", vol->labels, vol->nlabels) ||
-	    !cowfs_meta_kv(&p, end, "option", vol->options, vol->noptions)) {
-		/* The size above is wrong: never write a truncated file */
-		WARN_ON_ONCE(1);
-		kvfree(buf);
-		return NULL;
-	}
-	*len = p - buf;
-	return buf;
-}
-
 /*
  * Freeze protection on the store's filesystem, for a change to it made
  * while cowfs_store_add() holds write access to the mount.  Not around
- * kernel_write(), which takes it itself: a task that takes it twice
- * deadlocks with a freeze that began in between.
+ * anything that takes it itself (a write(), an fsync on some
+ * filesystems): a task that takes it twice deadlocks with a freeze that
+ * began in between.
  */
 static void cowfs_store_start_write(const struct path *path)
 {
@@ -323,72 +276,35 @@ static void cowfs_store_end_write(const struct path *path)
 	sb_end_write(path->mnt->mnt_sb);
 }
 
-/* Write @vol's meta into @voldir: to meta.tmp, synced, renamed over meta. */
-static int cowfs_meta_write(const struct path *voldir,
-			    const struct cowfs_volume *vol)
+/*
+ * Record @vol in an xattr of its directory @voldir, durably.  From then on
+ * the volume exists: a directory without a record (a crash halfway through
+ * volume-new) is not a volume.
+ */
+static int cowfs_record_write(const struct path *voldir,
+			      const struct cowfs_volume *vol)
 {
-	struct inode *idir = d_inode(voldir->dentry);
-	struct path tmp = { .mnt = voldir->mnt };
-	struct file *file;
-	loff_t pos = 0;
-	ssize_t ret;
-	size_t len;
-	char *buf;
+	struct sk_buff *rec;
+	struct file *dir;
 	int err;
 
-	buf = cowfs_meta_format(vol, &len);
-	if (!buf)
-		return -ENOMEM;
-
+	rec = cowfs_nl_volume_record(vol);
+	if (IS_ERR(rec))
+		return PTR_ERR(rec);
 	cowfs_store_start_write(voldir);
-	inode_lock_nested(idir, I_MUTEX_PARENT);
-	tmp.dentry = cowfs_store_lookup(voldir, COWFS_META_TMP);
-	err = PTR_ERR(tmp.dentry);
-	if (IS_ERR(tmp.dentry))
-		goto out_unlock;
-	if (d_is_positive(tmp.dentry)) {
-		err = vfs_unlink(cowfs_store_idmap(voldir), idir, tmp.dentry,
-				 NULL);
-		dput(tmp.dentry);
-		if (err)
-			goto out_unlock;
-		tmp.dentry = cowfs_store_lookup(voldir, COWFS_META_TMP);
-		err = PTR_ERR(tmp.dentry);
-		if (IS_ERR(tmp.dentry))
-			goto out_unlock;
-	}
-	err = vfs_create(cowfs_store_idmap(voldir), idir, tmp.dentry,
-			 S_IFREG | 0600, true);
-	inode_unlock(idir);
+	err = vfs_setxattr(cowfs_store_idmap(voldir), voldir->dentry,
+			   COWFS_XATTR_VOLUME, rec->data, rec->len,
+			   XATTR_CREATE);
 	cowfs_store_end_write(voldir);
+	consume_skb(rec);
 	if (err)
-		goto out_dput;
+		return err;
 
-	file = dentry_open(&tmp, O_WRONLY | O_LARGEFILE, current_cred());
-	err = PTR_ERR(file);
-	if (IS_ERR(file))
-		goto out_dput;
-	ret = kernel_write(file, buf, len, &pos);
-	err = ret < 0 ? ret : (ret != len ? -EIO : 0);
-	if (!err)
-		err = vfs_fsync(file, 0);
-	fput(file);
-	if (!err) {
-		cowfs_store_start_write(voldir);
-		err = cowfs_store_rename(voldir, COWFS_META_TMP,
-					 voldir->dentry, COWFS_META);
-		cowfs_store_end_write(voldir);
-	}
-	goto out_dput;
-
-out_unlock:
-	inode_unlock(idir);
-	cowfs_store_end_write(voldir);
-	kvfree(buf);
-	return err;
-out_dput:
-	dput(tmp.dentry);
-	kvfree(buf);
+	dir = dentry_open(voldir, O_RDONLY | O_DIRECTORY, current_cred());
+	if (IS_ERR(dir))
+		return PTR_ERR(dir);
+	err = vfs_fsync(dir, 0);
+	fput(dir);
 	return err;
 }
 
@@ -420,7 +336,7 @@ static int cowfs_store_add_creds(struct cowfs_store *st,
 		if (!vol->path)
 			goto fail;
 	}
-	err = cowfs_meta_write(&voldir, vol);
+	err = cowfs_record_write(&voldir, vol);
 	if (err)
 		goto fail;
 	if (data) {
@@ -441,7 +357,7 @@ fail:
 
 /*
  * Create @vol (local or bind) in the store: STORE/NAME, its _data for a
- * local volume, then its meta.  Sets a local volume's root and path.
+ * local volume, then its record.  Sets a local volume's root and path.
  */
 int cowfs_store_add(struct cowfs_store *st, struct cowfs_volume *vol)
 {
@@ -765,123 +681,46 @@ void cowfs_store_rmtree(struct path *trash, u64 *reclaimed)
 
 /* ---- loading -------------------------------------------------------------- */
 
-static int cowfs_meta_parse(struct cowfs_volume *vol, char *text,
-			    const char **why)
+/* @voldir's record, in a kvmalloc()ed buffer of *@len bytes. */
+static void *cowfs_record_read(const struct path *voldir, int *len)
 {
-	char *line, *next = text, *val, *kv;
-	bool have_type = false;
-	int err;
+	struct mnt_idmap *idmap = cowfs_store_idmap(voldir);
+	ssize_t size;
+	void *buf;
 
-	line = strsep(&next, "\n");
-	*why = "not a cowfs volume";
-	if (strcmp(line, COWFS_META_MAGIC))
-		return -EINVAL;
-
-	while ((line = strsep(&next, "\n"))) {
-		if (!*line)
-			continue;
-		*why = "a line without '='";
-		val = strchr(line, '=');
-		if (!val)
-			return -EINVAL;
-		*val++ = '\0';
-		if (!strcmp(line, "name")) {
-			*why = "bad name";
-			if (strscpy(vol->name, val, sizeof(vol->name)) < 0)
-				return -EINVAL;
-		} else if (!strcmp(line, "type")) {
-			*why = "bad type";
-			if (!strcmp(val, "local"))
-				vol->type = COWFS_VOLUME_TYPE_LOCAL;
-			else if (!strcmp(val, "bind"))
-				vol->type = COWFS_VOLUME_TYPE_BIND;
-			else
-				return -EINVAL;
-			have_type = true;
-		} else if (!strcmp(line, "created")) {
-			*why = "bad created";
-			if (kstrtou64(val, 10, &vol->created))
-				return -EINVAL;
-		} else if (!strcmp(line, "path")) {
-			*why = "bad path";
-			if (vol->path || val[0] != '/')
-				return -EINVAL;
-			vol->path = kstrdup(val, GFP_KERNEL);
-			if (!vol->path)
-				return -ENOMEM;
-		} else if (!strcmp(line, "label") || !strcmp(line, "option")) {
-			*why = "a label or an option without '='";
-			kv = strchr(val, '=');
-			if (!kv)
-				return -EINVAL;
-			*kv++ = '\0';
-			err = cowfs_volume_add_kv(vol, line[0] == 'o', val, kv,
-						  why);
-			if (err)
-				return err;
-		} else {
-			*why = "unknown key";
-			return -EINVAL;
-		}
-	}
-	*why = "no type";
-	if (!have_type)
-		return -EINVAL;
-	*why = "a bind volume without a path, or a local one with one";
-	if (vol->type == COWFS_VOLUME_TYPE_BIND ? !vol->path : !!vol->path)
-		return -EINVAL;
-	return 0;
-}
-
-/* Read STORE/@name/meta (a regular file) into a NUL-terminated buffer. */
-static char *cowfs_meta_read(const struct path *voldir)
-{
-	struct path meta = { .mnt = voldir->mnt };
-	struct file *file;
-	loff_t size, pos = 0;
-	ssize_t ret;
-	char *buf;
-
-	meta.dentry = lookup_one_unlocked(cowfs_store_idmap(voldir),
-					  COWFS_META, voldir->dentry,
-					  strlen(COWFS_META));
-	if (IS_ERR(meta.dentry))
-		return ERR_CAST(meta.dentry);
-	buf = ERR_PTR(-ENOENT);
-	if (!d_is_reg(meta.dentry))
-		goto out;
-	file = dentry_open(&meta, O_RDONLY | O_LARGEFILE, current_cred());
-	buf = ERR_CAST(file);
-	if (IS_ERR(file))
-		goto out;
-	size = i_size_read(file_inode(file));
-	buf = ERR_PTR(-EFBIG);
-	if (size > COWFS_META_MAX)
-		goto out_fput;
-	buf = kvmalloc(size + 1, GFP_KERNEL);
-	if (!buf) {
-		buf = ERR_PTR(-ENOMEM);
-		goto out_fput;
-	}
-	ret = kernel_read(file, buf, size, &pos);
-	if (ret != size) {
+	size = vfs_getxattr(idmap, voldir->dentry, COWFS_XATTR_VOLUME, NULL, 0);
+	if (size < 0)
+		return ERR_PTR(size);
+	buf = kvmalloc(size ?: 1, GFP_KERNEL);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+	size = vfs_getxattr(idmap, voldir->dentry, COWFS_XATTR_VOLUME, buf,
+			    size);
+	if (size < 0) {
 		kvfree(buf);
-		buf = ERR_PTR(ret < 0 ? ret : -EIO);
-		goto out_fput;
+		return ERR_PTR(size);
 	}
-	buf[size] = '\0';
-	if (strlen(buf) != size) {
-		kvfree(buf);
-		buf = ERR_PTR(-EINVAL);
-	}
-out_fput:
-	fput(file);
-out:
-	dput(meta.dentry);
+	*len = size;
 	return buf;
 }
 
-/* Load the volume in STORE/@name; a missing meta is not an error. */
+/* STORE/@name has no record: say why it is not loaded. */
+static void cowfs_store_no_record(const struct path *voldir, const char *name)
+{
+	struct dentry *meta;
+
+	meta = lookup_one_unlocked(cowfs_store_idmap(voldir), COWFS_OLD_META,
+				   voldir->dentry, strlen(COWFS_OLD_META));
+	if (!IS_ERR(meta) && d_is_reg(meta))
+		pr_warn("volume store: %s was made by an older cowfs (it has a text meta file): 'cowctl volume migrate' converts it\n",
+			name);
+	else
+		pr_info("volume store: %s has no record, not a volume\n", name);
+	if (!IS_ERR(meta))
+		dput(meta);
+}
+
+/* Load the volume in STORE/@name; a missing record is not an error. */
 static int cowfs_store_load_one(struct cowfs_store *st, const char *name,
 				int (*add)(struct cowfs_volume *vol))
 {
@@ -890,8 +729,8 @@ static int cowfs_store_load_one(struct cowfs_store *st, const char *name,
 	struct cowfs_volume *vol = NULL;
 	struct dentry *data = NULL;
 	const char *why = "";
-	char *text;
-	int err;
+	void *rec;
+	int err, len;
 
 	voldir.dentry = lookup_one_unlocked(idmap, name, st->root.dentry,
 					    strlen(name));
@@ -901,24 +740,25 @@ static int cowfs_store_load_one(struct cowfs_store *st, const char *name,
 	if (!d_is_dir(voldir.dentry))
 		goto out;
 
-	text = cowfs_meta_read(&voldir);
-	err = PTR_ERR(text);
-	if (err == -ENOENT) {
-		pr_info("volume store: %s has no meta, not a volume\n", name);
+	rec = cowfs_record_read(&voldir, &len);
+	err = PTR_ERR_OR_ZERO(rec);
+	if (err == -ENODATA) {
+		cowfs_store_no_record(&voldir, name);
 		err = 0;
 		goto out;
 	}
-	if (IS_ERR(text))
+	why = "its record cannot be read";
+	if (err)
 		goto out_warn;
 
 	err = -ENOMEM;
 	vol = cowfs_volume_alloc();
 	if (vol)
-		err = cowfs_meta_parse(vol, text, &why);
-	kvfree(text);
+		err = cowfs_nl_volume_parse_record(vol, rec, len, &why);
+	kvfree(rec);
 	if (err)
 		goto out_warn;
-	why = "the name in meta is not the directory's";
+	why = "the name in its record is not the directory's";
 	err = -EINVAL;
 	if (strcmp(vol->name, name))
 		goto out_warn;

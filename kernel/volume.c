@@ -335,6 +335,12 @@ int cowfs_volume_create(struct cowfs_volume *vol,
 			NL_SET_ERR_MSG_FMT(extack,
 					   "volume store has a stray %.40s: not a volume",
 					   vol->name);
+		else if (err == -EOPNOTSUPP)
+			NL_SET_ERR_MSG(extack,
+				       "the volume store's filesystem has no trusted.* xattrs, where volumes are recorded");
+		else if (err == -ENOSPC || err == -E2BIG)
+			NL_SET_ERR_MSG(extack,
+				       "the volume store's filesystem has no room for the volume's record (an xattr with its labels and options: fewer or shorter ones may fit)");
 		else if (err)
 			NL_SET_ERR_MSG_FMT(extack,
 					   "cannot create the volume in the store: %pe",

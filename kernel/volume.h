@@ -123,6 +123,11 @@ bool cowfs_volume_in_use(const struct cowfs_volume *vol);
 bool cowfs_volumes_attached(void);
 const char *cowfs_volume_store(void);
 int cowfs_volume_set_store(const char *path, struct netlink_ext_ack *extack);
+
+/* netlink.c: a volume's record in the store, as netlink attributes */
+struct sk_buff *cowfs_nl_volume_record(const struct cowfs_volume *vol);
+int cowfs_nl_volume_parse_record(struct cowfs_volume *vol, const void *buf,
+				 int len, const char **why);
 typedef int (*cowfs_volume_ref_fn)(const struct cowfs_volume_ref *ref,
 				   void *arg);
 int cowfs_volume_walk_refs(u64 mount_id, cowfs_volume_ref_fn fn, void *arg);

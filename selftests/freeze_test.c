@@ -1354,9 +1354,10 @@ static int op_volume_new(struct frz *f)
 
 static const char *ck_volume_new(struct frz *f)
 {
-	if (lstat_err(pathf("%s/frz-new/meta", f->store)) ||
+	if (getxattr(pathf("%s/frz-new", f->store), "trusted.cowfs.volume",
+		     NULL, 0) <= 0 ||
 	    ftype(pathf("%s/frz-new/_data", f->store)) != S_IFDIR)
-		return WRONG("%s/frz-new has no meta or no _data", f->store);
+		return WRONG("%s/frz-new has no record or no _data", f->store);
 	return NULL;
 }
 

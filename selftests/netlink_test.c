@@ -19,6 +19,8 @@
 #include "kselftest_harness.h"
 
 #define BIG	(1 << 20)
+/* Where the store records a volume: see kernel/store.c */
+#define VOLUME_XATTR	"trusted.cowfs.volume"
 
 /* ---- requests ------------------------------------------------------------ */
 
@@ -231,7 +233,10 @@ TEST_F(nl, local_volume)
 	EXPECT_STREQ(data, reply_str(c, COWFS_A_VOLUME_PATH));
 	EXPECT_NE(0, reply_uint(c, COWFS_A_VOLUME_CREATED));
 	EXPECT_TRUE(exists(data));
-	EXPECT_TRUE(exists(pathf("%s/vol.1/meta", self->store)));
+	/* Recorded in an xattr of its directory, no text file */
+	EXPECT_LT(0, getxattr(pathf("%s/vol.1", self->store), VOLUME_XATTR,
+			      NULL, 0));
+	EXPECT_FALSE(exists(pathf("%s/vol.1/meta", self->store)));
 
 	ASSERT_EQ(0, vol_get(c, "vol.1"));
 	EXPECT_STREQ(data, reply_str(c, COWFS_A_VOLUME_PATH));
@@ -1022,9 +1027,11 @@ TEST_F(nl, persistence)
 	struct cnl *c = &self->c;
 	char *src = strdup(pathf("%s/src", self->base));
 	struct nlmsghdr *nlh;
+	static char rec[65536];
 	uint64_t created;
 	struct nlattr *a;
 	char cmd[PATH_MAX * 2];
+	ssize_t len;
 
 	if (access(module_path(), R_OK))
 		SKIP(return, "no module to reload at %s", module_path());
@@ -1038,9 +1045,17 @@ TEST_F(nl, persistence)
 	ASSERT_EQ(0, mkfile(pathf("%s/keep-local/_data/file", self->store), "data"));
 	ASSERT_EQ(0, vol_new(c, "keep-bind", COWFS_VOLUME_TYPE_BIND, src, 0));
 	ASSERT_EQ(0, vol_new(c, "gone-tmpfs", COWFS_VOLUME_TYPE_TMPFS, NULL, 0));
-	/* A broken volume and trash left over are dealt with at load */
+	/* Broken volumes and trash left over are dealt with at load */
 	ASSERT_EQ(0, mkdir_p(pathf("%s/broken", self->store), 0755));
-	ASSERT_EQ(0, mkfile(pathf("%s/broken/meta", self->store), "garbage\n"));
+	ASSERT_EQ(0, setxattr(pathf("%s/broken", self->store), VOLUME_XATTR,
+			      "garbage\n", 8, 0));
+	/* keep-local's own record, at another name */
+	ASSERT_EQ(0, mkdir_p(pathf("%s/impostor/_data", self->store), 0755));
+	len = getxattr(pathf("%s/keep-local", self->store), VOLUME_XATTR,
+		       rec, sizeof(rec));
+	ASSERT_LT(0, len);
+	ASSERT_EQ(0, setxattr(pathf("%s/impostor", self->store), VOLUME_XATTR,
+			      rec, len, 0));
 	ASSERT_EQ(0, mkdir_p(pathf("%s/.trash/old#1/x/y", self->store), 0755));
 	ASSERT_EQ(0, mkfile(pathf("%s/.trash/old#1/x/y/z", self->store), "z"));
 	cnl_close(c);
@@ -1070,7 +1085,9 @@ TEST_F(nl, persistence)
 	EXPECT_STREQ(src, reply_str(c, COWFS_A_VOLUME_PATH));
 	EXPECT_EQ(-ENOENT, vol_get(c, "gone-tmpfs"));
 	EXPECT_EQ(-ENOENT, vol_get(c, "broken"));
-	EXPECT_TRUE(exists(pathf("%s/broken/meta", self->store)));
+	EXPECT_EQ(-ENOENT, vol_get(c, "impostor"));
+	EXPECT_TRUE(exists(pathf("%s/broken", self->store)));
+	EXPECT_TRUE(exists(pathf("%s/impostor/_data", self->store)));
 	EXPECT_FALSE(exists(pathf("%s/.trash/old#1", self->store)));
 
 	/* Still fully working: delete after reload */

@@ -114,7 +114,9 @@ int cmd_inspect(int argc, char **argv);
 int cmd_volume(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int volume_migrate(int argc, char **argv);	/* volume_migrate.c */
 
+extern const char *const volume_migrate_usage[];
 extern const char *const mount_usage[];
 extern const char *const umount_usage[];
 extern const char *const ls_usage[];

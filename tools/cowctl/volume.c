@@ -142,6 +142,7 @@ static const struct cmd volume_cmds[] = {
 	{ "rm",		volume_rm,	rm_usage_v },
 	{ "remove",	volume_rm,	rm_usage_v },
 	{ "prune",	volume_prune,	prune_usage_v },
+	{ "migrate",	volume_migrate,	volume_migrate_usage },
 	{ NULL, NULL, NULL },
 };
 

@@ -80,7 +80,7 @@ _cowctl_volume()
 		break
 	done
 	if [[ -z $sub ]]; then
-		COMPREPLY=($(compgen -W "create ls inspect rm prune" -- "$cur"))
+		COMPREPLY=($(compgen -W "create ls inspect rm prune migrate" -- "$cur"))
 		return
 	fi
 	case $sub:$prev in
@@ -92,6 +92,9 @@ _cowctl_volume()
 		compopt -o nospace 2>/dev/null
 		return ;;
 	c*:-l | c*:--label)
+		return ;;
+	m*:-s | m*:--store)
+		COMPREPLY=($(compgen -d -- "$cur"))
 		return ;;
 	l*:-f | l*:--filter)
 		COMPREPLY=($(compgen -W "dangling=true dangling=false label= name= type=" -- "$cur"))
