@@ -26,42 +26,13 @@ cowctl=${COWCTL:-$repo/tools/cowctl/cowctl}
 say() { echo "# volume_migrate: $*"; }
 skip() { say "SKIP: $*"; exit 4; }
 
-[ "$(id -u)" -eq 0 ] || skip "must run as root"
-[ -x "$cowctl" ] || skip "$cowctl is not built (make cowctl)"
-grep -qw cowfs /proc/filesystems || skip "the cowfs module is not loaded"
+# shellcheck source=selftests/tap_lib.sh
+. "$repo/selftests/tap_lib.sh"
+require_cowctl_and_module
 command -v python3 >/dev/null || skip "no python3 to read JSON"
-
 tmp=$(mktemp -d /tmp/volume-migrate.XXXXXX)
-n=0
-nfail=0
-old_store=$("$cowctl" config get 2>/dev/null | sed -n 's/^store: //p')
-
-cleanup() {
-	awk -v t="$tmp" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo |
-		sort -r | while read -r m; do umount -l "$m"; done 2>/dev/null
-	for v in old-local old-bind; do "$cowctl" volume rm -f "$v" >/dev/null 2>&1; done
-	[ -z "$old_store" ] || "$cowctl" config set --store "$old_store" >/dev/null 2>&1
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-result() { # OK(0/1) DESC
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		nfail=$((nfail + 1))
-	fi
-}
-check() { # DESC CMD...
-	local desc=$1
-	shift
-	"$@" >"$tmp/out" 2>&1
-	local rc=$?
-	[ "$rc" = 0 ] || sed 's/^/#   /' "$tmp/out"
-	result "$rc" "$desc"
-}
+volume_test_init
+trap 'volume_test_cleanup old-local old-bind' EXIT
 
 # A store as the old module wrote it
 s=$tmp/store
@@ -135,6 +106,4 @@ check "a second run converts nothing" sh -c "
 check "a converted volume is deleted like any other" sh -c "
 	'$cowctl' volume rm old-local >/dev/null && test ! -e '$s/old-local'"
 
-echo "1..$n"
-[ "$nfail" = 0 ] || exit 1
-exit 0
+tap_end

@@ -3,6 +3,7 @@
  * cowctl config get|set: the cowfs module's settings (config-get,
  * config-set), today the volume store root.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,41 +82,44 @@ static int config_cb(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-/* Send config-get, or config-set with @store; print the reply. */
-static int config_request(const char *store)
+int cowctl_config_request(const char *set, char **store, unsigned int nlflags)
 {
 	struct cowctl_nl nl;
 	struct nl_msg *msg;
-	char *got = NULL;
-	int err, ret = EXIT_FAIL;
+	int err;
 
-	if (cowctl_nl_open_or_fail(&nl))
-		return EXIT_FAIL;
-	msg = cowctl_nl_msg(&nl, store ? COWFS_CMD_CONFIG_SET :
+	*store = NULL;
+	err = cowctl_nl_open(&nl, nlflags);
+	if (err)
+		return err;
+	msg = cowctl_nl_msg(&nl, set ? COWFS_CMD_CONFIG_SET :
 			    COWFS_CMD_CONFIG_GET, 0, COWFS_FAMILY_VERSION);
-	if (!msg)
-		goto out;
-	if (store && nla_put_string(msg, COWFS_A_CONFIG_STORE, store)) {
+	err = -ENOMEM;
+	if (msg && set && nla_put_string(msg, COWFS_A_CONFIG_STORE, set))
 		nlmsg_free(msg);
-		goto out;
-	}
-	err = cowctl_nl_request(&nl, msg, config_cb, &got);
-	if (err) {
-		if (store)
-			cowctl_nl_error(&nl, err, "cannot move the volume store to %s",
-					msg_path(store));
-		else
-			cowctl_nl_error(&nl, err, "cannot read the configuration");
-		goto out;
-	}
+	else if (msg)
+		err = cowctl_nl_request(&nl, msg, config_cb, store);
+	if (err && set)
+		cowctl_nl_error(&nl, err, "cannot move the volume store to %s",
+				msg_path(set));
+	else if (err)
+		cowctl_nl_error(&nl, err, "cannot read the configuration");
+	cowctl_nl_close(&nl);
+	return err;
+}
+
+/* Send config-get, or config-set with @store; print the reply. */
+static int config_request(const char *store)
+{
+	char *got;
+
+	if (cowctl_config_request(store, &got, 0))
+		return EXIT_FAIL;
 	open_json_object(NULL);
 	print_string(PRINT_ANY, "store", "store: %s\n", got);
 	close_json_object();
-	ret = EXIT_OK;
-out:
 	free(got);
-	cowctl_nl_close(&nl);
-	return ret;
+	return EXIT_OK;
 }
 
 static int config_get(int argc, char **argv)

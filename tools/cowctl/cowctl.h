@@ -116,6 +116,14 @@ int cmd_events(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int volume_migrate(int argc, char **argv);	/* volume_migrate.c */
 
+/*
+ * config.c: config-get (@set NULL) or config-set @set; *@store is the
+ * store the reply names (free it).  Returns 0, or -errno: -ENOENT when
+ * the module is not loaded (said unless @nlflags has COWCTL_NL_QUIET),
+ * else after a message.
+ */
+int cowctl_config_request(const char *set, char **store, unsigned int nlflags);
+
 extern const char *const volume_migrate_usage[];
 extern const char *const mount_usage[];
 extern const char *const umount_usage[];

@@ -267,47 +267,6 @@ out:
 	return ret;
 }
 
-static int store_cb(struct nl_msg *msg, void *arg)
-{
-	char **store = arg;
-	struct nlattr *attrs, *a;
-	int len, rem;
-
-	attrs = cowctl_genl_attrs(msg, &len);
-	nla_for_each_attr(a, attrs, len, rem) {
-		if (nla_type(a) == COWFS_A_CONFIG_STORE && !*store)
-			*store = xstrndup(nla_data(a), nla_len(a));
-	}
-	return NL_OK;
-}
-
-/*
- * config-get (@set NULL): the module's store, or NULL when the module is
- * not loaded.  config-set @set: 0 or -errno after a message.
- */
-static int module_store(const char *set, char **store)
-{
-	struct cowctl_nl nl;
-	struct nl_msg *msg;
-	int err;
-
-	*store = NULL;
-	err = cowctl_nl_open(&nl, COWCTL_NL_QUIET);
-	if (err)
-		return err;
-	msg = cowctl_nl_msg(&nl, set ? COWFS_CMD_CONFIG_SET :
-			    COWFS_CMD_CONFIG_GET, 0, COWFS_FAMILY_VERSION);
-	err = -ENOMEM;
-	if (msg && set && nla_put_string(msg, COWFS_A_CONFIG_STORE, set))
-		nlmsg_free(msg);
-	else if (msg)
-		err = cowctl_nl_request(&nl, msg, store_cb, store);
-	if (err && set)
-		cowctl_nl_error(&nl, err, "converted, but the module did not load the store again");
-	cowctl_nl_close(&nl);
-	return err;
-}
-
 static bool same_dir(const char *a, const char *b)
 {
 	struct stat sa, sb;
@@ -349,7 +308,9 @@ int volume_migrate(int argc, char **argv)
 		free(store);
 		return ret;
 	}
-	module_store(NULL, &modstore);
+	/* The module's store; none when the module is not loaded */
+	if (cowctl_config_request(NULL, &modstore, COWCTL_NL_QUIET))
+		modstore = NULL;
 	if (!store)
 		store = xstrdup(modstore ?: DEFAULT_STORE);
 
@@ -383,9 +344,9 @@ int volume_migrate(int argc, char **argv)
 
 	/* The module skipped them at its last load: load them now */
 	if (done.n && modstore && same_dir(modstore, store)) {
-		char *reply;
+		char *reply = NULL;
 
-		module_store(modstore, &reply);
+		cowctl_config_request(modstore, &reply, 0);
 		free(reply);
 	}
 
