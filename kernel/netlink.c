@@ -21,7 +21,8 @@
  * (of the socket's opener and of the caller, netlink_capable()).  Anyone
  * else gets an empty dump, and for a do the very error of a name or id
  * that does not exist, so that neither can be probed.  The "events" group
- * needs the same capability to join (cowfs_netlink_init()).
+ * needs the same capability to join (cowfs_netlink_init()), and so does
+ * config-get (EPERM), whose store root is a host path too.
  *
  * Locking: the family runs requests in parallel (parallel_ops).  Volume
  * requests take the registry mutex (volume.c) around each read or change;
@@ -911,6 +912,9 @@ int cowfs_nl_config_get_doit(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *rep;
 	int err;
 
+	/* The store's path is the host's: as a mount's layers */
+	if (!cowfs_nl_sysadmin(skb, info))
+		return -EPERM;
 	err = cowfs_nl_no_attrs(info->nlhdr, info->extack);
 	if (err)
 		return err;

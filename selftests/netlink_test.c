@@ -618,7 +618,10 @@ static int mutations(struct cnl *c, const char *store)
 	return err;
 }
 
-/* Without CAP_SYS_ADMIN volumes and mounts are hidden, not refused */
+/*
+ * Without CAP_SYS_ADMIN volumes and mounts are hidden, not refused; the
+ * configuration (a host path) is refused.
+ */
 static int reads(struct cnl *c)
 {
 	int err = 0;
@@ -630,7 +633,7 @@ static int reads(struct cnl *c)
 	if (dump(c, COWFS_CMD_MOUNT_GET) || c->rlen)
 		err |= 4;
 	req(c, COWFS_CMD_CONFIG_GET, 0);
-	if (cnl_send(c, &msg))
+	if (cnl_send(c, &msg) != -EPERM || c->rlen)
 		err |= 8;
 	return err;
 }
@@ -864,6 +867,12 @@ static int scoped_reads(const void *arg)
 	/* (3) the events group is closed */
 	if (cnl_subscribe(&c) != -EPERM)
 		FAIL(16, "joined the events group");
+	/* (5) the configuration names a host path too */
+	req(&c, COWFS_CMD_CONFIG_GET, 0);
+	if (cnl_send(&c, &msg) != -EPERM || c.rlen)
+		FAIL(32, "config-get answered");
+	if (!strstr(c.ext_msg, "CAP_SYS_ADMIN"))
+		FAIL(32, "config-get: no extended ack");
 #undef FAIL
 	cnl_close(&c);
 	return err;
