@@ -22,6 +22,26 @@
 #include "params.h"
 #include "volume.h"
 
+/* Directories @a and @b are one, or one is below the other. */
+static bool cowfs_dirs_overlap(struct dentry *a, struct dentry *b)
+{
+	return a->d_sb == b->d_sb && (is_subdir(a, b) || is_subdir(b, a));
+}
+
+/*
+ * A volume's directory must stay apart from the union's upper and work
+ * directories: through it a container would change them behind the
+ * union's back (or the union the volume's data), as overlapping layers
+ * would (overlayfs refuses those with ELOOP too).
+ */
+static bool cowfs_volume_overlaps_upper(struct cowfs_fs *ofs,
+					struct dentry *root)
+{
+	return cowfs_has_upper(ofs) &&
+	       (cowfs_dirs_overlap(root, cowfs_upper_mnt(ofs)->mnt_root) ||
+		cowfs_dirs_overlap(root, ofs->workbasedir));
+}
+
 /* Before the root exists: take the volumes and their mounts. */
 int cowfs_attach_volumes(struct super_block *sb, struct fs_context *fc)
 {
@@ -69,6 +89,11 @@ int cowfs_attach_volumes(struct super_block *sb, struct fs_context *fc)
 		ofs->numgrafts++;
 
 		cowfs_volume_root(ref, &g->root);
+		if (cowfs_volume_overlaps_upper(ofs, g->root.dentry)) {
+			errorfc(fc, "volume '%.*s': its directory overlaps the upperdir or workdir",
+				(int)(target - spec), spec);
+			return -ELOOP;
+		}
 		g->layer.mnt = g->root.mnt;
 		g->layer.idx = 0;
 		g->layer.fsid = cowfs_get_fsid_path(ofs, &g->root);

@@ -315,6 +315,11 @@ static int cowfs_nl_parse_bind(struct genl_info *info,
 		}
 		kfree(buf);
 	}
+	if (!err && cowfs_volume_overlaps_store(&path)) {
+		NL_SET_ERR_MSG_ATTR(extack, a,
+				    "path: overlaps the volume store (is it, is in it, or holds it)");
+		err = -ELOOP;
+	}
 	/* Every attach checks that it finds this very directory */
 	if (!err)
 		cowfs_volume_pin_bind(vol, &path);

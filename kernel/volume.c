@@ -478,6 +478,24 @@ int cowfs_volume_set_store(const char *path, struct netlink_ext_ack *extack)
 	return 0;
 }
 
+/*
+ * Whether directory @dir overlaps the volume store's root: a bind volume
+ * there would hand containers every volume's data, or the store.
+ */
+bool cowfs_volume_overlaps_store(const struct path *dir)
+{
+	struct dentry *root;
+	bool overlap = false;
+
+	mutex_lock(&cowfs_volumes_mutex);
+	root = cowfs_store.root.dentry;
+	if (root && root->d_sb == dir->dentry->d_sb)
+		overlap = is_subdir(root, dir->dentry) ||
+			  is_subdir(dir->dentry, root);
+	mutex_unlock(&cowfs_volumes_mutex);
+	return overlap;
+}
+
 /* ---- the API for mounts --------------------------------------------------- */
 
 /* Remember @dir as the directory of bind volume @vol. */

@@ -124,6 +124,8 @@ bool cowfs_volumes_attached(void);
 const char *cowfs_volume_store(void);
 int cowfs_volume_set_store(const char *path, struct netlink_ext_ack *extack);
 
+bool cowfs_volume_overlaps_store(const struct path *dir);
+
 /* netlink.c: a volume's record in the store, as netlink attributes */
 struct sk_buff *cowfs_nl_volume_record(const struct cowfs_volume *vol);
 int cowfs_nl_volume_parse_record(struct cowfs_volume *vol, const void *buf,

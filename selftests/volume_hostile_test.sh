@@ -13,6 +13,10 @@
 #               whatever the path reached, symlinks followed)
 #   own data    a trusted.overlay.redirect in a volume's directory merges
 #               no layer into it (it used to)
+#   apart       a volume's directory that is, holds or is inside the
+#               union's upperdir or workdir is refused at mount (ELOOP,
+#               as overlayfs's overlapping layers), and a bind volume on
+#               or around the volume store at volume-new
 #   depth       a bind volume whose directory is on a stacked filesystem
 #               (a cowfs over an overlayfs) raises the union's stacking
 #               depth like any layer: past FILESYSTEM_MAX_STACK_DEPTH the
@@ -32,7 +36,7 @@ skip() { say "SKIP: $*"; exit 4; }
 require_cowctl_and_module
 tmp=$(mktemp -d /tmp/volume-hostile.XXXXXX)
 volume_test_init
-trap 'volume_test_cleanup hv-ro hv-bind hv-pin' EXIT
+trap 'volume_test_cleanup hv-ro hv-bind hv-pin hv-ov' EXIT
 
 mkdir -p "$tmp/store" "$tmp/l/v" "$tmp/m"
 echo lower >"$tmp/l/file"
@@ -109,6 +113,39 @@ out=$(ls -A "$tmp/m/v/d" 2>&1)
 result $? "a redirect in a volume merges no layer (lists: '$out')"
 check "umount" umount "$tmp/m"
 check "volume rm hv-pin" "$cowctl" volume rm hv-pin
+
+# ---- a volume apart from the upper, work and store directories -------------
+
+# The union's upperdir, a directory in it, its parent; the workdir: a
+# container would write into them behind the union's back
+mkdir -p "$tmp/ov/u/sub" "$tmp/ov/w" "$tmp/ov/ok"
+for d in "$tmp/ov/u" "$tmp/ov/u/sub" "$tmp/ov" "$tmp/ov/w"; do
+	"$cowctl" volume create --type bind --opt "device=$d" hv-ov >/dev/null ||
+		{ result 1 "bind volume on $d"; continue; }
+	out=$(mount -t cowfs none "$tmp/m" -o \
+		"lowerdir=$tmp/l,upperdir=$tmp/ov/u,workdir=$tmp/ov/w,volume=hv-ov:/v" 2>&1)
+	rc=$?
+	[ "$rc" = 0 ] && umount "$tmp/m"
+	[ "$rc" = 32 ] && dmesg | tail -n 5 |
+		grep -q "volume 'hv-ov': its directory overlaps the upperdir or workdir"
+	result $? "a volume on ${d#"$tmp"/} is refused, with a reason ($out)"
+	"$cowctl" volume rm hv-ov >/dev/null
+done
+"$cowctl" volume create --type bind --opt "device=$tmp/ov/ok" hv-ov >/dev/null
+check "a volume beside them mounts" mount -t cowfs none "$tmp/m" -o \
+	"lowerdir=$tmp/l,upperdir=$tmp/ov/u,workdir=$tmp/ov/w,volume=hv-ov:/v"
+umount "$tmp/m" 2>/dev/null
+"$cowctl" volume rm hv-ov >/dev/null
+
+# The store, a directory in it, its parent: every volume's data
+mkdir -p "$tmp/store/inside"
+for d in "$tmp/store" "$tmp/store/inside" "$tmp"; do
+	out=$("$cowctl" volume create --type bind --opt "device=$d" hv-ov 2>&1)
+	rc=$?
+	[ "$rc" = 1 ] && [[ $out == *"overlaps the volume store"* ]]
+	result $? "a bind volume on ${d#"$tmp"/} is refused ($out)"
+	[ "$rc" = 0 ] && "$cowctl" volume rm hv-ov >/dev/null
+done
 
 # ---- stacking depth through a volume --------------------------------------
 
