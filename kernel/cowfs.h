@@ -321,6 +321,7 @@ void cowfs_path_upper(struct dentry *dentry, struct path *path);
 bool cowfs_dentry_has_lower(struct dentry *dentry);
 bool cowfs_dentry_is_opaque(struct dentry *dentry);
 bool cowfs_already_copied_up(struct dentry *dentry);
+bool cowfs_dirs_overlap(struct dentry *a, struct dentry *b);
 void cowfs_dir_modified(struct dentry *dentry);
 bool cowfs_inuse_trylock(struct dentry *dentry);
 void cowfs_inuse_unlock(struct dentry *dentry);

@@ -22,12 +22,6 @@
 #include "params.h"
 #include "volume.h"
 
-/* Directories @a and @b are one, or one is below the other. */
-static bool cowfs_dirs_overlap(struct dentry *a, struct dentry *b)
-{
-	return a->d_sb == b->d_sb && (is_subdir(a, b) || is_subdir(b, a));
-}
-
 /*
  * A volume's directory must stay apart from the union's upper and work
  * directories: through it a container would change them behind the

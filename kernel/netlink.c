@@ -405,7 +405,7 @@ static size_t cowfs_nl_kv_size(const struct cowfs_kv *kv, unsigned int n)
 	return size;
 }
 
-/* @vol's record: its attributes in an skb's data; free with kfree_skb(). */
+/* @vol's record: its attributes in an skb's data; consume_skb() it. */
 struct sk_buff *cowfs_nl_volume_record(const struct cowfs_volume *vol)
 {
 	bool bind = vol->type == COWFS_VOLUME_TYPE_BIND;

@@ -262,9 +262,8 @@ out_unlock:
 /*
  * Freeze protection on the store's filesystem, for a change to it made
  * while cowfs_store_add() holds write access to the mount.  Not around
- * anything that takes it itself (a write(), an fsync on some
- * filesystems): a task that takes it twice deadlocks with a freeze that
- * began in between.
+ * anything that takes it itself (a write to a file): a task that takes
+ * it twice deadlocks with a freeze that began in between.
  */
 static void cowfs_store_start_write(const struct path *path)
 {

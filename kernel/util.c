@@ -154,6 +154,12 @@ bool cowfs_already_copied_up(struct dentry *dentry)
 	       cowfs_dentry_test_flag(COWFS_E_UPPER_ALIAS, dentry);
 }
 
+/* Directories @a and @b are one, or one is below the other. */
+bool cowfs_dirs_overlap(struct dentry *a, struct dentry *b)
+{
+	return a->d_sb == b->d_sb && (is_subdir(a, b) || is_subdir(b, a));
+}
+
 /* The merged contents of a directory changed: readdir must look again. */
 void cowfs_dir_modified(struct dentry *dentry)
 {

@@ -489,9 +489,8 @@ bool cowfs_volume_overlaps_store(const struct path *dir)
 
 	mutex_lock(&cowfs_volumes_mutex);
 	root = cowfs_store.root.dentry;
-	if (root && root->d_sb == dir->dentry->d_sb)
-		overlap = is_subdir(root, dir->dentry) ||
-			  is_subdir(dir->dentry, root);
+	if (root)
+		overlap = cowfs_dirs_overlap(root, dir->dentry);
 	mutex_unlock(&cowfs_volumes_mutex);
 	return overlap;
 }
