@@ -76,43 +76,44 @@ struct old_meta {
 	char *path;
 };
 
-/* Read @dfd's meta file (at most OLD_META_MAX bytes) into a string. */
-static char *read_meta(int dfd, const char *vol)
+/*
+ * Read @dfd's meta file (at most OLD_META_MAX bytes) into *@text, a
+ * string.  Returns 1, 0 when there is none, -1 after a message.
+ */
+static int read_meta(int dfd, const char *vol, char **text)
 {
 	struct strbuf sb = STRBUF_INIT;
+	const char *why = NULL;
 	char buf[4096];
 	ssize_t n;
 	int fd;
 
 	fd = openat(dfd, OLD_META, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		if (errno != ENOENT)
-			error_msg("%s: cannot open %s: %s", vol, OLD_META,
-				  strerror(errno));
-		return NULL;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		strbuf_add(&sb, buf, n);
-		if (sb.len > OLD_META_MAX) {
-			error_msg("%s: %s is larger than any cowfs wrote", vol,
-				  OLD_META);
-			n = -1;
-			errno = EFBIG;
-			break;
-		}
-	}
-	if (n < 0 && errno != EFBIG)
-		error_msg("%s: cannot read %s: %s", vol, OLD_META,
+		if (errno == ENOENT)
+			return 0;
+		error_msg("%s: cannot open %s: %s", vol, OLD_META,
 			  strerror(errno));
-	close(fd);
-	if (n < 0 || memchr(strbuf_str(&sb), '\0', sb.len)) {
-		if (n >= 0)
-			error_msg("%s: %s holds a NUL byte: not a cowfs meta file",
-				  vol, OLD_META);
-		strbuf_free(&sb);
-		return NULL;
+		return -1;
 	}
-	return xstrdup(strbuf_str(&sb));
+	while (!why && (n = read(fd, buf, sizeof(buf))) > 0) {
+		strbuf_add(&sb, buf, n);
+		if (sb.len > OLD_META_MAX)
+			why = "larger than any cowfs wrote";
+	}
+	if (!why && n < 0)
+		why = strerror(errno);
+	else if (!why && memchr(strbuf_str(&sb), '\0', sb.len))
+		why = "it holds a NUL byte: not a cowfs meta file";
+	close(fd);
+	if (why) {
+		error_msg("%s: cannot read %s: %s", vol, OLD_META, why);
+		strbuf_free(&sb);
+		return -1;
+	}
+	*text = xstrdup(strbuf_str(&sb));
+	strbuf_free(&sb);
+	return 1;
 }
 
 /* Add label or option "KEY=VALUE" @kv to @msg as nest @type. */
@@ -227,9 +228,10 @@ static int migrate_one(int dfd, const char *vol)
 			  errno == ENOTSUP ? " (the store's filesystem must have trusted.* xattrs)" : "");
 		return -1;
 	}
-	text = read_meta(dfd, vol);
-	if (!text)
-		return errno == ENOENT ? 0 : -1;
+	ret = read_meta(dfd, vol, &text);
+	if (ret <= 0)
+		return ret;
+	ret = -1;
 
 	/* Every byte of text and 12 bytes of headers a line, at most */
 	len = strlen(text);
