@@ -562,7 +562,10 @@ int cowfs_nl_volume_del_doit(struct sk_buff *skb, struct genl_info *info)
 	ntf = cowfs_nl_ntf(COWFS_CMD_VOLUME_DEL_NTF, cowfs_nl_fill_volume, vol);
 	cowfs_volumes_unlock();
 
-	cowfs_volume_destroy(vol, &reclaimed);
+	/* The volume is gone either way: its name is free again */
+	if (cowfs_volume_destroy(vol, &reclaimed))
+		NL_SET_ERR_MSG(info->extack,
+			       "volume removed, but some of its data could not be deleted with the caller's credentials: it stays in the store's .trash until the store is next loaded");
 	cowfs_nl_send_ntf(ntf);
 	return 0;
 }

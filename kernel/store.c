@@ -29,15 +29,20 @@
  * never enters other mounts: removing a mount point fails with EBUSY and
  * the walk stops).
  *
- * Everything here runs with the kernel's credentials, whoever asked, on a
- * private clone of the store root's mount taken when the store is opened.
+ * Everything here runs on a private clone of the store root's mount, taken
+ * when the store is opened, and with the credentials of the task that
+ * asked: the netlink caller (who has CAP_SYS_ADMIN) for volume-new,
+ * volume-del, volume-prune and config-set, the mounter for a mount that
+ * attaches a volume first, the module's loader for store=.  So removing a
+ * volume deletes no more than its caller could with rm -rf: a directory
+ * the caller may not read or empty stays in the trash (logged), and is
+ * retried whenever the store is next loaded, by whoever loads it.
  */
 #include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mount.h>
 #include <linux/namei.h>
-#include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/skbuff.h>
 #include <linux/string.h>
@@ -52,19 +57,6 @@
 #define COWFS_TRASH		".trash"
 /* Where cowfs kept a volume's record in text before: not read any more */
 #define COWFS_OLD_META		"meta"
-
-static const struct cred *cowfs_store_cred;
-
-int cowfs_store_init(void)
-{
-	cowfs_store_cred = prepare_kernel_cred(&init_task);
-	return cowfs_store_cred ? 0 : -ENOMEM;
-}
-
-void cowfs_store_exit(void)
-{
-	put_cred(cowfs_store_cred);
-}
 
 static struct mnt_idmap *cowfs_store_idmap(const struct path *path)
 {
@@ -307,8 +299,8 @@ static int cowfs_record_write(const struct path *voldir,
 	return err;
 }
 
-static int cowfs_store_add_creds(struct cowfs_store *st,
-				 struct cowfs_volume *vol)
+static int cowfs_store_add_dirs(struct cowfs_store *st,
+				struct cowfs_volume *vol)
 {
 	struct path voldir = { .mnt = st->root.mnt };
 	struct dentry *data = NULL;
@@ -360,16 +352,13 @@ fail:
  */
 int cowfs_store_add(struct cowfs_store *st, struct cowfs_volume *vol)
 {
-	const struct cred *old_cred;
 	int err;
 
 	/* Write access throughout; freeze protection step by step */
 	err = mnt_get_write_access(st->root.mnt);
 	if (err)
 		return err;
-	old_cred = override_creds(cowfs_store_cred);
-	err = cowfs_store_add_creds(st, vol);
-	revert_creds(old_cred);
+	err = cowfs_store_add_dirs(st, vol);
 	mnt_put_write_access(st->root.mnt);
 	return err;
 }
@@ -403,8 +392,8 @@ static struct dentry *cowfs_store_trashdir(struct cowfs_store *st)
  * (volume names never hold '#'), and return it in @trash for
  * cowfs_store_rmtree().
  */
-static int cowfs_store_trash_creds(struct cowfs_store *st, const char *name,
-				   struct path *trash)
+static int cowfs_store_trash_move(struct cowfs_store *st, const char *name,
+				  struct path *trash)
 {
 	static atomic64_t seq = ATOMIC64_INIT(0);
 	char tname[COWFS_VOLUME_NAME_MAX + 64];
@@ -444,15 +433,12 @@ static int cowfs_store_trash_creds(struct cowfs_store *st, const char *name,
 int cowfs_store_trash(struct cowfs_store *st, const char *name,
 		      struct path *trash)
 {
-	const struct cred *old_cred;
 	int err;
 
 	err = mnt_want_write(st->root.mnt);
 	if (err)
 		return err;
-	old_cred = override_creds(cowfs_store_cred);
-	err = cowfs_store_trash_creds(st, name, trash);
-	revert_creds(old_cred);
+	err = cowfs_store_trash_move(st, name, trash);
 	mnt_drop_write(st->root.mnt);
 	return err;
 }
@@ -655,20 +641,18 @@ static int cowfs_rmtree_walk(const struct path *top, struct cowfs_names *nm,
 
 /*
  * Delete the tree at @trash (from cowfs_store_trash()) and put it.
- * Failures are logged: what is left is retried at the next load.
+ * Failures are logged and returned: what is left is retried at the next
+ * load.
  */
-void cowfs_store_rmtree(struct path *trash, u64 *reclaimed)
+int cowfs_store_rmtree(struct path *trash, u64 *reclaimed)
 {
 	struct cowfs_names nm = { .size = PAGE_SIZE };
-	const struct cred *old_cred;
 	int err;
 
 	nm.buf = kmalloc(nm.size, GFP_KERNEL);
 	err = -ENOMEM;
 	if (nm.buf && !mnt_want_write(trash->mnt)) {
-		old_cred = override_creds(cowfs_store_cred);
 		err = cowfs_rmtree_walk(trash, &nm, reclaimed);
-		revert_creds(old_cred);
 		mnt_drop_write(trash->mnt);
 	}
 	if (err)
@@ -676,6 +660,7 @@ void cowfs_store_rmtree(struct path *trash, u64 *reclaimed)
 			trash->dentry, ERR_PTR(err));
 	kfree(nm.buf);
 	path_put(trash);
+	return err;
 }
 
 /* ---- loading -------------------------------------------------------------- */
@@ -856,7 +841,7 @@ out:
 	dput(trash.dentry);
 }
 
-static int cowfs_store_load_creds(struct cowfs_store *st,
+static int cowfs_store_load_names(struct cowfs_store *st,
 				  struct cowfs_names *nm,
 				  int (*add)(struct cowfs_volume *vol))
 {
@@ -891,15 +876,12 @@ int cowfs_store_load(struct cowfs_store *st,
 		     int (*add)(struct cowfs_volume *vol))
 {
 	struct cowfs_names nm = { .size = PAGE_SIZE };
-	const struct cred *old_cred;
 	int err;
 
 	nm.buf = kmalloc(nm.size, GFP_KERNEL);
 	if (!nm.buf)
 		return -ENOMEM;
-	old_cred = override_creds(cowfs_store_cred);
-	err = cowfs_store_load_creds(st, &nm, add);
-	revert_creds(old_cred);
+	err = cowfs_store_load_names(st, &nm, add);
 	kfree(nm.buf);
 	return err;
 }

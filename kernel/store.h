@@ -17,15 +17,12 @@ struct cowfs_store {
 	char *name;
 };
 
-int cowfs_store_init(void);
-void cowfs_store_exit(void);
-
 int cowfs_store_open(const char *name, struct cowfs_store *st);
 void cowfs_store_close(struct cowfs_store *st);
 int cowfs_store_add(struct cowfs_store *st, struct cowfs_volume *vol);
 int cowfs_store_trash(struct cowfs_store *st, const char *name,
 		      struct path *trash);
-void cowfs_store_rmtree(struct path *trash, u64 *reclaimed);
+int cowfs_store_rmtree(struct path *trash, u64 *reclaimed);
 int cowfs_store_load(struct cowfs_store *st,
 		     int (*add)(struct cowfs_volume *vol));
 

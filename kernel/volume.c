@@ -404,10 +404,14 @@ int cowfs_volume_unregister(struct cowfs_volume *vol,
 	return 0;
 }
 
-/* After cowfs_volume_unregister(), without the lock: delete and free. */
-void cowfs_volume_destroy(struct cowfs_volume *vol, u64 *reclaimed)
+/*
+ * After cowfs_volume_unregister(), without the lock: delete and free.
+ * An error says that some of the data is left in the store's trash.
+ */
+int cowfs_volume_destroy(struct cowfs_volume *vol, u64 *reclaimed)
 {
 	struct kstatfs st;
+	int err = 0;
 
 	if (vol->type == COWFS_VOLUME_TYPE_TMPFS && vol->root.mnt &&
 	    !vfs_statfs(&vol->root, &st))
@@ -418,8 +422,9 @@ void cowfs_volume_destroy(struct cowfs_volume *vol, u64 *reclaimed)
 		memset(&vol->root, 0, sizeof(vol->root));
 	}
 	if (vol->trash.mnt)
-		cowfs_store_rmtree(&vol->trash, reclaimed);
+		err = cowfs_store_rmtree(&vol->trash, reclaimed);
 	cowfs_volume_free(vol);
+	return err;
 }
 
 const char *cowfs_volume_store(void)
@@ -649,14 +654,9 @@ int cowfs_volumes_init(void)
 {
 	int err;
 
-	err = cowfs_store_init();
-	if (err)
-		return err;
 	cowfs_store_name = kstrdup(cowfs_store_param ?: "", GFP_KERNEL);
-	if (!cowfs_store_name) {
-		cowfs_store_exit();
+	if (!cowfs_store_name)
 		return -ENOMEM;
-	}
 	mutex_lock(&cowfs_volumes_mutex);
 	err = cowfs_store_open(cowfs_store_name, &cowfs_store);
 	if (!err)
@@ -682,5 +682,4 @@ void cowfs_volumes_exit(void)
 	xa_destroy(&cowfs_volumes);
 	cowfs_store_close(&cowfs_store);
 	kfree(cowfs_store_name);
-	cowfs_store_exit();
 }

@@ -137,6 +137,6 @@ int cowfs_volume_add_kv(struct cowfs_volume *vol, bool option,
 			const char *key, const char *value, const char **why);
 
 /* Without the lock: finish a removal; adds the bytes freed to @reclaimed */
-void cowfs_volume_destroy(struct cowfs_volume *vol, u64 *reclaimed);
+int cowfs_volume_destroy(struct cowfs_volume *vol, u64 *reclaimed);
 
 #endif /* _COWFS_VOLUME_H */

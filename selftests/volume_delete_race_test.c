@@ -7,8 +7,14 @@
  * each directory's current parent, so it followed the moved directory
  * into the host directory and deleted everything there too.
  *
+ * And it deletes no more than its caller could (issue 12): it runs with
+ * the caller's credentials, not the kernel's.
+ *
  * The volume is made with cowctl, in a volume store of the test's own.
  */
+#include <sys/prctl.h>
+#include <linux/capability.h>
+
 #include "kselftest_harness.h"
 #include "cowfs_util.h"
 
@@ -68,6 +74,7 @@ FIXTURE_TEARDOWN(vdr)
 	if (!self->base[0])
 		return;
 	run("%s volume rm -f racevol >/dev/null 2>&1", self->cowctl);
+	run("%s volume rm -f credvol >/dev/null 2>&1", self->cowctl);
 	if (self->old_store[0])
 		run("%s config set --store %s >/dev/null 2>&1", self->cowctl,
 		    self->old_store);
@@ -157,6 +164,96 @@ TEST_F_TIMEOUT(vdr, rename_out_during_delete, 900)
 	}
 	/* A run where the rename always came too late proves nothing */
 	EXPECT_LT(0, in_time);
+}
+
+/* Names in @dir, but for "." and ".." */
+static int count_entries(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)))
+		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return n;
+}
+
+/*
+ * Run @cmd as root without the capabilities that override file
+ * permissions: what a container manager confined to CAP_SYS_ADMIN and
+ * CAP_NET_ADMIN (and not CAP_DAC_*, CAP_FOWNER) has.  Its exit status.
+ */
+static int run_without_dac(const char *cmd)
+{
+	static const int drop[] = {
+		CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER,
+	};
+	int status;
+	unsigned int i;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		/* Not in the bounding set: not in any program run from here */
+		for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+			if (prctl(PR_CAPBSET_DROP, drop[i], 0, 0, 0))
+				_exit(126);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * A caller without CAP_DAC_OVERRIDE removes a volume holding a directory
+ * of another user's that it may not read: the volume is removed (its
+ * name is free), the directory it could not have deleted itself stays in
+ * the store's trash, cowctl says so, and loading the store again as full
+ * root finishes the job.  Deleting with the kernel's credentials, as
+ * cowfs did, removed it all.
+ */
+TEST_F(vdr, delete_with_the_callers_credentials)
+{
+	char store[128], data[192], err[PATH_MAX], *out;
+
+	snprintf(store, sizeof(store), "%s/store", self->base);
+	snprintf(data, sizeof(data), "%s/credvol/_data", store);
+	snprintf(err, sizeof(err), "%s/rm.err", self->base);
+	ASSERT_EQ(0, run("%s volume create credvol >/dev/null", self->cowctl));
+	ASSERT_EQ(0, mkfile(pathf("%s/public", data), "p\n"));
+	ASSERT_EQ(0, mkdir_p(pathf("%s/private", data), 0700));
+	ASSERT_EQ(0, mkfile(pathf("%s/private/secret", data), "s\n"));
+	ASSERT_EQ(0, chown(pathf("%s/private", data), 1000, 1000));
+
+	ASSERT_EQ(0, run_without_dac(pathf("%s volume rm credvol 2>%s >/dev/null",
+					   self->cowctl, err)));
+	/* Gone from the registry and from the store's namespace */
+	EXPECT_NE(0, run("%s volume inspect credvol >/dev/null 2>&1",
+			 self->cowctl));
+	EXPECT_EQ(-ENOENT, stat_err(pathf("%s/credvol", store)));
+	/* cowctl warned that data was left */
+	out = (char *)slurp(err);
+	ASSERT_NE(NULL, out);
+	EXPECT_NE(NULL, strstr(out, "warning: volume credvol:"));
+	EXPECT_NE(NULL, strstr(out, ".trash"));
+	TH_LOG("cowctl said: %s", out);
+	/* What the caller could not delete is in the trash, nothing else */
+	EXPECT_EQ(1, count_entries(pathf("%s/.trash", store)));
+	EXPECT_EQ(0, run("test -f %s/.trash/credvol*/_data/private/secret",
+			 store));
+	EXPECT_NE(0, run("test -e %s/.trash/credvol*/_data/public", store));
+
+	/* Loading the store again (as full root) empties the trash */
+	ASSERT_EQ(0, run("%s config set --store %s >/dev/null", self->cowctl,
+			 store));
+	EXPECT_EQ(0, count_entries(pathf("%s/.trash", store)));
 }
 
 TEST_HARNESS_MAIN

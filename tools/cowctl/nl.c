@@ -121,29 +121,28 @@ struct req_state {
 	struct cowctl_nl *nl;
 };
 
-/* The kernel's NLMSG_ERROR: keep the errno and the extack message. */
-static int error_cb(struct sockaddr_nl *nla, struct nlmsgerr *err, void *arg)
+/*
+ * Keep the extack message of NLMSG_ERROR @nlh: an error's reason, or a
+ * warning that came with a success (error 0, an ACK).
+ */
+static void keep_extack(struct req_state *st, struct nlmsghdr *nlh)
 {
-	struct nlmsghdr *nlh = (struct nlmsghdr *)err - 1;
-	int len = nlh->nlmsg_len, ack_len;
+	struct nlmsgerr *err = nlmsg_data(nlh);
 	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
-	struct req_state *st = arg;
+	int len = nlh->nlmsg_len, ack_len;
 
-	(void)nla;
-	st->ret = err->error;
 	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
-		return NL_STOP;
-
+		return;
 	ack_len = sizeof(*nlh) + sizeof(int) + sizeof(*nlh);
 	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
 		ack_len += err->msg.nlmsg_len - sizeof(*nlh);
 	if (len <= ack_len)
-		return NL_STOP;
+		return;
 
 	if (nla_parse(tb, NLMSGERR_ATTR_MAX,
 		      (struct nlattr *)((unsigned char *)nlh + ack_len),
 		      len - ack_len, NULL) < 0)
-		return NL_STOP;
+		return;
 	if (tb[NLMSGERR_ATTR_MSG]) {
 		const char *msg = nla_data(tb[NLMSGERR_ATTR_MSG]);
 		int n = strnlen(msg, nla_len(tb[NLMSGERR_ATTR_MSG]));
@@ -153,6 +152,16 @@ static int error_cb(struct sockaddr_nl *nla, struct nlmsgerr *err, void *arg)
 		snprintf(st->nl->extack, sizeof(st->nl->extack), "%.*s", n,
 			 msg);
 	}
+}
+
+/* The kernel's NLMSG_ERROR: keep the errno and the extack message. */
+static int error_cb(struct sockaddr_nl *nla, struct nlmsgerr *err, void *arg)
+{
+	struct req_state *st = arg;
+
+	(void)nla;
+	st->ret = err->error;
+	keep_extack(st, (struct nlmsghdr *)err - 1);
 	return NL_STOP;
 }
 
@@ -189,12 +198,13 @@ static int finish_cb(struct nl_msg *msg, void *arg)
 	return NL_STOP;
 }
 
+/* Success; its extack message, if any, is a warning for the user */
 static int ack_cb(struct nl_msg *msg, void *arg)
 {
 	struct req_state *st = arg;
 
-	(void)msg;
 	st->ret = 0;
+	keep_extack(st, nlmsg_hdr(msg));
 	return NL_STOP;
 }
 

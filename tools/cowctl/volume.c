@@ -836,6 +836,8 @@ static int volume_rm(int argc, char **argv)
 			ret = EXIT_FAIL;
 			continue;
 		}
+		if (nl.extack[0])
+			error_msg("warning: volume %s: %s", argv[i], nl.extack);
 		print_string(PRINT_ANY, NULL, "%s\n", argv[i]);
 	}
 	close_json_array(PRINT_JSON, NULL);
