@@ -321,8 +321,13 @@ static int cowfs_nl_parse_bind(struct genl_info *info,
 		err = -ELOOP;
 	}
 	/* Every attach checks that it finds this very directory */
-	if (!err)
-		cowfs_volume_pin_bind(vol, &path);
+	if (!err) {
+		err = cowfs_dir_id_get(&path, &vol->bind_id);
+		if (err)
+			NL_SET_ERR_MSG_ATTR_FMT(extack, a,
+						"path: its filesystem gives no file handle (%pe)",
+						ERR_PTR(err));
+	}
 	path_put(&path);
 	if (err == -EINVAL)
 		NL_SET_ERR_MSG_ATTR(extack, a, "path: unusable as a bind volume");
@@ -383,7 +388,7 @@ static int cowfs_nl_parse_volume(struct genl_info *info,
  * its creation time.  Loading parses them as a request is parsed, with
  * the same label and option checks, and nothing else.
  */
-static const struct nla_policy cowfs_volume_record_policy[COWFS_A_VOLUME_CREATED + 1] = {
+static const struct nla_policy cowfs_volume_record_policy[COWFS_A_VOLUME_MAX + 1] = {
 	[COWFS_A_VOLUME_NAME] = { .type = NLA_NUL_STRING, .len = COWFS_VOLUME_NAME_MAX, },
 	[COWFS_A_VOLUME_TYPE] = NLA_POLICY_RANGE(NLA_U32, COWFS_VOLUME_TYPE_LOCAL,
 						 COWFS_VOLUME_TYPE_BIND),
@@ -391,6 +396,10 @@ static const struct nla_policy cowfs_volume_record_policy[COWFS_A_VOLUME_CREATED
 	[COWFS_A_VOLUME_LABEL] = NLA_POLICY_NESTED(cowfs_kv_nl_policy),
 	[COWFS_A_VOLUME_OPTION] = NLA_POLICY_NESTED(cowfs_kv_nl_policy),
 	[COWFS_A_VOLUME_CREATED] = { .type = NLA_UINT, },
+	[COWFS_A_VOLUME_SOURCE_FSID] = NLA_POLICY_RANGE(NLA_BINARY, 4, 16),
+	[COWFS_A_VOLUME_SOURCE_HANDLE_TYPE] = { .type = NLA_U32, },
+	[COWFS_A_VOLUME_SOURCE_HANDLE] = NLA_POLICY_RANGE(NLA_BINARY, 4,
+							  MAX_HANDLE_SZ),
 };
 
 static size_t cowfs_nl_kv_size(const struct cowfs_kv *kv, unsigned int n)
@@ -405,6 +414,37 @@ static size_t cowfs_nl_kv_size(const struct cowfs_kv *kv, unsigned int n)
 	return size;
 }
 
+static int cowfs_nl_put_dir_id(struct sk_buff *skb,
+			       const struct cowfs_dir_id *id)
+{
+	return nla_put(skb, COWFS_A_VOLUME_SOURCE_FSID, id->fsid_len,
+		       id->fsid) ||
+	       nla_put_u32(skb, COWFS_A_VOLUME_SOURCE_HANDLE_TYPE,
+			   id->handle_type) ||
+	       nla_put(skb, COWFS_A_VOLUME_SOURCE_HANDLE, id->handle_len,
+		       id->handle);
+}
+
+/* A bind volume's directory id in its record, if it has one */
+static int cowfs_nl_get_dir_id(struct nlattr **tb, struct cowfs_dir_id *id)
+{
+	struct nlattr *fsid = tb[COWFS_A_VOLUME_SOURCE_FSID];
+	struct nlattr *type = tb[COWFS_A_VOLUME_SOURCE_HANDLE_TYPE];
+	struct nlattr *fh = tb[COWFS_A_VOLUME_SOURCE_HANDLE];
+
+	memset(id, 0, sizeof(*id));
+	if (!fsid && !type && !fh)
+		return 0;	/* written before cowfs kept it */
+	if (!fsid || !type || !fh || nla_len(fh) % 4)
+		return -EINVAL;
+	id->fsid_len = nla_len(fsid);
+	nla_memcpy(id->fsid, fsid, sizeof(id->fsid));
+	id->handle_type = nla_get_u32(type);
+	id->handle_len = nla_len(fh);
+	nla_memcpy(id->handle, fh, sizeof(id->handle));
+	return 0;
+}
+
 /* @vol's record: its attributes in an skb's data; consume_skb() it. */
 struct sk_buff *cowfs_nl_volume_record(const struct cowfs_volume *vol)
 {
@@ -413,7 +453,10 @@ struct sk_buff *cowfs_nl_volume_record(const struct cowfs_volume *vol)
 	size_t size;
 
 	size = nla_total_size(strlen(vol->name) + 1) + nla_total_size(4) +
-	       (bind ? nla_total_size(strlen(vol->path) + 1) : 0) +
+	       (bind ? nla_total_size(strlen(vol->path) + 1) +
+		       nla_total_size(vol->bind_id.fsid_len) +
+		       nla_total_size(4) +
+		       nla_total_size(vol->bind_id.handle_len) : 0) +
 	       cowfs_nl_kv_size(vol->labels, vol->nlabels) +
 	       cowfs_nl_kv_size(vol->options, vol->noptions) +
 	       nla_total_size(sizeof(u64));
@@ -422,7 +465,8 @@ struct sk_buff *cowfs_nl_volume_record(const struct cowfs_volume *vol)
 		return ERR_PTR(-ENOMEM);
 	if (nla_put_string(skb, COWFS_A_VOLUME_NAME, vol->name) ||
 	    nla_put_u32(skb, COWFS_A_VOLUME_TYPE, vol->type) ||
-	    (bind && nla_put_string(skb, COWFS_A_VOLUME_PATH, vol->path)) ||
+	    (bind && (nla_put_string(skb, COWFS_A_VOLUME_PATH, vol->path) ||
+		      cowfs_nl_put_dir_id(skb, &vol->bind_id))) ||
 	    cowfs_nl_put_kv(skb, COWFS_A_VOLUME_LABEL, vol->labels,
 			    vol->nlabels) ||
 	    cowfs_nl_put_kv(skb, COWFS_A_VOLUME_OPTION, vol->options,
@@ -441,12 +485,12 @@ struct sk_buff *cowfs_nl_volume_record(const struct cowfs_volume *vol)
 int cowfs_nl_volume_parse_record(struct cowfs_volume *vol, const void *buf,
 				 int len, const char **why)
 {
-	struct nlattr *tb[COWFS_A_VOLUME_CREATED + 1];
+	struct nlattr *tb[COWFS_A_VOLUME_MAX + 1];
 	struct nlattr *path;
 	int err;
 
 	*why = "malformed: not a volume record of this cowfs";
-	err = nla_parse(tb, COWFS_A_VOLUME_CREATED, buf, len,
+	err = nla_parse(tb, COWFS_A_VOLUME_MAX, buf, len,
 			cowfs_volume_record_policy, NULL);
 	if (err)
 		return err;
@@ -471,6 +515,10 @@ int cowfs_nl_volume_parse_record(struct cowfs_volume *vol, const void *buf,
 		if (!vol->path)
 			return -ENOMEM;
 	}
+	*why = "the bind directory's id is incomplete, or not for a bind volume";
+	if (cowfs_nl_get_dir_id(tb, &vol->bind_id) ||
+	    (vol->type != COWFS_VOLUME_TYPE_BIND && vol->bind_id.handle_len))
+		return -EINVAL;
 	*why = "bad label or option";
 	return cowfs_nl_parse_kvs(buf, len, vol, NULL);
 }

@@ -502,14 +502,47 @@ bool cowfs_volume_overlaps_store(const struct path *dir)
 
 /* ---- the API for mounts --------------------------------------------------- */
 
-/* Remember @dir as the directory of bind volume @vol. */
-void cowfs_volume_pin_bind(struct cowfs_volume *vol, const struct path *dir)
+/*
+ * Which directory @dir is: the filesystem's UUID (its device number if it
+ * has none) and the directory's file handle, one that need not be
+ * decodable (EXPORT_FH_FID: any filesystem gives one).  Stable across
+ * reboots wherever the filesystem's are.
+ */
+int cowfs_dir_id_get(const struct path *dir, struct cowfs_dir_id *id)
 {
-	struct inode *inode = d_inode(dir->dentry);
+	struct super_block *sb = dir->dentry->d_sb;
+	int dwords = MAX_HANDLE_SZ / 4;
+	int type;
 
-	vol->bind_dev = inode->i_sb->s_dev;
-	vol->bind_ino = inode->i_ino;
-	vol->bind_gen = inode->i_generation;
+	memset(id, 0, sizeof(*id));
+	if (!uuid_is_null(&sb->s_uuid)) {
+		memcpy(id->fsid, &sb->s_uuid, sizeof(sb->s_uuid));
+		id->fsid_len = sizeof(sb->s_uuid);
+	} else {
+		u32 dev = new_encode_dev(sb->s_dev);
+
+		memcpy(id->fsid, &dev, sizeof(dev));
+		id->fsid_len = sizeof(dev);
+	}
+	type = exportfs_encode_fid(d_inode(dir->dentry),
+				   (struct fid *)id->handle, &dwords);
+	if (type < 0)
+		return type;
+	if (type == FILEID_INVALID || dwords <= 0)
+		return -EOVERFLOW;
+	id->handle_type = type;
+	id->handle_len = dwords * 4;
+	return 0;
+}
+
+static bool cowfs_dir_id_equal(const struct cowfs_dir_id *a,
+			       const struct cowfs_dir_id *b)
+{
+	return a->fsid_len == b->fsid_len &&
+	       !memcmp(a->fsid, b->fsid, a->fsid_len) &&
+	       a->handle_type == b->handle_type &&
+	       a->handle_len == b->handle_len &&
+	       !memcmp(a->handle, b->handle, a->handle_len);
 }
 
 /*
@@ -521,23 +554,26 @@ void cowfs_volume_pin_bind(struct cowfs_volume *vol, const struct path *dir)
  */
 static int cowfs_volume_bind_path(struct cowfs_volume *vol, struct path *path)
 {
-	struct inode *inode;
+	struct cowfs_dir_id *id;
 	int err;
 
 	err = kern_path(vol->path, LOOKUP_NO_SYMLINKS | LOOKUP_DIRECTORY, path);
 	if (err)
 		return err;
-	inode = d_inode(path->dentry);
-	if (!vol->bind_ino) {
-		/* Loaded from the store: pinned from the first attach on */
-		cowfs_volume_pin_bind(vol, path);
-	} else if (inode->i_sb->s_dev != vol->bind_dev ||
-		   inode->i_ino != vol->bind_ino ||
-		   inode->i_generation != vol->bind_gen) {
-		path_put(path);
-		return -ESTALE;
+	id = kmalloc(sizeof(*id), GFP_KERNEL);
+	err = -ENOMEM;
+	if (id)
+		err = cowfs_dir_id_get(path, id);
+	if (!err && !vol->bind_id.handle_len) {
+		/* A record from before cowfs kept the id: from now on */
+		vol->bind_id = *id;
+	} else if (!err && !cowfs_dir_id_equal(id, &vol->bind_id)) {
+		err = -ESTALE;
 	}
-	return 0;
+	kfree(id);
+	if (err)
+		path_put(path);
+	return err;
 }
 
 struct cowfs_volume_ref *cowfs_volume_attach(const char *name, u64 mount_id,

@@ -8,6 +8,7 @@
 #ifndef _COWFS_VOLUME_H
 #define _COWFS_VOLUME_H
 
+#include <linux/exportfs.h>
 #include <linux/list.h>
 #include <linux/netlink.h>
 #include <linux/path.h>
@@ -53,6 +54,20 @@ void cowfs_volume_detach(struct cowfs_volume_ref *ref);
 
 /* ---- the registry, for netlink.c ------------------------------------------ */
 
+/*
+ * Which directory a bind volume was made on, for good: its filesystem
+ * (the UUID, or the device number of one without) and its file handle,
+ * so that it holds across reboots.  @handle_len 0: not known (a record
+ * written before cowfs kept it).
+ */
+struct cowfs_dir_id {
+	u8 fsid[16];
+	u8 fsid_len;
+	u8 handle_len;
+	u32 handle_type;
+	u8 handle[MAX_HANDLE_SZ];
+};
+
 /* A label or an option */
 struct cowfs_kv {
 	char *key;
@@ -67,13 +82,11 @@ struct cowfs_volume {
 	/* local: STORE/NAME/_data; bind: the directory; tmpfs: NULL */
 	char *path;
 	/*
-	 * bind: the directory the volume was made on (or found at the
-	 * first attach after a load), 0 until then: every attach must
-	 * find that directory at @path, reached without symlinks.
+	 * bind: the directory the volume was made on, recorded in the
+	 * store: every attach must find that directory at @path, reached
+	 * without symlinks.
 	 */
-	dev_t bind_dev;
-	unsigned long bind_ino;
-	u32 bind_gen;
+	struct cowfs_dir_id bind_id;
 	/* tmpfs: size limit in bytes, 0 for tmpfs's default */
 	u64 size;
 	/* Nanoseconds since the epoch */
@@ -112,7 +125,7 @@ void cowfs_volumes_unlock(void);
 bool cowfs_volume_name_valid(const char *name);
 struct cowfs_volume *cowfs_volume_alloc(void);
 void cowfs_volume_free(struct cowfs_volume *vol);
-void cowfs_volume_pin_bind(struct cowfs_volume *vol, const struct path *dir);
+int cowfs_dir_id_get(const struct path *dir, struct cowfs_dir_id *id);
 int cowfs_volume_create(struct cowfs_volume *vol,
 			struct netlink_ext_ack *extack);
 struct cowfs_volume *cowfs_volume_find(const char *name);

@@ -10,7 +10,8 @@
 #   pinned      a bind volume's directory is the one it was made on: a
 #               path component swapped for a symlink, or the directory
 #               for another, and the mount is refused (it used to graft
-#               whatever the path reached, symlinks followed)
+#               whatever the path reached, symlinks followed); the pin is
+#               kept in the store, so it holds across a reload
 #   own data    a trusted.overlay.redirect in a volume's directory merges
 #               no layer into it (it used to)
 #   apart       a volume's directory that is, holds or is inside the
@@ -96,6 +97,19 @@ result $? "the refusal says the directory was replaced"
 # Put back, it works again
 rm -rf "$tmp/bind" && mv "$tmp/bind.old" "$tmp/bind"
 check "the original directory back: mount works" \
+	mount -t cowfs none "$tmp/m" -o "lowerdir=$tmp/l,volume=hv-pin:/v"
+check "and shows it" grep -qx mine "$tmp/m/v/mine"
+check "umount" umount "$tmp/m"
+# The pin is in the volume's record in the store: it holds when the store
+# is loaded again (a reboot, a module reload) after the directory was
+# swapped while nobody looked (the first attach used to take a new pin)
+mv "$tmp/bind" "$tmp/bind.old" && mkdir -p "$tmp/bind/src" &&
+	echo other >"$tmp/bind/src/other"
+check "load the store again" "$cowctl" config set --store "$tmp/store"
+refused "another directory at the same path, after a reload of the store"
+rm -rf "$tmp/bind" && mv "$tmp/bind.old" "$tmp/bind"
+check "load the store again" "$cowctl" config set --store "$tmp/store"
+check "the original directory, after a reload: mount works" \
 	mount -t cowfs none "$tmp/m" -o "lowerdir=$tmp/l,volume=hv-pin:/v"
 check "and shows it" grep -qx mine "$tmp/m/v/mine"
 check "umount" umount "$tmp/m"
