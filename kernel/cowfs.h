@@ -403,18 +403,17 @@ ssize_t cowfs_listxattr(struct dentry *dentry, char *list, size_t size);
 extern const struct fs_parameter_spec cowfs_parameter_spec[];
 int cowfs_init_fs_context(struct fs_context *fc);
 int cowfs_show_options(struct seq_file *m, struct dentry *dentry);
+int cowfs_options_walk(struct cowfs_fs *ofs, void *arg,
+		       int (*fn)(const char *key, const char *val, void *arg));
 void cowfs_free_fs(struct cowfs_fs *ofs);
 
 /* super.c */
 int cowfs_fill_super(struct super_block *sb, struct fs_context *fc);
 int cowfs_get_fsid_path(struct cowfs_fs *ofs, const struct path *path);
-/*
- * Every live cowfs superblock is on cowfs_mounts from the end of a
- * successful fill_super() until kill_sb; its cowfs_fs stays valid while
- * cowfs_mounts_lock is held and it is on the list.
- */
-extern struct mutex cowfs_mounts_lock;
-extern struct list_head cowfs_mounts;
+int cowfs_mounts_walk(u64 *after,
+		      int (*fn)(struct cowfs_fs *ofs, void *arg), void *arg);
+int cowfs_mount_call(u64 id, int (*fn)(struct cowfs_fs *ofs, void *arg),
+		     void *arg);
 
 /* netlink.c */
 int cowfs_netlink_init(void);

@@ -71,6 +71,7 @@ static const struct genl_split_ops cowfs_nl_ops[] = {
 	},
 	{
 		.cmd	= COWFS_CMD_VOLUME_GET,
+		.start	= cowfs_nl_volume_get_dump_start,
 		.dumpit	= cowfs_nl_volume_get_dumpit,
 		.flags	= GENL_CMD_CAP_DUMP,
 	},

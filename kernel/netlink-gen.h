@@ -14,6 +14,7 @@
 /* Common nested types */
 extern const struct nla_policy cowfs_kv_nl_policy[COWFS_A_KV_VALUE + 1];
 
+int cowfs_nl_volume_get_dump_start(struct netlink_callback *cb);
 int cowfs_nl_mount_get_dump_start(struct netlink_callback *cb);
 
 int cowfs_nl_volume_new_doit(struct sk_buff *skb, struct genl_info *info);

@@ -34,9 +34,9 @@
  */
 #include <linux/capability.h>
 #include <linux/kdev_t.h>
-#include <linux/seq_file.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/string_helpers.h>
 #include <net/genetlink.h>
 
 #include "cowfs.h"
@@ -203,7 +203,7 @@ static int cowfs_nl_put_kv(struct sk_buff *skb, int type,
 	return 0;
 }
 
-/* Under the registry lock */
+/* Under the registry lock, or of an unregistered volume of the caller's */
 static int cowfs_nl_fill_volume(struct sk_buff *skb, const void *obj)
 {
 	const struct cowfs_volume *vol = obj;
@@ -663,6 +663,42 @@ static int cowfs_nl_dump_ret(struct sk_buff *skb, int err)
 	return err ?: skb->len;
 }
 
+/* An upper bound of the room one volume's entry takes */
+static size_t cowfs_nl_volume_size(const struct cowfs_volume *vol)
+{
+	const struct cowfs_volume_ref *ref;
+	size_t size = NLMSG_HDRLEN + GENL_HDRLEN +
+		      nla_total_size(sizeof(vol->name)) +
+		      4 * nla_total_size(sizeof(u64)) +
+		      cowfs_nl_kv_size(vol->labels, vol->nlabels) +
+		      cowfs_nl_kv_size(vol->options, vol->noptions);
+
+	if (vol->path)
+		size += nla_total_size(strlen(vol->path) + 1);
+	list_for_each_entry(ref, &vol->refs, node)
+		size += nla_total_size(sizeof(u64));
+	return size;
+}
+
+/*
+ * A dump message holds at least one whole volume: size the messages for
+ * the biggest one now (a volume's labels alone may take 16 KiB, and a
+ * requester whose first read was of a page gets pages otherwise).
+ */
+int cowfs_nl_volume_get_dump_start(struct netlink_callback *cb)
+{
+	struct cowfs_volume *vol;
+	unsigned long idx;
+	size_t size = 0;
+
+	cowfs_volumes_lock();
+	for (idx = 0; (vol = cowfs_volume_next(&idx)); idx++)
+		size = max(size, cowfs_nl_volume_size(vol));
+	cowfs_volumes_unlock();
+	cb->min_dump_alloc = min_t(size_t, size, COWFS_NL_MSG_MAX);
+	return 0;
+}
+
 int cowfs_nl_volume_get_dumpit(struct sk_buff *skb,
 			       struct netlink_callback *cb)
 {
@@ -688,12 +724,11 @@ int cowfs_nl_volume_get_dumpit(struct sk_buff *skb,
 
 int cowfs_nl_volume_prune_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	size_t size = nla_total_size(sizeof(u64));
 	struct cowfs_volume *vol, *tmp;
 	struct sk_buff_head ntfs;
 	struct sk_buff *rep, *ntf;
-	size_t size = 0;
 	u64 reclaimed = 0;
-	unsigned long idx;
 	LIST_HEAD(gc);
 	void *hdr;
 	int err;
@@ -703,78 +738,94 @@ int cowfs_nl_volume_prune_doit(struct sk_buff *skb, struct genl_info *info)
 	err = cowfs_nl_no_attrs(info->nlhdr, info->extack);
 	if (err)
 		return err;
-	skb_queue_head_init(&ntfs);
 
-	cowfs_volumes_lock();
-	for (idx = 0; (vol = cowfs_volume_next(&idx)); idx++)
+	cowfs_volume_prune(&gc);
+
+	/* The volumes are ours now: describe them before they go */
+	skb_queue_head_init(&ntfs);
+	list_for_each_entry(vol, &gc, gc) {
 		size += nla_total_size(strlen(vol->name) + 1);
-	rep = genlmsg_new(size + nla_total_size(sizeof(u64)), GFP_KERNEL);
-	hdr = rep ? genlmsg_iput(rep, info) : NULL;
-	if (!hdr) {
-		cowfs_volumes_unlock();
-		nlmsg_free(rep);
-		return -ENOMEM;
-	}
-	for (idx = 0; (vol = cowfs_volume_next(&idx)); idx++) {
-		/* A bind volume's data is never ours to delete */
-		if (vol->type == COWFS_VOLUME_TYPE_BIND ||
-		    cowfs_volume_in_use(vol))
-			continue;
-		if (cowfs_volume_unregister(vol, NULL)) {
-			pr_warn("volume-prune: cannot remove %s\n", vol->name);
-			continue;
-		}
-		list_add_tail(&vol->gc, &gc);
-		if (nla_put_string(rep, COWFS_A_VOLUME_PRUNED, vol->name))
-			WARN_ON_ONCE(1);
 		ntf = cowfs_nl_ntf(COWFS_CMD_VOLUME_DEL_NTF,
 				   cowfs_nl_fill_volume, vol);
 		if (ntf)
 			__skb_queue_tail(&ntfs, ntf);
 	}
-	cowfs_volumes_unlock();
-
+	/* Sized for what it holds: no put below can fail */
+	rep = genlmsg_new(size, GFP_KERNEL);
+	hdr = rep ? genlmsg_iput(rep, info) : NULL;
 	list_for_each_entry_safe(vol, tmp, &gc, gc) {
 		list_del(&vol->gc);
+		if (hdr)
+			nla_put_string(rep, COWFS_A_VOLUME_PRUNED, vol->name);
 		cowfs_volume_destroy(vol, &reclaimed);
 	}
 	while ((ntf = __skb_dequeue(&ntfs)))
 		cowfs_nl_send_ntf(ntf);
 
-	if (nla_put_uint(rep, COWFS_A_VOLUME_RECLAIMED, reclaimed))
-		WARN_ON_ONCE(1);
+	if (!hdr) {
+		nlmsg_free(rep);
+		NL_SET_ERR_MSG(info->extack,
+			       "volumes were pruned, but there was no memory for the reply");
+		return -ENOMEM;
+	}
+	nla_put_uint(rep, COWFS_A_VOLUME_RECLAIMED, reclaimed);
 	genlmsg_end(rep, hdr);
 	return genlmsg_reply(rep, info);
 }
 
 /* ---- mounts --------------------------------------------------------------- */
 
+/* Building mount-get's options string */
+struct cowfs_nl_opts {
+	char *buf;
+	size_t len;
+	size_t size;
+};
+
+/* Room for an option escaped (octal: at most 4 bytes a byte), a ',', '=' */
+static int cowfs_nl_opt_room(const char *key, const char *value, void *arg)
+{
+	size_t *size = arg;
+
+	*size += 2 + 4 * strlen(key) + (value ? 4 * strlen(value) : 0);
+	return 0;
+}
+
+/* Escaped as seq_show_option() does for /proc/self/mountinfo */
+static int cowfs_nl_opt_put(const char *key, const char *value, void *arg)
+{
+	struct cowfs_nl_opts *o = arg;
+
+	if (o->len)
+		o->buf[o->len++] = ',';
+	o->len += string_escape_str(key, o->buf + o->len, o->size - o->len,
+				    ESCAPE_OCTAL, ",= \t\n\\");
+	if (value) {
+		o->buf[o->len++] = '=';
+		o->len += string_escape_str(value, o->buf + o->len,
+					    o->size - o->len, ESCAPE_OCTAL,
+					    ", \t\n\\");
+	}
+	return 0;
+}
+
 /* The mount options as /proc/self/mountinfo shows them; kvfree() them. */
 static char *cowfs_nl_mount_options(struct cowfs_fs *ofs)
 {
-	struct seq_file m = {};
-	size_t size = 1024;
+	struct cowfs_nl_opts o = { .size = 1 };
 	int err;
 
-	for (;;) {
-		m.buf = kvmalloc(size, GFP_KERNEL);
-		if (!m.buf)
-			return ERR_PTR(-ENOMEM);
-		m.size = size;
-		m.count = 0;
-		err = cowfs_show_options(&m, ofs->sb->s_root);
-		/* Room for the NUL too */
-		if (!err && m.count < m.size) {
-			m.buf[m.count] = '\0';
-			return m.buf;
-		}
-		kvfree(m.buf);
-		if (err)
-			return ERR_PTR(err);
-		if (size >= COWFS_NL_MSG_MAX)
-			return ERR_PTR(-E2BIG);
-		size *= 4;
+	cowfs_options_walk(ofs, &o.size, cowfs_nl_opt_room);
+	o.buf = kvmalloc(o.size, GFP_KERNEL);
+	if (!o.buf)
+		return ERR_PTR(-ENOMEM);
+	err = cowfs_options_walk(ofs, &o, cowfs_nl_opt_put);
+	if (err) {
+		kvfree(o.buf);
+		return ERR_PTR(err);
 	}
+	o.buf[o.len] = '\0';
+	return o.buf;
 }
 
 static int cowfs_nl_put_mount_volume(const struct cowfs_volume_ref *ref,
@@ -823,9 +874,7 @@ static int cowfs_nl_fill_mount(struct sk_buff *skb, const void *obj)
 	opts = cowfs_nl_mount_options(ofs);
 	if (IS_ERR(opts))
 		return PTR_ERR(opts);
-	/* show_options() starts each option with a comma */
-	err = nla_put_string(skb, COWFS_A_MOUNT_OPTIONS,
-			     opts[0] == ',' ? opts + 1 : opts);
+	err = nla_put_string(skb, COWFS_A_MOUNT_OPTIONS, opts);
 	kvfree(opts);
 	if (err)
 		return -EMSGSIZE;
@@ -848,38 +897,41 @@ static int cowfs_nl_fill_mount(struct sk_buff *skb, const void *obj)
 	return 0;
 }
 
+struct cowfs_nl_mount_reply {
+	struct genl_info *info;
+	struct sk_buff *rep;
+};
+
+static int cowfs_nl_mount_reply(struct cowfs_fs *ofs, void *arg)
+{
+	struct cowfs_nl_mount_reply *r = arg;
+
+	r->rep = cowfs_nl_msg(r->info, 0, cowfs_nl_fill_mount, ofs);
+	return PTR_ERR_OR_ZERO(r->rep);
+}
+
 int cowfs_nl_mount_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct sk_buff *rep = ERR_PTR(-ENOENT);
+	struct cowfs_nl_mount_reply r = { .info = info };
 	bool visible = cowfs_nl_may_read(skb);
-	struct cowfs_fs *ofs;
-	u64 id;
+	int err = -ENOENT;
 
 	if (GENL_REQ_ATTR_CHECK(info, COWFS_A_MOUNT_ID))
 		return -EINVAL;
-	id = nla_get_uint(info->attrs[COWFS_A_MOUNT_ID]);
 
 	/* Hidden mounts are not looked for: no id can be told from another */
-	if (visible) {
-		mutex_lock(&cowfs_mounts_lock);
-		list_for_each_entry(ofs, &cowfs_mounts, mounts_node) {
-			if (ofs->id == id) {
-				rep = cowfs_nl_msg(info, 0, cowfs_nl_fill_mount,
-						   ofs);
-				break;
-			}
-		}
-		mutex_unlock(&cowfs_mounts_lock);
-	}
-	if (PTR_ERR_OR_ZERO(rep) == -ENOENT && visible)
+	if (visible)
+		err = cowfs_mount_call(nla_get_uint(info->attrs[COWFS_A_MOUNT_ID]),
+				       cowfs_nl_mount_reply, &r);
+	if (err == -ENOENT && visible)
 		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[COWFS_A_MOUNT_ID],
 				    "id: no cowfs mount has this id");
-	else if (PTR_ERR_OR_ZERO(rep) == -ENOENT)
+	else if (err == -ENOENT)
 		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[COWFS_A_MOUNT_ID],
 				    "id: no cowfs mount has this id " COWFS_NL_HIDDEN);
-	if (IS_ERR(rep))
-		return PTR_ERR(rep);
-	return genlmsg_reply(rep, info);
+	if (err)
+		return err;
+	return genlmsg_reply(r.rep, info);
 }
 
 /*
@@ -910,41 +962,48 @@ static size_t cowfs_nl_mount_size(const struct cowfs_fs *ofs)
  * the biggest one now (dumps default to 32 KiB at most, which a union of
  * a few hundred layers outgrows).
  */
+static int cowfs_nl_mount_max_size(struct cowfs_fs *ofs, void *arg)
+{
+	size_t *size = arg;
+
+	*size = max(*size, cowfs_nl_mount_size(ofs));
+	return 0;
+}
+
 int cowfs_nl_mount_get_dump_start(struct netlink_callback *cb)
 {
-	const struct cowfs_fs *ofs;
 	size_t size = 0;
+	u64 all = 0;
 
-	mutex_lock(&cowfs_mounts_lock);
-	list_for_each_entry(ofs, &cowfs_mounts, mounts_node)
-		size = max(size, cowfs_nl_mount_size(ofs));
-	mutex_unlock(&cowfs_mounts_lock);
-
+	cowfs_mounts_walk(&all, cowfs_nl_mount_max_size, &size);
 	cb->min_dump_alloc = min_t(size_t, size, COWFS_NL_MSG_MAX);
 	return 0;
+}
+
+struct cowfs_nl_dump_arg {
+	struct sk_buff *skb;
+	struct netlink_callback *cb;
+};
+
+static int cowfs_nl_dump_mount(struct cowfs_fs *ofs, void *arg)
+{
+	struct cowfs_nl_dump_arg *d = arg;
+
+	return cowfs_nl_dump_one(d->skb, d->cb, COWFS_CMD_MOUNT_GET,
+				 cowfs_nl_fill_mount, ofs);
 }
 
 int cowfs_nl_mount_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct cowfs_nl_dump_ctx *ctx = (void *)cb->ctx;
-	struct cowfs_fs *ofs;
+	struct cowfs_nl_dump_arg d = { skb, cb };
 	int err;
 
 	err = cowfs_nl_dump_begin(cb);
 	if (err || !ctx->may_read)
 		return err;
-	/* Ids grow along the list: go on after the last one sent */
-	mutex_lock(&cowfs_mounts_lock);
-	list_for_each_entry(ofs, &cowfs_mounts, mounts_node) {
-		if (ofs->id <= ctx->mount_id)
-			continue;
-		err = cowfs_nl_dump_one(skb, cb, COWFS_CMD_MOUNT_GET,
-					cowfs_nl_fill_mount, ofs);
-		if (err)
-			break;
-		ctx->mount_id = ofs->id;
-	}
-	mutex_unlock(&cowfs_mounts_lock);
+	/* Goes on after the last mount sent */
+	err = cowfs_mounts_walk(&ctx->mount_id, cowfs_nl_dump_mount, &d);
 	return cowfs_nl_dump_ret(skb, err);
 }
 

@@ -521,53 +521,66 @@ void cowfs_free_fs(struct cowfs_fs *ofs)
 	kfree(ofs);
 }
 
-int cowfs_show_options(struct seq_file *m, struct dentry *dentry)
+/*
+ * Call @fn on each option of @ofs as mount(8) would take it back, @value
+ * NULL for a flag, until it returns nonzero; for /proc/mounts and for
+ * netlink's mount-get.
+ */
+int cowfs_options_walk(struct cowfs_fs *ofs, void *arg,
+		       int (*fn)(const char *key, const char *val, void *arg))
 {
-	struct cowfs_fs *ofs = COWFS_FS(dentry->d_sb);
-	char *buf;
 	unsigned int i;
 	size_t len = 0;
+	char *buf;
+	int err;
 
 	/*
 	 * Always show one lowerdir=, also for layers added with lowerdir+,
-	 * so that the options can be handed back to mount(8).  Build the
-	 * ':'-joined, '\'-escaped list, then let seq_show_option() escape
-	 * it for /proc/mounts like any other option value.
+	 * so that the options can be handed back to mount(8): the
+	 * ':'-joined, '\'-escaped list.
 	 */
 	if (ofs->config.lowerdir_all) {
-		seq_show_option(m, "lowerdir", ofs->config.lowerdir_all);
-		goto upper;
-	}
+		err = fn("lowerdir", ofs->config.lowerdir_all, arg);
+	} else {
+		for (i = 1; i < ofs->numlayer; i++)
+			len += 2 * strlen(ofs->layers[i].name) + 1;
+		buf = kmalloc(len + 1, GFP_KERNEL);
+		if (!buf)
+			return -ENOMEM;
 
-	for (i = 1; i < ofs->numlayer; i++)
-		len += 2 * strlen(ofs->layers[i].name) + 1;
-	buf = kmalloc(len + 1, GFP_KERNEL);
-	if (!buf)
-		return -ENOMEM;
+		len = 0;
+		for (i = 1; i < ofs->numlayer; i++) {
+			const char *p;
 
-	len = 0;
-	for (i = 1; i < ofs->numlayer; i++) {
-		const char *p;
-
-		if (i > 1)
-			buf[len++] = ':';
-		for (p = ofs->layers[i].name; *p; p++) {
-			if (*p == ':' || *p == '\\')
-				buf[len++] = '\\';
-			buf[len++] = *p;
+			if (i > 1)
+				buf[len++] = ':';
+			for (p = ofs->layers[i].name; *p; p++) {
+				if (*p == ':' || *p == '\\')
+					buf[len++] = '\\';
+				buf[len++] = *p;
+			}
 		}
+		buf[len] = '\0';
+		err = fn("lowerdir", buf, arg);
+		kfree(buf);
 	}
-	buf[len] = '\0';
-	seq_show_option(m, "lowerdir", buf);
-	kfree(buf);
-upper:
-	if (ofs->config.upperdir) {
-		seq_show_option(m, "upperdir", ofs->config.upperdir);
-		seq_show_option(m, "workdir", ofs->config.workdir);
-	}
-	if (!ofs->config.redirect_dir)
-		seq_puts(m, ",redirect_dir=off");
-	for (i = 0; i < ofs->numgrafts; i++)
-		seq_show_option(m, "volume", ofs->grafts[i].spec);
+	if (!err && ofs->config.upperdir)
+		err = fn("upperdir", ofs->config.upperdir, arg) ?:
+		      fn("workdir", ofs->config.workdir, arg);
+	if (!err && !ofs->config.redirect_dir)
+		err = fn("redirect_dir", "off", arg);
+	for (i = 0; i < ofs->numgrafts && !err; i++)
+		err = fn("volume", ofs->grafts[i].spec, arg);
+	return err;
+}
+
+static int cowfs_seq_option(const char *key, const char *value, void *arg)
+{
+	seq_show_option(arg, key, value);
 	return 0;
+}
+
+int cowfs_show_options(struct seq_file *m, struct dentry *dentry)
+{
+	return cowfs_options_walk(COWFS_FS(dentry->d_sb), m, cowfs_seq_option);
 }

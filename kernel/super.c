@@ -21,10 +21,58 @@
 
 static struct kmem_cache *cowfs_inode_cachep;
 
-/* Protects cowfs_mounts and cowfs_last_mount_id */
-DEFINE_MUTEX(cowfs_mounts_lock);
-LIST_HEAD(cowfs_mounts);
+/*
+ * Every live cowfs superblock is on cowfs_mounts from the end of a
+ * successful fill_super() until kill_sb, in the order of their ids; its
+ * cowfs_fs stays valid while cowfs_mounts_lock is held and it is on the
+ * list.  The lock also protects cowfs_last_mount_id.
+ */
+static DEFINE_MUTEX(cowfs_mounts_lock);
+static LIST_HEAD(cowfs_mounts);
 static u64 cowfs_last_mount_id;
+
+/*
+ * Call @fn on each mount whose id is above *@after, in the order of ids,
+ * under cowfs_mounts_lock, until it returns nonzero, which is returned;
+ * *@after follows each mount for which it returned 0.  So a netlink dump
+ * goes on after the last mount it sent.
+ */
+int cowfs_mounts_walk(u64 *after,
+		      int (*fn)(struct cowfs_fs *ofs, void *arg), void *arg)
+{
+	struct cowfs_fs *ofs;
+	int ret = 0;
+
+	mutex_lock(&cowfs_mounts_lock);
+	list_for_each_entry(ofs, &cowfs_mounts, mounts_node) {
+		if (ofs->id <= *after)
+			continue;
+		ret = fn(ofs, arg);
+		if (ret)
+			break;
+		*after = ofs->id;
+	}
+	mutex_unlock(&cowfs_mounts_lock);
+	return ret;
+}
+
+/* Call @fn on mount @id, under cowfs_mounts_lock; -ENOENT if none. */
+int cowfs_mount_call(u64 id, int (*fn)(struct cowfs_fs *ofs, void *arg),
+		     void *arg)
+{
+	struct cowfs_fs *ofs;
+	int ret = -ENOENT;
+
+	mutex_lock(&cowfs_mounts_lock);
+	list_for_each_entry(ofs, &cowfs_mounts, mounts_node) {
+		if (ofs->id == id) {
+			ret = fn(ofs, arg);
+			break;
+		}
+	}
+	mutex_unlock(&cowfs_mounts_lock);
+	return ret;
+}
 
 /* Before anything else: volumes record which mount uses them. */
 static void cowfs_mount_new_id(struct cowfs_fs *ofs)

@@ -405,6 +405,30 @@ int cowfs_volume_unregister(struct cowfs_volume *vol,
 }
 
 /*
+ * volume-prune: take every local and tmpfs volume that no mount uses out
+ * of the registry, onto @gc (by vol->gc), for cowfs_volume_destroy().
+ * A bind volume's data is never ours to delete.
+ */
+void cowfs_volume_prune(struct list_head *gc)
+{
+	struct cowfs_volume *vol;
+	unsigned long idx;
+
+	mutex_lock(&cowfs_volumes_mutex);
+	xa_for_each(&cowfs_volumes, idx, vol) {
+		if (vol->type == COWFS_VOLUME_TYPE_BIND ||
+		    cowfs_volume_in_use(vol))
+			continue;
+		if (cowfs_volume_unregister(vol, NULL)) {
+			pr_warn("volume-prune: cannot remove %s\n", vol->name);
+			continue;
+		}
+		list_add_tail(&vol->gc, gc);
+	}
+	mutex_unlock(&cowfs_volumes_mutex);
+}
+
+/*
  * After cowfs_volume_unregister(), without the lock: delete and free.
  * An error says that some of the data is left in the store's trash.
  */

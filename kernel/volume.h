@@ -133,6 +133,7 @@ struct cowfs_volume *cowfs_volume_next(unsigned long *idx);
 int cowfs_volume_unregister(struct cowfs_volume *vol,
 			    struct netlink_ext_ack *extack);
 bool cowfs_volume_in_use(const struct cowfs_volume *vol);
+void cowfs_volume_prune(struct list_head *gc);
 bool cowfs_volumes_attached(void);
 const char *cowfs_volume_store(void);
 int cowfs_volume_set_store(const char *path, struct netlink_ext_ack *extack);

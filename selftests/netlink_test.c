@@ -386,6 +386,52 @@ TEST_F(nl, labels_and_options)
 
 /* ---- malformed requests -------------------------------------------------- */
 
+/*
+ * A volume bigger than a page dumps, whatever the requester read first:
+ * the kernel sizes a dump's messages by the biggest volume, not by the
+ * requester's last read (a fresh socket whose first read was of a page,
+ * as libnl's default, used to get -EMSGSIZE and nothing).
+ */
+TEST_F(nl, big_volume_dumps)
+{
+	struct cnl *c = &self->c, fresh = { .fd = -1 };
+	struct cnl_msg *small = malloc(sizeof(*small));
+	char value[3001], page[4096];
+	int i;
+
+	ASSERT_NE(NULL, small);
+	memset(value, 'v', sizeof(value) - 1);
+	value[sizeof(value) - 1] = '\0';
+	req(c, COWFS_CMD_VOLUME_NEW, 0);
+	cnl_put_str(&msg, COWFS_A_VOLUME_NAME, "big");
+	cnl_put_u32(&msg, COWFS_A_VOLUME_TYPE, COWFS_VOLUME_TYPE_TMPFS);
+	for (i = 0; i < 5; i++)
+		cnl_put_kv(&msg, COWFS_A_VOLUME_LABEL, pathf("k%d", i), value);
+	ASSERT_EQ(0, cnl_send(c, &msg)) {
+		TH_LOG("%s", c->ext_msg);
+	}
+
+	/* A fresh socket whose only read so far took one page */
+	ASSERT_EQ(0, cnl_socket(&fresh));
+	fresh.family = c->family;
+	cnl_init(small, fresh.family, COWFS_CMD_CONFIG_GET, 0);
+	small->nlh.nlmsg_seq = ++fresh.seq;
+	ASSERT_LT(0, send(fresh.fd, &small->nlh, small->nlh.nlmsg_len, 0));
+	ASSERT_LT(0, recv(fresh.fd, page, sizeof(page), 0));
+	ASSERT_EQ(0, dump(&fresh, COWFS_CMD_VOLUME_GET)) {
+		TH_LOG("dump: %s", fresh.ext_msg);
+	}
+	ASSERT_NE(NULL, dumped_volume(&fresh, "big"));
+	EXPECT_EQ(5, cnl_count(dumped_volume(&fresh, "big"),
+			       COWFS_A_VOLUME_LABEL));
+	/* And a do of it, which grows its reply as it must */
+	ASSERT_EQ(0, vol_get(&fresh, "big"));
+	EXPECT_EQ(5, cnl_count(cnl_reply(&fresh), COWFS_A_VOLUME_LABEL));
+	cnl_close(&fresh);
+	free(small);
+	EXPECT_EQ(0, vol_del(c, "big"));
+}
+
 TEST_F(nl, bad_names)
 {
 	struct cnl *c = &self->c;

@@ -98,7 +98,8 @@ void cowctl_nl_close(struct cowctl_nl *nl)
 struct nl_msg *cowctl_nl_msg(struct cowctl_nl *nl, uint8_t cmd, int flags,
 			     uint8_t version)
 {
-	struct nl_msg *msg = nlmsg_alloc();
+	/* Room for the largest request the kernel takes (16 KiB of labels) */
+	struct nl_msg *msg = nlmsg_alloc_size(COWCTL_NL_BUFSIZE);
 
 	if (!msg) {
 		error_msg("cannot allocate a netlink message: %s",
