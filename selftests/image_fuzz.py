@@ -14,7 +14,10 @@ and random or hostile trusted.overlay.* xattrs (opaque, redirect, origin
 verity digests, impure, nlink, upper, uuid, whiteout, protattr, ...) on
 lower and upper objects and on the layer roots.  Sometimes: each lower
 layer on a tmpfs or ramfs of its own, the bottom layer a union itself,
-junk in the workdir, layers that overlap.  Then it mounts the union
+junk in the workdir, layers that overlap, and (cowfs, with cowctl built)
+a bind volume attached inside the union whose directory is as hostile as
+a layer (whiteouts, redirects, origins in it must mean nothing there).
+Then it mounts the union
 (cowfs, or overlay with redirect_dir=on,index=off: --fstype overlay),
 walks it (lstat, stat, readdir, readlink, open+read, listxattr/getxattr,
 access, lookups of names below every object), changes it at random
@@ -180,6 +183,44 @@ def file_handle(path):
 
 
 # ---- hostile values -----------------------------------------------------
+
+
+COWCTL = os.environ.get("COWCTL") or os.path.join(
+    os.environ.get("COWFS_REPO") or
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    "tools", "cowctl", "cowctl")
+
+
+def cowctl(*args):
+    """Run cowctl; its exit status (output to /dev/null)."""
+    pid = os.fork()
+    if pid == 0:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        try:
+            os.execv(COWCTL, [COWCTL] + list(args))
+        finally:
+            os._exit(127)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+def cowctl_store():
+    """The module's volume store, from 'cowctl config get'."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.dup2(w, 1)
+        try:
+            os.execv(COWCTL, [COWCTL, "config", "get"])
+        finally:
+            os._exit(127)
+    os.close(w)
+    with os.fdopen(r) as f:
+        out = f.read()
+    os.waitpid(pid, 0)
+    m = re.search(r"^store: (.*)$", out, re.M)
+    return m.group(1) if m else None
 
 
 def rand_path(rng, depth=3):
@@ -602,6 +643,8 @@ class Child:
         self.script = False
         self.dry_run = False
         self.gen = None
+        self.volumes = False
+        self.volume = None
 
     def log(self, s):
         s = s.replace(self.base, "$B")
@@ -1028,6 +1071,27 @@ class Child:
         os.mkdir(mnt)
         extra = rng.choice(["", "", "redirect_dir=on", "redirect_dir=off",
                             "redirect_dir=follow", "xino=on"])
+        # A bind volume in the union, its directory as hostile as a layer:
+        # from an rng of its own, so the layers stay what they were
+        vrng = random.Random(self.seed * 7919 + 1)
+        if self.volumes and vrng.random() < 0.3:
+            vg = Gen(vrng, base)
+            vg.uuid = g.uuid
+            vdir = os.path.join(base, "vol")
+            vg.build_layer(vdir, True)
+            g.script += vg.script
+            name = "imgfuzz%d" % self.seed
+            target = "/" + rand_path(vrng, 2)
+            g.sh("cowctl volume create --type bind --opt device=%s %s" %
+                 (vdir, name))
+            if not self.dry_run:
+                self.log("volume create %s on $B/vol at %s" % (name, target))
+                if cowctl("volume", "create", "--type", "bind", "--opt",
+                          "device=" + vdir, name) == 0:
+                    self.volume = name
+            if self.volume or self.dry_run:
+                extra += ("," if extra else "") + "volume=%s:%s" % (name,
+                                                                   target)
         self.union = Union(self.fstype, mnt, lowers,
                            upper if has_upper else None, work, extra)
         g.sh("mount -t %s none %s -o %s" % (self.fstype, mnt,
@@ -1045,6 +1109,7 @@ class Child:
         except OSError as e:
             self.log("mount failed: %s" % errname(e.errno))
             self.umount_layers()
+            self.remove_volume()
             return "mount %s" % errname(e.errno), 0
         reader = None
         try:
@@ -1073,7 +1138,16 @@ class Child:
             except OSError as e:
                 raise UmountError("umount %s: %s" % (mnt, e))
             self.umount_layers()
-        return "%dL%s" % (nlower, "+U" if has_upper else ""), self.n
+            self.remove_volume()
+        return "%dL%s%s" % (nlower, "+U" if has_upper else "",
+                            "+V" if self.volume else ""), self.n
+
+    def remove_volume(self):
+        """Once the union is gone, its volume can go (a bind volume's
+        directory stays)."""
+        if self.volume and cowctl("volume", "rm", self.volume) != 0:
+            raise UmountError("cowctl volume rm %s failed after umount" %
+                              self.volume)
 
 
 # ---- the supervisor --------------------------------------------------------
@@ -1167,6 +1241,7 @@ def run_seed(seed, args, kmsg, base_dir):
             c = Child(seed, base, args.fstype, w, args.verbose, args.ops)
             c.script = args.script or args.dry_run
             c.dry_run = args.dry_run
+            c.volumes = args.volumes
             os.setpgid(0, 0)
             what, n = c.run()
             os.write(w, ("=%s, %d calls, %d failed\n" %
@@ -1355,6 +1430,9 @@ def main():
                     help="kernel log lines shown per failure (60)")
     ap.add_argument("--dir", default=os.environ.get("TMPDIR", "/tmp"),
                     help="where the seeds' tmpfs mounts go ($TMPDIR, /tmp)")
+    ap.add_argument("--no-volumes", dest="volumes", action="store_false",
+                    help="never attach a volume (cowfs; needs cowctl: "
+                    "$COWCTL or tools/cowctl/cowctl)")
     ap.add_argument("-v", "--verbose", action="store_true",
                     help="print every operation")
     args = ap.parse_args()
@@ -1389,6 +1467,20 @@ def main():
 
     base_dir = os.path.join(args.dir, "imgfuzz.%d" % os.getpid())
     os.makedirs(base_dir, exist_ok=True)
+    # Volumes: in a store of the run's own (the module's may be read-only)
+    old_store = None
+    if args.fstype != "cowfs" or not os.access(COWCTL, os.X_OK):
+        args.volumes = False
+    if args.volumes and not args.dry_run:
+        old_store = cowctl_store()
+        store = os.path.join(base_dir, "store")
+        os.makedirs(store, exist_ok=True)
+        if cowctl("config", "set", "--store", store) != 0:
+            print("%s: cannot move the volume store to %s: no volumes" %
+                  (PROG, store))
+            args.volumes = False
+    if args.fstype == "cowfs" and not args.volumes:
+        print("%s: no volumes this run" % PROG)
     kmsg = Kmsg()
     ref0 = module_refcnt(args.fstype)
     t0 = time.monotonic()
@@ -1418,6 +1510,17 @@ def main():
                 ko = os.environ.get("COWFS_MODULE")
                 if ko:
                     os.system("insmod %s" % ko)
+    if old_store:
+        cowctl("config", "set", "--store", old_store)
+    if args.volumes and not args.dry_run:
+        try:
+            os.rmdir(os.path.join(base_dir, "store", ".trash"))
+        except OSError:
+            pass
+        try:
+            os.rmdir(os.path.join(base_dir, "store"))
+        except OSError:
+            pass
     try:
         os.rmdir(base_dir)
     except OSError:

@@ -3,7 +3,8 @@
 #
 # Crafted-image fuzzer, short run (selftests/image_fuzz.py): lower and upper
 # layers full of conflicting object types, misplaced whiteouts and hostile
-# trusted.overlay.* xattrs are mounted, walked and changed; any kernel splat,
+# trusted.overlay.* xattrs (and, 30% of seeds, a bind volume as hostile as a
+# layer) are mounted, walked and changed; any kernel splat,
 # hang, mount left behind or module reference left fails the test.
 #
 # By default: seeds 1..50 (fixed, so CI is reproducible) and 4 seeds from a
