@@ -94,7 +94,8 @@ void *cowfs_get_origin(const struct cowfs_layer *layer, struct dentry *upper,
 	if (!(d_inode(upper)->i_opflags & IOP_XATTR))
 		return NULL;
 
-	res = cowfs_do_getxattr(&path, COWFS_XATTR_ORIGIN, NULL, 0);
+	res = cowfs_do_getxattr(&path, cowfs_layer_xattr(layer, COWFS_XA_ORIGIN),
+				NULL, 0);
 	if (res <= (ssize_t)sizeof(struct cowfs_fb) ||
 	    res > sizeof(struct cowfs_fb) + MAX_HANDLE_SZ)
 		return NULL;
@@ -102,7 +103,8 @@ void *cowfs_get_origin(const struct cowfs_layer *layer, struct dentry *upper,
 	buf = kzalloc(res, GFP_KERNEL);
 	if (!buf)
 		return ERR_PTR(-ENOMEM);
-	res = cowfs_do_getxattr(&path, COWFS_XATTR_ORIGIN, buf, res);
+	res = cowfs_do_getxattr(&path, cowfs_layer_xattr(layer, COWFS_XA_ORIGIN),
+				buf, res);
 	if (res <= 0) {
 		kfree(buf);
 		return NULL;
@@ -128,6 +130,12 @@ struct dentry *cowfs_decode_origin(struct cowfs_fs *ofs, const void *origin,
 	const struct cowfs_fb *fb = origin;
 	unsigned int i;
 
+	/*
+	 * With userxattr anyone who owns an upper file can write its origin:
+	 * a handle must not be a way to reach (or probe) other inodes.
+	 */
+	if (ofs->config.userxattr)
+		return NULL;
 	if (len <= (int)sizeof(*fb) || fb->version != COWFS_FH_VERSION ||
 	    fb->magic != COWFS_FH_MAGIC || fb->len != len ||
 	    fb->flags != COWFS_FH_FLAG_CPU_ENDIAN || (len - sizeof(*fb)) % 4)
@@ -199,8 +207,7 @@ int cowfs_copy_xattr(struct cowfs_fs *ofs, const struct path *oldpath,
 		size = strnlen(name, list_size) + 1;
 		list_size -= size;
 
-		if (!strncmp(name, COWFS_XATTR_TRUSTED_PREFIX,
-			     COWFS_XATTR_TRUSTED_PREFIX_LEN))
+		if (cowfs_is_private_xattr(ofs, name))
 			continue;
 
 		if (is_posix_acl_xattr(name)) {
@@ -451,7 +458,7 @@ static int cowfs_copy_metadata(struct cowfs_fs *ofs,
 		if (IS_ERR(fb))
 			return PTR_ERR(fb);
 		if (fb) {
-			err = cowfs_do_setxattr(ofs, temp, COWFS_XATTR_ORIGIN, fb,
+			err = cowfs_do_setxattr(ofs, temp, cowfs_xattr(ofs, COWFS_XA_ORIGIN), fb,
 						len, 0);
 			kfree(fb);
 			if (err)
@@ -573,7 +580,7 @@ static int cowfs_link_up(struct cowfs_fs *ofs, struct dentry *parent,
 
 	cowfs_start_write(&ofs->layers[0]);
 	/* The name's st_ino and readdir's d_ino come from the origin now */
-	err = cowfs_do_setxattr(ofs, upperdir, COWFS_XATTR_IMPURE, "y", 1, 0);
+	err = cowfs_do_setxattr(ofs, upperdir, cowfs_xattr(ofs, COWFS_XA_IMPURE), "y", 1, 0);
 	if (err && err != -EOPNOTSUPP)
 		goto out_end_write;
 

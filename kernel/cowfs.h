@@ -26,10 +26,17 @@
 /* Names shared with overlayfs: layers are interchangeable with overlay2 */
 #define COWFS_XATTR_TRUSTED_PREFIX	"trusted.overlay."
 #define COWFS_XATTR_TRUSTED_PREFIX_LEN	(sizeof(COWFS_XATTR_TRUSTED_PREFIX) - 1)
-#define COWFS_XATTR_OPAQUE	COWFS_XATTR_TRUSTED_PREFIX "opaque"
-#define COWFS_XATTR_REDIRECT	COWFS_XATTR_TRUSTED_PREFIX "redirect"
-#define COWFS_XATTR_ORIGIN	COWFS_XATTR_TRUSTED_PREFIX "origin"
-#define COWFS_XATTR_IMPURE	COWFS_XATTR_TRUSTED_PREFIX "impure"
+/* With userxattr (unprivileged mounts), as overlayfs's userxattr */
+#define COWFS_XATTR_USER_PREFIX		"user.overlay."
+#define COWFS_XATTR_USER_PREFIX_LEN	(sizeof(COWFS_XATTR_USER_PREFIX) - 1)
+
+/* The union's own xattrs: cowfs_xattr() names them for a mount */
+enum cowfs_xattr {
+	COWFS_XA_OPAQUE,
+	COWFS_XA_REDIRECT,
+	COWFS_XA_ORIGIN,
+	COWFS_XA_IMPURE,
+};
 
 /* Longest redirect we write; overlayfs reads up to PATH_MAX */
 #define COWFS_REDIRECT_MAX	256
@@ -47,6 +54,22 @@ enum cowfs_dentry_flag {
 	 */
 	COWFS_E_UPPER_ALIAS,
 };
+
+extern const char *const cowfs_xattr_names[][2];
+
+/* The name of the union's own xattr @ox: trusted.overlay.* or user.* */
+static inline const char *cowfs_xattr(const struct cowfs_fs *ofs,
+				      enum cowfs_xattr ox)
+{
+	return cowfs_xattr_names[ox][ofs->config.userxattr];
+}
+
+/* The same, for a layer of the union */
+static inline const char *cowfs_layer_xattr(const struct cowfs_layer *layer,
+					    enum cowfs_xattr ox)
+{
+	return cowfs_xattr_names[ox][layer->userxattr];
+}
 
 /*
  * Calls into a real layer.  Every one goes through a wrapper here, so that
@@ -396,13 +419,15 @@ void cowfs_cache_free_list(struct list_head *list);
 extern const struct file_operations cowfs_file_operations;
 
 /* xattrs.c */
-extern const struct xattr_handler * const cowfs_xattr_handlers[];
+const struct xattr_handler * const *cowfs_xattr_handlers(struct cowfs_fs *ofs);
+bool cowfs_is_private_xattr(const struct cowfs_fs *ofs, const char *name);
 ssize_t cowfs_listxattr(struct dentry *dentry, char *list, size_t size);
 
 /* params.c */
 extern const struct fs_parameter_spec cowfs_parameter_spec[];
 int cowfs_init_fs_context(struct fs_context *fc);
 int cowfs_show_options(struct seq_file *m, struct dentry *dentry);
+int cowfs_params_verify(struct fs_context *fc, struct cowfs_config *config);
 int cowfs_options_walk(struct cowfs_fs *ofs, void *arg,
 		       int (*fn)(const char *key, const char *val, void *arg));
 void cowfs_free_fs(struct cowfs_fs *ofs);

@@ -28,6 +28,12 @@ struct cowfs_config {
 	char *workdir;
 	/* redirect_dir=on: rename lower directories by redirect xattrs */
 	bool redirect_dir;
+	/* Not redirect_dir=nofollow: follow redirects found in the layers */
+	bool redirect_follow;
+	/* userxattr: the union's xattrs are user.overlay.* */
+	bool userxattr;
+	/* The redirect_dir= value given, for show_options; NULL if none */
+	const char *redirect_shown;
 };
 
 /* One filesystem that backs one or more layers. */
@@ -44,6 +50,8 @@ struct cowfs_layer {
 	int idx;
 	/* Index in cowfs_fs->fs[]: layers on one filesystem share it */
 	int fsid;
+	/* The union's xattrs here are user.overlay.* (userxattr) */
+	bool userxattr;
 };
 
 /* Counters reported per mount over netlink (mount-get). */

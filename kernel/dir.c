@@ -763,7 +763,7 @@ struct cowfs_rename_side {
 static int cowfs_set_redirect_xattr(struct cowfs_fs *ofs, struct dentry *upper,
 				    const char *redirect)
 {
-	int err = cowfs_do_setxattr(ofs, upper, COWFS_XATTR_REDIRECT, redirect,
+	int err = cowfs_do_setxattr(ofs, upper, cowfs_xattr(ofs, COWFS_XA_REDIRECT), redirect,
 				    strlen(redirect), 0);
 
 	/* No xattrs: the user may move the tree by copying it instead */
@@ -967,8 +967,8 @@ out_unlock:
 	 * for its st_ino.  Best effort; setxattr locks the directories.
 	 */
 	if (!err && !samedir && (o.has_lower || (!overwrite && n.has_lower))) {
-		cowfs_do_setxattr(ofs, new_upperdir, COWFS_XATTR_IMPURE, "y", 1, 0);
-		cowfs_do_setxattr(ofs, old_upperdir, COWFS_XATTR_IMPURE, "y", 1, 0);
+		cowfs_do_setxattr(ofs, new_upperdir, cowfs_xattr(ofs, COWFS_XA_IMPURE), "y", 1, 0);
+		cowfs_do_setxattr(ofs, old_upperdir, cowfs_xattr(ofs, COWFS_XA_IMPURE), "y", 1, 0);
 	}
 out_revert:
 	dput(opaquedir);

@@ -90,6 +90,7 @@ int cowfs_attach_volumes(struct super_block *sb, struct fs_context *fc)
 		}
 		g->layer.mnt = g->root.mnt;
 		g->layer.idx = 0;
+		g->layer.userxattr = ofs->config.userxattr;
 		g->layer.fsid = cowfs_get_fsid_path(ofs, &g->root);
 
 		/*

@@ -66,14 +66,16 @@ static char *cowfs_get_redirect(const struct cowfs_layer *layer,
 	if (!(d_inode(dentry)->i_opflags & IOP_XATTR))
 		return NULL;
 
-	res = cowfs_do_getxattr(&path, COWFS_XATTR_REDIRECT, NULL, 0);
+	res = cowfs_do_getxattr(&path,
+				cowfs_layer_xattr(layer, COWFS_XA_REDIRECT), NULL, 0);
 	if (res <= 0 || res > PATH_MAX)
 		return NULL;
 
 	buf = kzalloc(res + 1, GFP_KERNEL);
 	if (!buf)
 		return ERR_PTR(-ENOMEM);
-	res = cowfs_do_getxattr(&path, COWFS_XATTR_REDIRECT, buf, res);
+	res = cowfs_do_getxattr(&path,
+				cowfs_layer_xattr(layer, COWFS_XA_REDIRECT), buf, res);
 	if (res <= 0 || (buf[0] != '/' && strchr(buf, '/')) ||
 	    strlen(buf) != res || !cowfs_redirect_components_ok(buf)) {
 		pr_warn_ratelimited("invalid redirect on '%pd2' in layer %d\n",
@@ -92,7 +94,8 @@ static void cowfs_set_redirect(struct cowfs_lookup_data *d, char *redirect)
 
 /*
  * A directory was found in @layer: an opaque one hides the layers below,
- * a redirect says where below its contents are.
+ * a redirect says where below its contents are (unless redirects are not
+ * followed: overlayfs's redirect_dir=nofollow).
  */
 static int cowfs_lookup_dir_next(struct cowfs_lookup_data *d,
 				 const struct cowfs_layer *layer,
@@ -105,6 +108,9 @@ static int cowfs_lookup_dir_next(struct cowfs_lookup_data *d,
 		d->stop = true;
 		return 0;
 	}
+	/* redirect_dir=nofollow (and userxattr): redirects mean nothing */
+	if (!d->ofs->config.redirect_follow)
+		return 0;
 	redirect = cowfs_get_redirect(layer, this);
 	if (IS_ERR(redirect))
 		return PTR_ERR(redirect);

@@ -12,9 +12,17 @@
  *                          filesystem for building objects atomically
  *   redirect_dir=on|follow|off|nofollow
  *                          rename lower directories with redirect xattrs
- *                          (on, the default) or refuse with EXDEV (off)
+ *                          (on, the default) or refuse with EXDEV (the
+ *                          others); follow redirects found in the layers
+ *                          (on, follow, off) or not (nofollow)
+ *   userxattr              keep the union's own xattrs in user.overlay.*
+ *                          rather than trusted.overlay.* (overlayfs's
+ *                          format for unprivileged mounts); needed to
+ *                          mount in a user namespace, and it turns
+ *                          redirects off (redirect_dir=nofollow)
  *   volume=NAME:/path      attach volume NAME (see the cowfs netlink
  *                          family) at /path inside the union; repeatable
+ *                          (not in a user namespace)
  *   index=off, metacopy=off, xino=on|auto|off
  *                          accepted for compatibility with overlay2
  *                          mount lines; cowfs always keeps st_ino unique
@@ -41,11 +49,12 @@ enum cowfs_opt {
 	opt_index,
 	opt_metacopy,
 	opt_xino,
+	opt_userxattr,
 	opt_volume,
 };
 
 enum {
-	redirect_on,
+	redirect_on = 1,	/* 0: not given */
 	redirect_follow,
 	redirect_off,
 	redirect_nofollow,
@@ -82,6 +91,7 @@ const struct fs_parameter_spec cowfs_parameter_spec[] = {
 	fsparam_enum("index", opt_index, cowfs_parameter_bool),
 	fsparam_enum("metacopy", opt_metacopy, cowfs_parameter_bool),
 	fsparam_enum("xino", opt_xino, cowfs_parameter_xino),
+	fsparam_flag("userxattr", opt_userxattr),
 	fsparam_string("volume", opt_volume),
 	{}
 };
@@ -407,7 +417,10 @@ static int cowfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 	case opt_workdir:
 		return cowfs_set_dir(fc, "workdir", &ctx->work, param->string);
 	case opt_redirect_dir:
-		ctx->redirect_dir = result.uint_32 == redirect_on;
+		ctx->redirect_mode = result.uint_32;
+		return 0;
+	case opt_userxattr:
+		ctx->userxattr = true;
 		return 0;
 	case opt_index:
 		if (result.uint_32)
@@ -424,6 +437,46 @@ static int cowfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 		return cowfs_add_volume(fc, param->string);
 	}
 	return -EINVAL;
+}
+
+static const char *const cowfs_redirect_names[] = {
+	[redirect_on]		= "on",
+	[redirect_follow]	= "follow",
+	[redirect_off]		= "off",
+	[redirect_nofollow]	= "nofollow",
+};
+
+/*
+ * Settle the options that depend on each other and on where the mount is
+ * made, into @config (fill_super, in the mounter's context).
+ */
+int cowfs_params_verify(struct fs_context *fc, struct cowfs_config *config)
+{
+	struct cowfs_fs_context *ctx = fc->fs_private;
+	int mode = ctx->redirect_mode;
+
+	if (fc->user_ns != &init_user_ns) {
+		if (!ctx->userxattr)
+			return invalfc(fc, "a user namespace needs userxattr (user.* xattrs)");
+		if (ctx->nr_volumes)
+			return invalfc(fc, "no volumes in a user namespace (they are the host's)");
+	}
+	/*
+	 * As overlayfs: anyone who owns a lower directory can set a user.*
+	 * redirect on it, so with userxattr redirects are neither made nor
+	 * followed.
+	 */
+	if (ctx->userxattr) {
+		if (mode && mode != redirect_nofollow)
+			return invalfc(fc, "conflicting options: userxattr,redirect_dir=%s",
+				       cowfs_redirect_names[mode]);
+		mode = redirect_nofollow;
+	}
+	config->userxattr = ctx->userxattr;
+	config->redirect_dir = !mode || mode == redirect_on;
+	config->redirect_follow = mode != redirect_nofollow;
+	config->redirect_shown = mode ? cowfs_redirect_names[mode] : NULL;
+	return 0;
 }
 
 static int cowfs_get_tree(struct fs_context *fc)
@@ -483,7 +536,6 @@ int cowfs_init_fs_context(struct fs_context *fc)
 	}
 
 	INIT_LIST_HEAD(&ofs->mounts_node);
-	ctx->redirect_dir = true;
 	fc->fs_private = ctx;
 	fc->s_fs_info = ofs;
 	fc->ops = &cowfs_context_ops;
@@ -567,8 +619,11 @@ int cowfs_options_walk(struct cowfs_fs *ofs, void *arg,
 	if (!err && ofs->config.upperdir)
 		err = fn("upperdir", ofs->config.upperdir, arg) ?:
 		      fn("workdir", ofs->config.workdir, arg);
-	if (!err && !ofs->config.redirect_dir)
-		err = fn("redirect_dir", "off", arg);
+	/* What was asked for, not what it implies (userxattr: nofollow) */
+	if (!err && ofs->config.redirect_shown)
+		err = fn("redirect_dir", ofs->config.redirect_shown, arg);
+	if (!err && ofs->config.userxattr)
+		err = fn("userxattr", NULL, arg);
 	for (i = 0; i < ofs->numgrafts && !err; i++)
 		err = fn("volume", ofs->grafts[i].spec, arg);
 	return err;

@@ -21,7 +21,9 @@ struct cowfs_fs_context {
 	/* upperdir= and workdir=, name NULL when not given */
 	struct cowfs_fs_context_layer upper;
 	struct cowfs_fs_context_layer work;
-	bool redirect_dir;
+	/* redirect_dir=: 0 if not given, else redirect_on... (params.c) */
+	int redirect_mode;
+	bool userxattr;
 	/* volume=NAME:/target, as given */
 	char *volumes[COWFS_MAX_VOLUMES];
 	unsigned int nr_volumes;

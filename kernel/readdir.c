@@ -204,7 +204,10 @@ static bool cowfs_dir_is_impure(struct dentry *dentry)
 		return false;
 	if (cowfs_dir_is_merged(d_inode(dentry)))
 		return true;
-	return cowfs_do_getxattr(&path, COWFS_XATTR_IMPURE, &val, 1) == 1 &&
+	return cowfs_do_getxattr(&path,
+				 cowfs_xattr(COWFS_FS(dentry->d_sb),
+					     COWFS_XA_IMPURE),
+				 &val, 1) == 1 &&
 	       val == 'y';
 }
 

@@ -341,13 +341,13 @@ static int cowfs_check_upper_fs(struct cowfs_fs *ofs, struct fs_context *fc)
 	struct dentry *temp, *dest;
 	int err;
 
-	err = cowfs_do_setxattr(ofs, work, COWFS_XATTR_OPAQUE, "0", 1, 0);
+	err = cowfs_do_setxattr(ofs, work, cowfs_xattr(ofs, COWFS_XA_OPAQUE), "0", 1, 0);
 	if (err) {
-		errorfc(fc, "upper filesystem does not support trusted.* xattrs (%d)",
-			err);
+		errorfc(fc, "upper filesystem does not support %s xattrs (%d)",
+			ofs->config.userxattr ? "user.*" : "trusted.*", err);
 		return -EINVAL;
 	}
-	cowfs_do_removexattr(ofs, work, COWFS_XATTR_OPAQUE);
+	cowfs_do_removexattr(ofs, work, cowfs_xattr(ofs, COWFS_XA_OPAQUE));
 
 	inode_lock_nested(wdir, I_MUTEX_PARENT);
 	temp = cowfs_lookup_temp(ofs, work);
@@ -499,6 +499,7 @@ static int cowfs_get_upper(struct super_block *sb, struct fs_context *fc)
 	mnt->mnt_flags &= ~(MNT_NOATIME | MNT_NODIRATIME | MNT_RELATIME);
 	ofs->layers[0].mnt = mnt;
 	ofs->layers[0].idx = 0;
+	ofs->layers[0].userxattr = ofs->config.userxattr;
 	ofs->layers[0].fsid = cowfs_get_fsid_path(ofs, upperpath);
 	ofs->mounts[0] = mnt;
 
@@ -552,7 +553,9 @@ static int cowfs_get_layers(struct super_block *sb, struct fs_context *fc)
 	if (!ofs->layers || !ofs->mounts || !ofs->fs)
 		return -ENOMEM;
 	ofs->numlayer = 1;
-	ofs->config.redirect_dir = ctx->redirect_dir;
+	err = cowfs_params_verify(fc, &ofs->config);
+	if (err)
+		return err;
 
 	/* The upper's filesystem gets index 0: its st_ino are unchanged */
 	if (ctx->upper.name) {
@@ -581,6 +584,7 @@ static int cowfs_get_layers(struct super_block *sb, struct fs_context *fc)
 		mnt->mnt_flags |= MNT_READONLY | MNT_NOATIME;
 
 		layer->mnt = mnt;
+		layer->userxattr = ofs->config.userxattr;
 		layer->name = l->name;
 		l->name = NULL;
 		layer->idx = i + 1;
@@ -648,6 +652,9 @@ int cowfs_fill_super(struct super_block *sb, struct fs_context *fc)
 
 	if (!ctx->nr)
 		return invalfc(fc, "missing lowerdir: name at least one lower layer");
+	/* The fs_context may have been handed to another user namespace */
+	if (fc->user_ns != current_user_ns())
+		return invalfc(fc, "mount from the user namespace that configured it");
 
 	cowfs_mount_new_id(ofs);
 	cred = prepare_creds();
@@ -663,7 +670,7 @@ int cowfs_fill_super(struct super_block *sb, struct fs_context *fc)
 
 	sb->s_magic = COWFS_SUPER_MAGIC;
 	sb->s_op = &cowfs_super_operations;
-	sb->s_xattr = cowfs_xattr_handlers;
+	sb->s_xattr = cowfs_xattr_handlers(ofs);
 	sb->s_d_op = &cowfs_dentry_operations;
 	sb->s_maxbytes = MAX_LFS_FILESIZE;
 	sb->s_time_gran = 1;
@@ -708,6 +715,8 @@ static struct file_system_type cowfs_fs_type = {
 	.name			= "cowfs",
 	.init_fs_context	= cowfs_init_fs_context,
 	.parameters		= cowfs_parameter_spec,
+	/* As overlayfs: a user namespace's root may mount it (userxattr) */
+	.fs_flags		= FS_USERNS_MOUNT,
 	.kill_sb		= cowfs_kill_sb,
 };
 MODULE_ALIAS_FS("cowfs");

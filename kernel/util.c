@@ -68,7 +68,7 @@ bool cowfs_is_whiteout(struct dentry *dentry)
 	return inode && IS_WHITEOUT(inode);
 }
 
-/* trusted.overlay.opaque=y on a directory hides the layers below it. */
+/* overlay.opaque=y on a directory hides the layers below it. */
 bool cowfs_is_opaquedir(const struct cowfs_layer *layer, struct dentry *dir)
 {
 	struct path path = { .mnt = layer->mnt, .dentry = dir };
@@ -78,7 +78,8 @@ bool cowfs_is_opaquedir(const struct cowfs_layer *layer, struct dentry *dir)
 	if (!d_is_dir(dir) || !(d_inode(dir)->i_opflags & IOP_XATTR))
 		return false;
 
-	res = cowfs_do_getxattr(&path, COWFS_XATTR_OPAQUE, &val, 1);
+	res = cowfs_do_getxattr(&path, cowfs_layer_xattr(layer, COWFS_XA_OPAQUE),
+				&val, 1);
 	return res == 1 && val == 'y';
 }
 
@@ -200,7 +201,7 @@ void cowfs_inuse_unlock(struct dentry *dentry)
 
 int cowfs_set_opaque(struct cowfs_fs *ofs, struct dentry *upperdentry)
 {
-	return cowfs_do_setxattr(ofs, upperdentry, COWFS_XATTR_OPAQUE, "y", 1,
+	return cowfs_do_setxattr(ofs, upperdentry, cowfs_xattr(ofs, COWFS_XA_OPAQUE), "y", 1,
 				 0);
 }
 

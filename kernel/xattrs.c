@@ -2,10 +2,10 @@
 /*
  * cowfs: extended attributes.
  *
- * The trusted.overlay.* names hold the union's own bookkeeping (opaque
- * directories, later redirects and origins).  They are neither shown to
- * nor settable by users of the union, just as on overlayfs.  Every other
- * name is the real object's.
+ * The trusted.overlay.* names (user.overlay.* with userxattr) hold the
+ * union's own bookkeeping (opaque directories, redirects, origins).  They
+ * are neither shown to nor settable by users of the union, just as on
+ * overlayfs.  Every other name is the real object's.
  */
 #include <linux/cred.h>
 #include <linux/fs.h>
@@ -15,16 +15,31 @@
 
 #include "cowfs.h"
 
-static bool cowfs_is_private_xattr(const char *name)
+const char *const cowfs_xattr_names[][2] = {
+	[COWFS_XA_OPAQUE] = { COWFS_XATTR_TRUSTED_PREFIX "opaque",
+			      COWFS_XATTR_USER_PREFIX "opaque" },
+	[COWFS_XA_REDIRECT] = { COWFS_XATTR_TRUSTED_PREFIX "redirect",
+				COWFS_XATTR_USER_PREFIX "redirect" },
+	[COWFS_XA_ORIGIN] = { COWFS_XATTR_TRUSTED_PREFIX "origin",
+			      COWFS_XATTR_USER_PREFIX "origin" },
+	[COWFS_XA_IMPURE] = { COWFS_XATTR_TRUSTED_PREFIX "impure",
+			      COWFS_XATTR_USER_PREFIX "impure" },
+};
+
+/* One of the union's own names: never shown, never copied up */
+bool cowfs_is_private_xattr(const struct cowfs_fs *ofs, const char *name)
 {
+	if (ofs->config.userxattr)
+		return !strncmp(name, COWFS_XATTR_USER_PREFIX,
+				COWFS_XATTR_USER_PREFIX_LEN);
 	return !strncmp(name, COWFS_XATTR_TRUSTED_PREFIX,
 			COWFS_XATTR_TRUSTED_PREFIX_LEN);
 }
 
 /* Whether the caller, not the mounter, may see @name in a listing. */
-static bool cowfs_can_list(const char *name)
+static bool cowfs_can_list(const struct cowfs_fs *ofs, const char *name)
 {
-	if (cowfs_is_private_xattr(name))
+	if (cowfs_is_private_xattr(ofs, name))
 		return false;
 
 	/* Listing trusted.* needs CAP_SYS_ADMIN, as on any filesystem */
@@ -55,7 +70,7 @@ ssize_t cowfs_listxattr(struct dentry *dentry, char *list, size_t size)
 		if (WARN_ON_ONCE(len > remain))
 			return -EIO;
 
-		if (cowfs_can_list(s)) {
+		if (cowfs_can_list(COWFS_FS(dentry->d_sb), s)) {
 			s += len;
 		} else {
 			res -= len;
@@ -138,14 +153,33 @@ static const struct xattr_handler cowfs_own_trusted_xattr_handler = {
 	.set	= cowfs_own_xattr_set,
 };
 
+static const struct xattr_handler cowfs_own_user_xattr_handler = {
+	.prefix	= COWFS_XATTR_USER_PREFIX,
+	.get	= cowfs_own_xattr_get,
+	.set	= cowfs_own_xattr_set,
+};
+
 static const struct xattr_handler cowfs_other_xattr_handler = {
 	.prefix	= "", /* catch all */
 	.get	= cowfs_other_xattr_get,
 	.set	= cowfs_other_xattr_set,
 };
 
-const struct xattr_handler * const cowfs_xattr_handlers[] = {
+static const struct xattr_handler * const cowfs_trusted_xattr_handlers[] = {
 	&cowfs_own_trusted_xattr_handler,
 	&cowfs_other_xattr_handler,
 	NULL
 };
+
+static const struct xattr_handler * const cowfs_user_xattr_handlers[] = {
+	&cowfs_own_user_xattr_handler,
+	&cowfs_other_xattr_handler,
+	NULL
+};
+
+/* The handlers of a mount: its own names hidden, the others passed on */
+const struct xattr_handler * const *cowfs_xattr_handlers(struct cowfs_fs *ofs)
+{
+	return ofs->config.userxattr ? cowfs_user_xattr_handlers :
+				       cowfs_trusted_xattr_handlers;
+}
