@@ -334,6 +334,8 @@ bool cowfs_is_opaquedir(const struct cowfs_layer *layer, struct dentry *dir);
 void cowfs_path_lower(struct dentry *dentry, struct path *path);
 void cowfs_path_real(struct dentry *dentry, struct path *path);
 struct inode *cowfs_inode_real(struct inode *inode);
+struct inode *cowfs_inode_real_idmap(struct inode *inode,
+				     struct mnt_idmap **idmap);
 bool cowfs_dir_is_merged(struct inode *inode);
 u64 cowfs_map_ino(struct super_block *sb, const struct cowfs_layer *layer,
 		  u64 real_ino);

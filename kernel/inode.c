@@ -23,13 +23,15 @@
 
 void cowfs_copyattr(struct inode *inode)
 {
-	struct inode *realinode = cowfs_inode_real(inode);
+	struct mnt_idmap *idmap;
+	struct inode *realinode = cowfs_inode_real_idmap(inode, &idmap);
 
 	if (!realinode)
 		return;
 
-	inode->i_uid = realinode->i_uid;
-	inode->i_gid = realinode->i_gid;
+	/* The owners as the layer's mount shows them (idmapped layers) */
+	inode->i_uid = vfsuid_into_kuid(i_uid_into_vfsuid(idmap, realinode));
+	inode->i_gid = vfsgid_into_kgid(i_gid_into_vfsgid(idmap, realinode));
 	inode->i_mode = realinode->i_mode;
 	inode_set_atime_to_ts(inode, inode_get_atime(realinode));
 	inode_set_mtime_to_ts(inode, inode_get_mtime(realinode));
@@ -73,9 +75,9 @@ int cowfs_getattr(struct mnt_idmap *idmap, const struct path *path,
 
 int cowfs_permission(struct mnt_idmap *idmap, struct inode *inode, int mask)
 {
-	struct inode *realinode = cowfs_inode_real(inode);
-	const struct cred *old_cred;
 	struct mnt_idmap *real_idmap;
+	struct inode *realinode = cowfs_inode_real_idmap(inode, &real_idmap);
+	const struct cred *old_cred;
 	int err;
 
 	/* Careful in RCU walk: the inode may be on its way out */
@@ -89,16 +91,11 @@ int cowfs_permission(struct mnt_idmap *idmap, struct inode *inode, int mask)
 
 	/* The mounter's rights, on the real object */
 	old_cred = cowfs_override_creds(inode->i_sb);
-	if (realinode == cowfs_inode_upper(inode)) {
-		/* The union's upper layer, or a volume's */
-		real_idmap = mnt_idmap(cowfs_upper_layer(inode)->mnt);
-	} else {
-		real_idmap = mnt_idmap(COWFS_I(inode)->oe->lowerstack[0].layer->mnt);
-		if (!special_file(realinode->i_mode) && (mask & MAY_WRITE)) {
-			/* A write copies up: the mounter must read the lower */
-			mask &= ~(MAY_WRITE | MAY_APPEND);
-			mask |= MAY_READ;
-		}
+	/* A write to a lower file copies it up: the mounter must read it */
+	if (realinode != cowfs_inode_upper(inode) &&
+	    !special_file(realinode->i_mode) && (mask & MAY_WRITE)) {
+		mask &= ~(MAY_WRITE | MAY_APPEND);
+		mask |= MAY_READ;
 	}
 	err = inode_permission(real_idmap, realinode, mask);
 	cowfs_revert_creds(old_cred);

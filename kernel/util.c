@@ -113,14 +113,30 @@ void cowfs_path_real(struct dentry *dentry, struct path *path)
 /* RCU-safe: the upper is set once and the lower stack never changes. */
 struct inode *cowfs_inode_real(struct inode *inode)
 {
+	return cowfs_inode_real_idmap(inode, NULL);
+}
+
+/*
+ * The same, and in *@idmap (if not NULL) the idmap of the mount of its
+ * layer: an idmapped layer shows other owners than the inode's.
+ */
+struct inode *cowfs_inode_real_idmap(struct inode *inode,
+				     struct mnt_idmap **idmap)
+{
 	struct cowfs_entry *oe = COWFS_I(inode)->oe;
 	struct inode *upperinode = cowfs_inode_upper(inode);
+	const struct cowfs_layer *layer;
 
-	if (upperinode)
-		return upperinode;
-	if (!cowfs_numlower(oe))
-		return NULL;
-	return d_inode(oe->lowerstack[0].dentry);
+	if (upperinode) {
+		layer = cowfs_upper_layer(inode);
+	} else {
+		if (!cowfs_numlower(oe))
+			return NULL;
+		layer = oe->lowerstack[0].layer;
+	}
+	if (idmap)
+		*idmap = mnt_idmap(layer->mnt);
+	return upperinode ?: d_inode(oe->lowerstack[0].dentry);
 }
 
 bool cowfs_dentry_has_lower(struct dentry *dentry)
