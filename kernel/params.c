@@ -23,10 +23,11 @@
  *   volume=NAME:/path      attach volume NAME (see the cowfs netlink
  *                          family) at /path inside the union; repeatable
  *                          (not in a user namespace)
- *   index=off, metacopy=off, xino=on|auto|off
+ *   index=off, metacopy=off, xino=on|auto|off, volatile
  *                          accepted for compatibility with overlay2
  *                          mount lines; cowfs always keeps st_ino unique
- *                          (as with xino=on) and has no index
+ *                          (as with xino=on), has no index, and syncs the
+ *                          upper layer when asked to even with volatile
  */
 #include <linux/fs.h>
 #include <linux/fs_context.h>
@@ -50,6 +51,7 @@ enum cowfs_opt {
 	opt_metacopy,
 	opt_xino,
 	opt_userxattr,
+	opt_volatile,
 	opt_volume,
 };
 
@@ -92,6 +94,7 @@ const struct fs_parameter_spec cowfs_parameter_spec[] = {
 	fsparam_enum("metacopy", opt_metacopy, cowfs_parameter_bool),
 	fsparam_enum("xino", opt_xino, cowfs_parameter_xino),
 	fsparam_flag("userxattr", opt_userxattr),
+	fsparam_flag("volatile", opt_volatile),
 	fsparam_string("volume", opt_volume),
 	{}
 };
@@ -421,6 +424,9 @@ static int cowfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 		return 0;
 	case opt_userxattr:
 		ctx->userxattr = true;
+		return 0;
+	case opt_volatile:
+		/* A hint that syncs may be skipped: cowfs syncs all the same */
 		return 0;
 	case opt_index:
 		if (result.uint_32)

@@ -15,6 +15,9 @@ pkgs=(
 	libnl-3-dev libnl-genl-3-dev sparse python3 python3-yaml python3-jsonschema
 	attr acl e2fsprogs xfsprogs util-linux
 	btrfs-progs dmsetup fio gnuplot-nox dkms
+	# real containers on cowfs (selftests/podman_test.sh): rootful and
+	# rootless (uidmap), with fuse-overlayfs for comparison
+	podman crun conmon uidmap fuse-overlayfs
 	# 'make debug-kernel' (docs/debug-kernel.md) also needs these; the
 	# debug kernel itself is opt-in, built by 'make check-debug' only
 	rsync

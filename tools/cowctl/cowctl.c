@@ -48,6 +48,7 @@ static const char *const help_usage[] = {
 static const struct cmd cowctl_cmds[] = {
 	{ "mount",	cmd_mount,	mount_usage },
 	{ "umount",	cmd_umount,	umount_usage },
+	{ "mount-helper", cmd_mount_helper, mount_helper_usage },
 	{ "ls",		cmd_ls,		ls_usage },
 	{ "info",	cmd_info,	info_usage },
 	{ "inspect",	cmd_inspect,	inspect_usage },
@@ -340,11 +341,18 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *prog = strrchr(argv[0], '/');
 	bool version = false, help = false;
 	int c, ret;
 
 	opterr = 0;
 	cur_usage = cowctl_usage;
+	/* Run as a container engine's mount_program: cowctl mount-helper */
+	if (!strcmp(prog ? prog + 1 : argv[0], "cowfs-mount-program")) {
+		json_init(false, false);
+		argv[0] = "mount-helper";
+		return close_stdout(cmd_dispatch(cowctl_cmds, NULL, argc, argv));
+	}
 	while ((c = cmd_getopt(argc, argv, "+:jpVh", opts)) != -1) {
 		switch (c) {
 		case 'j':

@@ -107,6 +107,7 @@ const char *cowctl_fstype(void);
 
 /* Command entry points. */
 int cmd_mount(int argc, char **argv);
+int cmd_mount_helper(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_info(int argc, char **argv);
@@ -126,6 +127,7 @@ int cowctl_config_request(const char *set, char **store, unsigned int nlflags);
 
 extern const char *const volume_migrate_usage[];
 extern const char *const mount_usage[];
+extern const char *const mount_helper_usage[];
 extern const char *const umount_usage[];
 extern const char *const ls_usage[];
 extern const char *const info_usage[];

@@ -69,6 +69,25 @@ const char *const mount_usage[] = {
 	NULL,
 };
 
+const char *const mount_helper_usage[] = {
+	"cowctl mount-helper [-o OPTIONS] [SOURCE] TARGET",
+	"Mount a cowfs union from an overlayfs option string.",
+	"",
+	"What container engines run as their overlay 'mount_program' (podman's",
+	"storage.conf: mount_program = \"/usr/local/bin/cowfs-mount-program\", a link",
+	"to cowctl that runs this command). OPTIONS are overlayfs's: lowerdir=A:B",
+	"(top first, '\\' escapes ':' and ','), upperdir=, workdir=, and options",
+	"cowfs takes (userxattr, redirect_dir=, volatile, ...). Empty options are",
+	"skipped; SOURCE is ignored. In a user namespace (rootless engines) the",
+	"union is mounted with userxattr, as it must be there. Layers go to the",
+	"kernel one by one (fsconfig lowerdir+), so a long lowerdir= is fine.",
+	"",
+	"Options:",
+	"  -o OPTIONS   the comma-separated mount options",
+	"  -h, --help   print this help",
+	NULL,
+};
+
 const char *const umount_usage[] = {
 	"cowctl umount [-l|--lazy] TARGET",
 	"Unmount the cowfs union mounted on TARGET.",
@@ -436,6 +455,118 @@ int cmd_mount(int argc, char **argv)
 		print_mount_req(&r);
 out:
 	mount_req_free(&r);
+	return ret;
+}
+
+/* Are we in a user namespace other than the initial one? */
+static bool in_user_namespace(void)
+{
+	unsigned long inside, outside, count;
+	bool initial = false;
+	FILE *f = fopen("/proc/self/uid_map", "re");
+
+	if (!f)
+		return false;
+	/* The initial namespace maps all of 0..4294967294 onto itself */
+	if (fscanf(f, "%lu %lu %lu", &inside, &outside, &count) == 3)
+		initial = !inside && !outside && count == 4294967295UL;
+	fclose(f);
+	return !initial;
+}
+
+/* Split @s at the commas no backslash escapes; the escapes stay */
+static void split_comma_options(const char *s, struct strvec *out)
+{
+	char *piece = xmalloc(strlen(s) + 1);
+	size_t n = 0;
+
+	for (size_t i = 0;; i++) {
+		if (s[i] == '\\' && s[i + 1]) {
+			piece[n++] = s[i++];
+			piece[n++] = s[i];
+		} else if (s[i] == ',' || !s[i]) {
+			piece[n] = '\0';
+			strvec_push(out, piece);
+			n = 0;
+			if (!s[i])
+				break;
+		} else {
+			piece[n++] = s[i];
+		}
+	}
+	free(piece);
+}
+
+/* One option of an overlayfs option string, into @r */
+static int helper_option(struct mount_req *r, const char *opt)
+{
+	const char *val = strchr(opt, '=');
+
+	if (!strncmp(opt, "lowerdir=", 9)) {
+		strvec_free(&r->layers);
+		if (split_escaped(val + 1, ':', &r->layers) || !r->layers.n)
+			return usage_error("lowerdir '%s' has an empty layer",
+					   msg_path(val + 1));
+	} else if (!strncmp(opt, "upperdir=", 9)) {
+		r->upper = val + 1;
+	} else if (!strncmp(opt, "workdir=", 8)) {
+		r->work = val + 1;
+	} else if (!strncmp(opt, "volume=", 7)) {
+		strvec_push(&r->volumes, val + 1);
+	} else {
+		strvec_push(&r->options, opt);
+	}
+	return EXIT_OK;
+}
+
+int cmd_mount_helper(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct mount_req r = { .layers = STRVEC_INIT, .volumes = STRVEC_INIT,
+			       .options = STRVEC_INIT };
+	struct strvec given = STRVEC_INIT;
+	bool userxattr = false;
+	int c, ret = EXIT_USAGE;
+
+	while ((c = cmd_getopt(argc, argv, ":ho:", opts)) != -1) {
+		switch (c) {
+		case 'o':
+			/* Commas escaped with '\\' stay in the option */
+			split_comma_options(optarg, &given);
+			break;
+		default:
+			ret = cmd_common_opt(c, argv);
+			if (ret != CMD_CONTINUE)
+				goto out;
+			ret = EXIT_USAGE;
+		}
+	}
+	/* [SOURCE] TARGET: mount(8)'s order, or the engine's -o OPTS TARGET */
+	if (optind >= argc || argc - optind > 2) {
+		usage_error("give [SOURCE] TARGET after the options");
+		goto out;
+	}
+	r.target = argv[argc - 1];
+	for (size_t i = 0; i < given.n; i++) {
+		if (!given.v[i][0])
+			continue;
+		userxattr |= !strcmp(given.v[i], "userxattr");
+		if (helper_option(&r, given.v[i]))
+			goto out;
+	}
+	if (!userxattr && in_user_namespace())
+		strvec_push(&r.options, "userxattr");
+	if (!r.layers.n) {
+		usage_error("no lowerdir= in the options");
+		goto out;
+	}
+	ret = do_mount(&r);
+out:
+	mount_req_free(&r);
+	strvec_free(&given);
 	return ret;
 }
 

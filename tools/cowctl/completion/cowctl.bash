@@ -119,7 +119,7 @@ _cowctl()
 	local cur=${COMP_WORDS[COMP_CWORD]}
 	local prev=""
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local cmds="mount umount ls info inspect volume events config help image container driver"
+	local cmds="mount umount mount-helper ls info inspect volume events config help image container driver"
 	local i cmd=""
 
 	# The command is the first word that is not a global option.
@@ -150,6 +150,13 @@ _cowctl()
 		esac
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "-l --layer --lowerdir -u --upper -w --work --volume -o --option -j --json -h --help" -- "$cur"))
+		else
+			_cowctl_dirs "$cur"
+		fi
+		;;
+	mount-*)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "-o -h --help" -- "$cur"))
 		else
 			_cowctl_dirs "$cur"
 		fi
