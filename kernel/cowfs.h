@@ -38,6 +38,17 @@ enum cowfs_xattr {
 	COWFS_XA_IMPURE,
 };
 
+/* AUFS-style whiteouts (aufs_whiteouts): .wh.NAME and .wh..wh..opq */
+#define COWFS_AUFS_WH		".wh."
+#define COWFS_AUFS_WH_LEN	(sizeof(COWFS_AUFS_WH) - 1)
+#define COWFS_AUFS_OPQ		".wh..wh..opq"
+
+static inline bool cowfs_is_aufs_name(const char *name, int len)
+{
+	return len >= COWFS_AUFS_WH_LEN &&
+	       !memcmp(name, COWFS_AUFS_WH, COWFS_AUFS_WH_LEN);
+}
+
 /* Longest redirect we write; overlayfs reads up to PATH_MAX */
 #define COWFS_REDIRECT_MAX	256
 

@@ -32,6 +32,8 @@ struct cowfs_config {
 	bool redirect_follow;
 	/* userxattr: the union's xattrs are user.overlay.* */
 	bool userxattr;
+	/* aufs_whiteouts: the layers' .wh. files are whiteouts too */
+	bool aufs_whiteouts;
 	/* The redirect_dir= value given, for show_options; NULL if none */
 	const char *redirect_shown;
 };
@@ -52,6 +54,8 @@ struct cowfs_layer {
 	int fsid;
 	/* The union's xattrs here are user.overlay.* (userxattr) */
 	bool userxattr;
+	/* .wh.NAME files are whiteouts, .wh..wh..opq opaque (aufs_whiteouts) */
+	bool aufs_whiteouts;
 };
 
 /* Counters reported per mount over netlink (mount-get). */

@@ -213,12 +213,19 @@ static int cowfs_lookup_found(struct cowfs_lookup_data *d,
 	return cowfs_lookup_dir_next(d, layer, this);
 }
 
-/* Look @len bytes of @name up in @base of @layer; NULL if not there. */
+/*
+ * Look @len bytes of @name up in @base of @layer; NULL if not there.  With
+ * aufs_whiteouts a layer's .wh.* names are markers, never there.
+ */
 static struct dentry *cowfs_lookup_one(const struct cowfs_layer *layer,
 				       const char *name, int len,
 				       struct dentry *base)
 {
-	struct dentry *this = cowfs_do_lookup(layer, name, base, len);
+	struct dentry *this;
+
+	if (layer->aufs_whiteouts && cowfs_is_aufs_name(name, len))
+		return NULL;
+	this = cowfs_do_lookup(layer, name, base, len);
 
 	if (IS_ERR(this)) {
 		/* A name that a layer cannot hold is simply not there */
@@ -231,6 +238,29 @@ static struct dentry *cowfs_lookup_one(const struct cowfs_layer *layer,
 		return NULL;
 	}
 	return this;
+}
+
+/*
+ * With aufs_whiteouts, is @len bytes of @name whited out in @dir of @layer
+ * by a .wh.NAME there?  (Which also hides a NAME in the same directory.)
+ */
+static bool cowfs_aufs_whiteout(const struct cowfs_layer *layer,
+				const char *name, int len, struct dentry *dir)
+{
+	char wh[NAME_MAX + 1];
+	struct dentry *this;
+	bool found;
+
+	if (!layer->aufs_whiteouts || len > NAME_MAX - COWFS_AUFS_WH_LEN)
+		return false;
+	memcpy(wh, COWFS_AUFS_WH, COWFS_AUFS_WH_LEN);
+	memcpy(wh + COWFS_AUFS_WH_LEN, name, len);
+	this = cowfs_do_lookup(layer, wh, dir, len + COWFS_AUFS_WH_LEN);
+	if (IS_ERR(this))
+		return false;
+	found = d_is_positive(this);
+	dput(this);
+	return found;
 }
 
 /*
@@ -250,6 +280,13 @@ static int cowfs_lookup_path(struct cowfs_lookup_data *d,
 		len = cowfs_next_component(&path);
 		if (!len) {
 			dput(dir);
+			return 0;
+		}
+		if (cowfs_aufs_whiteout(layer, path, len, dir)) {
+			dput(dir);
+			/* The name itself: nothing below shows either */
+			if (!path[len + strspn(path + len, "/")])
+				d->stop = true;
 			return 0;
 		}
 		this = cowfs_lookup_one(layer, path, len, dir);
@@ -333,6 +370,10 @@ static int cowfs_lookup_upper_layer(struct cowfs_lookup_data *d,
 	struct dentry *this;
 	int usable;
 
+	if (cowfs_aufs_whiteout(layer, d->name.name, d->name.len, upperdir)) {
+		d->stop = true;
+		return 0;
+	}
 	this = cowfs_lookup_one(layer, d->name.name, d->name.len, upperdir);
 	if (IS_ERR_OR_NULL(this))
 		return PTR_ERR_OR_ZERO(this);

@@ -20,6 +20,11 @@
  *                          format for unprivileged mounts); needed to
  *                          mount in a user namespace, and it turns
  *                          redirects off (redirect_dir=nofollow)
+ *   aufs_whiteouts         also take the layers' AUFS-style whiteouts:
+ *                          a file .wh.NAME hides NAME, a directory holding
+ *                          .wh..wh..opq is opaque, and .wh.* names are not
+ *                          shown (what containers/storage writes for a
+ *                          mount_program, as fuse-overlayfs reads it)
  *   volume=NAME:/path      attach volume NAME (see the cowfs netlink
  *                          family) at /path inside the union; repeatable
  *                          (not in a user namespace)
@@ -52,6 +57,7 @@ enum cowfs_opt {
 	opt_xino,
 	opt_userxattr,
 	opt_volatile,
+	opt_aufs_whiteouts,
 	opt_volume,
 };
 
@@ -95,6 +101,7 @@ const struct fs_parameter_spec cowfs_parameter_spec[] = {
 	fsparam_enum("xino", opt_xino, cowfs_parameter_xino),
 	fsparam_flag("userxattr", opt_userxattr),
 	fsparam_flag("volatile", opt_volatile),
+	fsparam_flag("aufs_whiteouts", opt_aufs_whiteouts),
 	fsparam_string("volume", opt_volume),
 	{}
 };
@@ -425,6 +432,9 @@ static int cowfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 	case opt_userxattr:
 		ctx->userxattr = true;
 		return 0;
+	case opt_aufs_whiteouts:
+		ctx->aufs_whiteouts = true;
+		return 0;
 	case opt_volatile:
 		/* A hint that syncs may be skipped: cowfs syncs all the same */
 		return 0;
@@ -479,6 +489,7 @@ int cowfs_params_verify(struct fs_context *fc, struct cowfs_config *config)
 		mode = redirect_nofollow;
 	}
 	config->userxattr = ctx->userxattr;
+	config->aufs_whiteouts = ctx->aufs_whiteouts;
 	config->redirect_dir = !mode || mode == redirect_on;
 	config->redirect_follow = mode != redirect_nofollow;
 	config->redirect_shown = mode ? cowfs_redirect_names[mode] : NULL;
@@ -630,6 +641,8 @@ int cowfs_options_walk(struct cowfs_fs *ofs, void *arg,
 		err = fn("redirect_dir", ofs->config.redirect_shown, arg);
 	if (!err && ofs->config.userxattr)
 		err = fn("userxattr", NULL, arg);
+	if (!err && ofs->config.aufs_whiteouts)
+		err = fn("aufs_whiteouts", NULL, arg);
 	for (i = 0; i < ofs->numgrafts && !err; i++)
 		err = fn("volume", ofs->grafts[i].spec, arg);
 	return err;

@@ -24,6 +24,7 @@ struct cowfs_fs_context {
 	/* redirect_dir=: 0 if not given, else redirect_on... (params.c) */
 	int redirect_mode;
 	bool userxattr;
+	bool aufs_whiteouts;
 	/* volume=NAME:/target, as given */
 	char *volumes[COWFS_MAX_VOLUMES];
 	unsigned int nr_volumes;

@@ -25,6 +25,10 @@ struct cowfs_cache_entry {
 	unsigned int type;
 	bool is_whiteout;
 	bool is_upper;
+	/* A whiteout made of a .wh.NAME file (aufs_whiteouts) */
+	bool is_aufs;
+	/* cowfs_layer.idx of the layer the name was read from */
+	int layer;
 	int len;
 	char name[];
 };
@@ -82,6 +86,35 @@ static struct cowfs_cache_entry *cowfs_cache_find(struct rb_root *root,
 	return NULL;
 }
 
+/*
+ * With aufs_whiteouts, a .wh.NAME read from a layer whites NAME out, there
+ * and below (.wh..wh..opq was seen by lookup, which stopped the stack).
+ * Returns the name to record as a whiteout, or NULL to skip the entry.
+ */
+static const char *cowfs_fill_aufs(struct cowfs_readdir_data *rdd,
+				   const char *name, int *namelen)
+{
+	struct cowfs_cache_entry *p;
+	struct rb_node **link;
+	struct rb_node *parent;
+
+	if (!strncmp(name, COWFS_AUFS_OPQ, *namelen) &&
+	    *namelen == strlen(COWFS_AUFS_OPQ))
+		return NULL;
+	name += COWFS_AUFS_WH_LEN;
+	*namelen -= COWFS_AUFS_WH_LEN;
+	if (!*namelen)
+		return NULL;
+	p = cowfs_cache_find(&rdd->root, name, *namelen, &link, &parent);
+	/* The same layer's NAME, read first: the whiteout wins */
+	if (p && p->layer == rdd->layer->idx && !p->is_whiteout) {
+		p->is_whiteout = true;
+		p->is_aufs = true;
+		rdd->count--;
+	}
+	return p ? NULL : name;
+}
+
 static bool cowfs_fill_merge(struct dir_context *ctx, const char *name,
 			     int namelen, loff_t offset, u64 ino,
 			     unsigned int d_type)
@@ -91,6 +124,14 @@ static bool cowfs_fill_merge(struct dir_context *ctx, const char *name,
 	struct cowfs_cache_entry *p;
 	struct rb_node **link;
 	struct rb_node *parent;
+	bool aufs = false;
+
+	if (rdd->layer->aufs_whiteouts && cowfs_is_aufs_name(name, namelen)) {
+		name = cowfs_fill_aufs(rdd, name, &namelen);
+		if (!name)
+			return true;
+		aufs = true;
+	}
 
 	/* A name from a higher layer hides this one */
 	if (cowfs_cache_find(&rdd->root, name, namelen, &link, &parent))
@@ -106,11 +147,17 @@ static bool cowfs_fill_merge(struct dir_context *ctx, const char *name,
 	p->len = namelen;
 	p->type = d_type;
 	p->ino = cowfs_map_ino(rdd->sb, rdd->layer, ino);
-	p->is_whiteout = false;
+	p->is_whiteout = aufs;
+	p->is_aufs = aufs;
 	p->is_upper = rdd->layer->idx == 0;
+	p->layer = rdd->layer->idx;
 	rb_link_node(&p->node, parent, link);
 	rb_insert_color(&p->node, &rdd->root);
 
+	if (aufs) {
+		list_add_tail(&p->l_node, rdd->all);
+		return true;
+	}
 	/* Checked once iterate_dir() has dropped the directory lock */
 	if (d_type == DT_CHR)
 		list_add_tail(&p->l_node, &rdd->chrdevs);
@@ -130,7 +177,8 @@ static int cowfs_check_whiteouts(struct cowfs_readdir_data *rdd,
 
 	list_for_each_entry_safe(p, n, &rdd->chrdevs, l_node) {
 		list_move_tail(&p->l_node, rdd->all);
-		if (err)
+		/* Already whited out by a .wh. file of its own layer */
+		if (err || p->is_whiteout)
 			continue;
 		dentry = cowfs_do_lookup(rdd->layer, p->name, realdir, p->len);
 		if (IS_ERR(dentry)) {
@@ -400,6 +448,14 @@ int cowfs_check_empty_dir(struct dentry *dentry, struct list_head *whiteouts)
 		return PTR_ERR(cache);
 
 	list_for_each_entry_safe(p, n, &cache->all, l_node) {
+		/*
+		 * An upper .wh. file (cowfs makes none: a crafted upper)
+		 * would be left behind by the cleanup: not empty then.
+		 */
+		if (p->is_whiteout && p->is_aufs && p->is_upper) {
+			err = -ENOTEMPTY;
+			break;
+		}
 		if (p->is_whiteout) {
 			if (p->is_upper)
 				list_move_tail(&p->l_node, whiteouts);

@@ -500,6 +500,7 @@ static int cowfs_get_upper(struct super_block *sb, struct fs_context *fc)
 	ofs->layers[0].mnt = mnt;
 	ofs->layers[0].idx = 0;
 	ofs->layers[0].userxattr = ofs->config.userxattr;
+	ofs->layers[0].aufs_whiteouts = ofs->config.aufs_whiteouts;
 	ofs->layers[0].fsid = cowfs_get_fsid_path(ofs, upperpath);
 	ofs->mounts[0] = mnt;
 
@@ -585,6 +586,7 @@ static int cowfs_get_layers(struct super_block *sb, struct fs_context *fc)
 
 		layer->mnt = mnt;
 		layer->userxattr = ofs->config.userxattr;
+		layer->aufs_whiteouts = ofs->config.aufs_whiteouts;
 		layer->name = l->name;
 		l->name = NULL;
 		layer->idx = i + 1;

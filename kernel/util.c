@@ -75,7 +75,21 @@ bool cowfs_is_opaquedir(const struct cowfs_layer *layer, struct dentry *dir)
 	char val;
 	ssize_t res;
 
-	if (!d_is_dir(dir) || !(d_inode(dir)->i_opflags & IOP_XATTR))
+	if (!d_is_dir(dir))
+		return false;
+	if (layer->aufs_whiteouts) {
+		struct dentry *opq = cowfs_do_lookup(layer, COWFS_AUFS_OPQ, dir,
+						     strlen(COWFS_AUFS_OPQ));
+
+		if (!IS_ERR(opq)) {
+			bool found = d_is_positive(opq);
+
+			dput(opq);
+			if (found)
+				return true;
+		}
+	}
+	if (!(d_inode(dir)->i_opflags & IOP_XATTR))
 		return false;
 
 	res = cowfs_do_getxattr(&path, cowfs_layer_xattr(layer, COWFS_XA_OPAQUE),

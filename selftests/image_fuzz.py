@@ -16,7 +16,9 @@ lower and upper objects and on the layer roots.  Sometimes: each lower
 layer on a tmpfs or ramfs of its own, the bottom layer a union itself,
 junk in the workdir, layers that overlap, and (cowfs, with cowctl built)
 a bind volume attached inside the union whose directory is as hostile as
-a layer (whiteouts, redirects, origins in it must mean nothing there).
+a layer (whiteouts, redirects, origins in it must mean nothing there), and
+(cowfs) AUFS-style .wh. whiteouts in the layers, mounted with
+aufs_whiteouts.
 Then it mounts the union
 (cowfs, or overlay with redirect_dir=on,index=off: --fstype overlay),
 walks it (lstat, stat, readdir, readlink, open+read, listxattr/getxattr,
@@ -1071,6 +1073,26 @@ class Child:
         os.mkdir(mnt)
         extra = rng.choice(["", "", "redirect_dir=on", "redirect_dir=off",
                             "redirect_dir=follow", "xino=on"])
+        # AUFS-style whiteouts (.wh.NAME, .wh..wh..opq) in the layers, read
+        # with aufs_whiteouts; from an rng of their own, as the volume's
+        arng = random.Random(self.seed * 7919 + 2)
+        if self.fstype == "cowfs" and arng.random() < 0.2:
+            for layer in lowers + ([upper] if has_upper else []):
+                if not os.path.isdir(layer):
+                    continue
+                for _ in range(arng.randint(1, 6)):
+                    d = os.path.join(layer, *arng.choice([[], [arng.choice(NAMES)]]))
+                    name = arng.choice([".wh." + arng.choice(NAMES),
+                                        ".wh..wh..opq", ".wh.", ".wh..wh."])
+                    try:
+                        if arng.random() < 0.2:
+                            os.mkdir(os.path.join(d, name))
+                        else:
+                            open(os.path.join(d, name), "w").close()
+                        g.sh("touch %s" % os.path.join(d, name))
+                    except OSError:
+                        pass
+            extra += ("," if extra else "") + "aufs_whiteouts"
         # A bind volume in the union, its directory as hostile as a layer:
         # from an rng of its own, so the layers stay what they were
         vrng = random.Random(self.seed * 7919 + 1)

@@ -9,8 +9,8 @@
 # and runs the committed image, which must show the changes; no network.
 # The same runs with podman's native overlayfs as the reference.  A run
 # on cowfs must really have mounted cowfs (findmnt while the container is
-# up).  Known gap, a TAP TODO: the committed image on cowfs (podman stores
-# layers with AUFS .wh. whiteouts when it uses a mount_program).
+# up).  With a mount_program podman stores layers with AUFS .wh.
+# whiteouts, which the helper has cowfs read (aufs_whiteouts).
 #
 # Rootless needs a user with subordinate ids: the test makes 'cowtest'
 # (uid 4321) by bind-mounting copies of /etc/passwd, group, subuid and
@@ -107,18 +107,10 @@ cycle() {
 	check "$who $drv: podman commit" p commit -q c1 localhost/bb2
 	out=$(p run --rm --network none localhost/bb2 /bin/sh -c \
 		'cat /data/f && ls /data' 2>&1)
-	if [ "$drv" = cowfs ]; then
-		# With a mount_program, containers/storage writes layers with
-		# AUFS whiteouts (.wh.NAME files), which cowfs does not read
-		# yet: the deleted and renamed files come back.  Known, and
-		# reported as TODO; it must fail until that is done.
-		todo "$([ "$out" = "$want" ]; echo $?)" \
-			"$who $drv: the committed image has the changes ($(echo "$out" | tr '\n' ' '))" \
-			"cowfs does not read the AUFS whiteouts of layers that podman extracts for a mount_program"
-	else
-		[ "$out" = "$want" ]
-		result $? "$who $drv: the committed image has the changes ($(echo "$out" | tr '\n' ' '))"
-	fi
+	# With a mount_program, containers/storage stores the committed
+	# layer with AUFS whiteouts (.wh.NAME files): aufs_whiteouts
+	[ "$out" = "$want" ]
+	result $? "$who $drv: the committed image has the changes ($(echo "$out" | tr '\n' ' '))"
 	out=$(p run --rm --network none localhost/bb /bin/sh -c 'ls /data' 2>&1)
 	[ "$out" = "$(printf 'f\ng\nk')" ]
 	result $? "$who $drv: the original image is unchanged ($(echo "$out" | tr '\n' ' '))"
@@ -137,18 +129,6 @@ cycle() {
 	p rmi -f localhost/bb2 localhost/bb >/dev/null 2>&1
 	p system reset -f >/dev/null 2>&1
 	umount_under "$d"
-}
-
-# todo RC DESC WHY: a check known to fail (TAP TODO): it passes the run
-# while it fails, and fails it once it passes, so that the TODO goes.
-todo() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "not ok $n - $2 # passes now: remove its TODO ($3)"
-		nfail=$((nfail + 1))
-	else
-		echo "not ok $n - $2 # TODO $3"
-	fi
 }
 
 for who in root rootless; do

@@ -78,9 +78,11 @@ const char *const mount_helper_usage[] = {
 	"to cowctl that runs this command). OPTIONS are overlayfs's: lowerdir=A:B",
 	"(top first, '\\' escapes ':' and ','), upperdir=, workdir=, and options",
 	"cowfs takes (userxattr, redirect_dir=, volatile, ...). Empty options are",
-	"skipped; SOURCE is ignored. In a user namespace (rootless engines) the",
-	"union is mounted with userxattr, as it must be there. Layers go to the",
-	"kernel one by one (fsconfig lowerdir+), so a long lowerdir= is fine.",
+	"skipped; SOURCE is ignored. aufs_whiteouts is added: engines store",
+	"layers with AUFS .wh. whiteouts when they mount through a helper. In a",
+	"user namespace (rootless engines) the union is mounted with userxattr,",
+	"as it must be there. Layers go to the kernel one by one (fsconfig",
+	"lowerdir+), so a long lowerdir= is fine.",
 	"",
 	"Options:",
 	"  -o OPTIONS   the comma-separated mount options",
@@ -528,7 +530,7 @@ int cmd_mount_helper(int argc, char **argv)
 	struct mount_req r = { .layers = STRVEC_INIT, .volumes = STRVEC_INIT,
 			       .options = STRVEC_INIT };
 	struct strvec given = STRVEC_INIT;
-	bool userxattr = false;
+	bool userxattr = false, aufs = false;
 	int c, ret = EXIT_USAGE;
 
 	while ((c = cmd_getopt(argc, argv, ":ho:", opts)) != -1) {
@@ -554,11 +556,15 @@ int cmd_mount_helper(int argc, char **argv)
 		if (!given.v[i][0])
 			continue;
 		userxattr |= !strcmp(given.v[i], "userxattr");
+		aufs |= !strcmp(given.v[i], "aufs_whiteouts");
 		if (helper_option(&r, given.v[i]))
 			goto out;
 	}
 	if (!userxattr && in_user_namespace())
 		strvec_push(&r.options, "userxattr");
+	/* Engines store layers with .wh. files when they use a helper */
+	if (!aufs)
+		strvec_push(&r.options, "aufs_whiteouts");
 	if (!r.layers.n) {
 		usage_error("no lowerdir= in the options");
 		goto out;
