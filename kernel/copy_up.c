@@ -176,9 +176,9 @@ bool cowfs_origin_matches(struct cowfs_fs *ofs, struct dentry *lower,
 	return match;
 }
 
-/* Copy every xattr and ACL but our own bookkeeping. */
-int cowfs_copy_xattr(struct cowfs_fs *ofs, const struct path *oldpath,
-		     struct dentry *new)
+/* Copy every xattr and ACL but our own bookkeeping to @new in @layer. */
+int cowfs_copy_xattr(const struct cowfs_layer *layer,
+		     const struct path *oldpath, struct dentry *new)
 {
 	struct dentry *old = oldpath->dentry;
 	ssize_t list_size, size, value_size = 0;
@@ -207,7 +207,7 @@ int cowfs_copy_xattr(struct cowfs_fs *ofs, const struct path *oldpath,
 		size = strnlen(name, list_size) + 1;
 		list_size -= size;
 
-		if (cowfs_is_private_xattr(ofs, name))
+		if (cowfs_is_private_xattr(layer->userxattr, name))
 			continue;
 
 		if (is_posix_acl_xattr(name)) {
@@ -220,7 +220,7 @@ int cowfs_copy_xattr(struct cowfs_fs *ofs, const struct path *oldpath,
 					err = 0;
 				continue;
 			}
-			err = cowfs_do_set_acl(&ofs->layers[0], new, name, acl);
+			err = cowfs_do_set_acl(layer, new, name, acl);
 			posix_acl_release(acl);
 			continue;
 		}
@@ -247,7 +247,7 @@ retry:
 			goto retry;
 		}
 
-		err = cowfs_do_setxattr(ofs, new, name, value, err, 0);
+		err = cowfs_do_setxattr(layer, new, name, value, err, 0);
 		/* The upper may not know a security module's names */
 		if (err == -EOPNOTSUPP &&
 		    strncmp(name, XATTR_USER_PREFIX, XATTR_USER_PREFIX_LEN))
@@ -271,7 +271,7 @@ static int cowfs_set_size(struct cowfs_fs *ofs, struct dentry *upper,
 
 	cowfs_start_write(&ofs->layers[0]);
 	inode_lock(d_inode(upper));
-	err = cowfs_do_notify_change(ofs, upper, &attr);
+	err = cowfs_do_notify_change(&ofs->layers[0], upper, &attr);
 	inode_unlock(d_inode(upper));
 	cowfs_end_write(&ofs->layers[0]);
 	return err;
@@ -326,7 +326,7 @@ static int cowfs_copy_data(struct cowfs_fs *ofs, const struct path *lowerpath,
 	 * upper file system journals ahead of the rename that later shows
 	 * the file: no fsync needed (overlayfs skips it too).
 	 */
-	cloned = vfs_clone_file_range(old_file, 0, new_file, 0, len, 0);
+	cloned = cowfs_do_clone(old_file, new_file, len);
 	if (cloned == len)
 		goto out_new;
 
@@ -387,7 +387,7 @@ out_old:
 }
 
 /* Owner first, then mode (not for symlinks), then times. */
-int cowfs_set_attr(struct cowfs_fs *ofs, struct dentry *upper,
+int cowfs_set_attr(const struct cowfs_layer *layer, struct dentry *upper,
 		   const struct kstat *stat)
 {
 	struct iattr attr = {
@@ -398,13 +398,13 @@ int cowfs_set_attr(struct cowfs_fs *ofs, struct dentry *upper,
 	int err;
 
 	inode_lock(d_inode(upper));
-	err = cowfs_do_notify_change(ofs, upper, &attr);
+	err = cowfs_do_notify_change(layer, upper, &attr);
 	if (!err && !S_ISLNK(stat->mode)) {
 		attr = (struct iattr) {
 			.ia_valid = ATTR_MODE,
 			.ia_mode = stat->mode,
 		};
-		err = cowfs_do_notify_change(ofs, upper, &attr);
+		err = cowfs_do_notify_change(layer, upper, &attr);
 	}
 	if (!err) {
 		attr = (struct iattr) {
@@ -413,7 +413,7 @@ int cowfs_set_attr(struct cowfs_fs *ofs, struct dentry *upper,
 			.ia_atime = stat->atime,
 			.ia_mtime = stat->mtime,
 		};
-		err = cowfs_do_notify_change(ofs, upper, &attr);
+		err = cowfs_do_notify_change(layer, upper, &attr);
 	}
 	inode_unlock(d_inode(upper));
 	return err;
@@ -423,18 +423,19 @@ int cowfs_set_attr(struct cowfs_fs *ofs, struct dentry *upper,
 static int cowfs_create_temp(struct cowfs_fs *ofs, struct dentry *temp,
 			     const struct kstat *stat, const char *link)
 {
+	const struct cowfs_layer *upper = &ofs->layers[0];
 	struct inode *wdir = d_inode(ofs->workdir);
 	umode_t type = stat->mode & S_IFMT;
 
 	switch (type) {
 	case S_IFREG:
-		return cowfs_do_create(ofs, wdir, temp, type);
+		return cowfs_do_create(upper, wdir, temp, type);
 	case S_IFDIR:
-		return cowfs_do_mkdir(ofs, wdir, temp, 0);
+		return cowfs_do_mkdir(upper, wdir, temp, 0);
 	case S_IFLNK:
-		return cowfs_do_symlink(ofs, wdir, temp, link);
+		return cowfs_do_symlink(upper, wdir, temp, link);
 	default:
-		return cowfs_do_mknod(ofs, wdir, temp, type, stat->rdev);
+		return cowfs_do_mknod(upper, wdir, temp, type, stat->rdev);
 	}
 }
 
@@ -449,7 +450,7 @@ static int cowfs_copy_metadata(struct cowfs_fs *ofs,
 	struct cowfs_fb *fb;
 	int err, len;
 
-	err = cowfs_copy_xattr(ofs, lowerpath, temp);
+	err = cowfs_copy_xattr(&ofs->layers[0], lowerpath, temp);
 	if (err)
 		return err;
 
@@ -458,15 +459,16 @@ static int cowfs_copy_metadata(struct cowfs_fs *ofs,
 		if (IS_ERR(fb))
 			return PTR_ERR(fb);
 		if (fb) {
-			err = cowfs_do_setxattr(ofs, temp, cowfs_xattr(ofs, COWFS_XA_ORIGIN), fb,
-						len, 0);
+			err = cowfs_do_setxattr(&ofs->layers[0], temp,
+						cowfs_xattr(ofs, COWFS_XA_ORIGIN),
+						fb, len, 0);
 			kfree(fb);
 			if (err)
 				return err;
 		}
 	}
 
-	return cowfs_set_attr(ofs, temp, stat);
+	return cowfs_set_attr(&ofs->layers[0], temp, stat);
 }
 
 /*
@@ -497,7 +499,7 @@ static void cowfs_restore_dir_times(struct cowfs_fs *ofs,
 	};
 
 	inode_lock(d_inode(upperdir));
-	cowfs_do_notify_change(ofs, upperdir, &attr);
+	cowfs_do_notify_change(&ofs->layers[0], upperdir, &attr);
 	inode_unlock(d_inode(upperdir));
 }
 
@@ -523,7 +525,8 @@ static int cowfs_install_temp(struct cowfs_fs *ofs, struct inode *inode,
 		goto out_unlock;
 	}
 
-	upper = cowfs_lookup_upper(ofs, name->name, upperdir, name->len);
+	upper = cowfs_do_lookup_locked(&ofs->layers[0], name->name, upperdir,
+				       name->len);
 	if (IS_ERR(upper)) {
 		err = PTR_ERR(upper);
 		goto out_unlock;
@@ -534,8 +537,8 @@ static int cowfs_install_temp(struct cowfs_fs *ofs, struct inode *inode,
 				    upper);
 		err = -EEXIST;
 	} else {
-		err = cowfs_do_rename(ofs, d_inode(ofs->workdir), temp,
-				      d_inode(upperdir), upper, 0);
+		err = cowfs_do_rename(&ofs->layers[0], d_inode(ofs->workdir),
+				      temp, d_inode(upperdir), upper, 0);
 	}
 	/*
 	 * temp is the upper object now.  Publish it before the upper
@@ -580,17 +583,19 @@ static int cowfs_link_up(struct cowfs_fs *ofs, struct dentry *parent,
 
 	cowfs_start_write(&ofs->layers[0]);
 	/* The name's st_ino and readdir's d_ino come from the origin now */
-	err = cowfs_do_setxattr(ofs, upperdir, cowfs_xattr(ofs, COWFS_XA_IMPURE), "y", 1, 0);
+	err = cowfs_do_setxattr(&ofs->layers[0], upperdir,
+				cowfs_xattr(ofs, COWFS_XA_IMPURE), "y", 1, 0);
 	if (err && err != -EOPNOTSUPP)
 		goto out_end_write;
 
 	inode_lock_nested(udir, I_MUTEX_PARENT);
-	upper = cowfs_lookup_upper(ofs, dentry->d_name.name, upperdir,
-				   dentry->d_name.len);
+	upper = cowfs_do_lookup_locked(&ofs->layers[0], dentry->d_name.name,
+				       upperdir, dentry->d_name.len);
 	err = PTR_ERR_OR_ZERO(upper);
 	if (!err) {
 		if (d_is_negative(upper)) {
-			err = cowfs_do_link(ofs, cowfs_upperdentry(inode), udir,
+			err = cowfs_do_link(&ofs->layers[0],
+					    cowfs_upperdentry(inode), udir,
 					    upper);
 		} else {
 			pr_warn_ratelimited("link-up target '%pd2' already exists\n",
@@ -701,7 +706,7 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 		inode_lock_nested(d_inode(ofs->workdir), I_MUTEX_PARENT);
 		/* Not if someone moved it out of workdir meanwhile */
 		if (temp->d_parent == ofs->workdir)
-			cowfs_cleanup(ofs, d_inode(ofs->workdir), temp);
+			cowfs_cleanup(upper, d_inode(ofs->workdir), temp);
 		inode_unlock(d_inode(ofs->workdir));
 		cowfs_end_write(upper);
 		dput(temp);

@@ -160,142 +160,175 @@ static inline void cowfs_end_write(const struct cowfs_layer *layer)
 	sb_end_write(layer->mnt->mnt_sb);
 }
 
-static inline struct mnt_idmap *cowfs_upper_idmap(struct cowfs_fs *ofs)
+/*
+ * Changes to a real layer.  Each wrapper is keyed on the layer whose
+ * object it changes: the union's upper layer (&ofs->layers[0], also for
+ * workdir), a volume attached in the union (cowfs_upper_layer() of an
+ * inode below the volume's root), or the volume store.  The layer's
+ * mount gives the idmap the change is made through.  The caller holds
+ * cowfs_want_write() (or write access and cowfs_start_write()) on that
+ * same layer.  scripts/check-wrappers.sh ('make check') fails when a
+ * kernel file other than this one calls one of these VFS helpers.
+ */
+static inline struct mnt_idmap *cowfs_layer_idmap(const struct cowfs_layer *layer)
 {
-	return mnt_idmap(cowfs_upper_mnt(ofs));
+	return mnt_idmap(layer->mnt);
 }
 
-static inline int cowfs_do_setxattr(struct cowfs_fs *ofs,
+static inline int cowfs_do_setxattr(const struct cowfs_layer *layer,
 				    struct dentry *dentry, const char *name,
 				    const void *value, size_t size, int flags)
 {
-	int err = vfs_setxattr(cowfs_upper_idmap(ofs), dentry, name, value,
+	int err = vfs_setxattr(cowfs_layer_idmap(layer), dentry, name, value,
 			       size, flags);
 
-	pr_debug("setxattr(%pd2, \"%s\", \"%*pE\", %zu, %d) = %i\n", dentry,
-		 name, min((int)size, 48), value, size, flags, err);
+	pr_debug("setxattr(%pd2, \"%s\", \"%*pE\", %zu, %d, layer %d) = %i\n",
+		 dentry, name, min((int)size, 48), value, size, flags,
+		 layer->idx, err);
 	return err;
 }
 
-static inline int cowfs_do_removexattr(struct cowfs_fs *ofs,
+static inline int cowfs_do_removexattr(const struct cowfs_layer *layer,
 				       struct dentry *dentry, const char *name)
 {
-	int err = vfs_removexattr(cowfs_upper_idmap(ofs), dentry, name);
+	int err = vfs_removexattr(cowfs_layer_idmap(layer), dentry, name);
 
-	pr_debug("removexattr(%pd2, \"%s\") = %i\n", dentry, name, err);
+	pr_debug("removexattr(%pd2, \"%s\", layer %d) = %i\n", dentry, name,
+		 layer->idx, err);
 	return err;
 }
 
-static inline int cowfs_do_notify_change(struct cowfs_fs *ofs,
-					 struct dentry *upperdentry,
+/* With the real inode locked, as notify_change() wants it. */
+static inline int cowfs_do_notify_change(const struct cowfs_layer *layer,
+					 struct dentry *dentry,
 					 struct iattr *attr)
 {
-	return notify_change(cowfs_upper_idmap(ofs), upperdentry, attr, NULL);
-}
+	int err = notify_change(cowfs_layer_idmap(layer), dentry, attr, NULL);
 
-static inline int cowfs_do_create(struct cowfs_fs *ofs, struct inode *dir,
-				  struct dentry *dentry, umode_t mode)
-{
-	int err = vfs_create(cowfs_upper_idmap(ofs), dir, dentry, mode, true);
-
-	pr_debug("create(%pd2, 0%o) = %i\n", dentry, mode, err);
+	pr_debug("notify_change(%pd2, 0x%x, layer %d) = %i\n", dentry,
+		 attr->ia_valid, layer->idx, err);
 	return err;
 }
 
-static inline int cowfs_do_mkdir(struct cowfs_fs *ofs, struct inode *dir,
-				 struct dentry *dentry, umode_t mode)
+static inline int cowfs_do_create(const struct cowfs_layer *layer,
+				  struct inode *dir, struct dentry *dentry,
+				  umode_t mode)
 {
-	int err = vfs_mkdir(cowfs_upper_idmap(ofs), dir, dentry, mode);
+	int err = vfs_create(cowfs_layer_idmap(layer), dir, dentry, mode, true);
 
-	pr_debug("mkdir(%pd2, 0%o) = %i\n", dentry, mode, err);
+	pr_debug("create(%pd2, 0%o, layer %d) = %i\n", dentry, mode,
+		 layer->idx, err);
 	return err;
 }
 
-static inline int cowfs_do_mknod(struct cowfs_fs *ofs, struct inode *dir,
-				 struct dentry *dentry, umode_t mode, dev_t dev)
+static inline int cowfs_do_mkdir(const struct cowfs_layer *layer,
+				 struct inode *dir, struct dentry *dentry,
+				 umode_t mode)
 {
-	int err = vfs_mknod(cowfs_upper_idmap(ofs), dir, dentry, mode, dev);
+	int err = vfs_mkdir(cowfs_layer_idmap(layer), dir, dentry, mode);
 
-	pr_debug("mknod(%pd2, 0%o, 0%o) = %i\n", dentry, mode, dev, err);
+	pr_debug("mkdir(%pd2, 0%o, layer %d) = %i\n", dentry, mode,
+		 layer->idx, err);
 	return err;
 }
 
-static inline int cowfs_do_symlink(struct cowfs_fs *ofs, struct inode *dir,
-				   struct dentry *dentry, const char *oldname)
+static inline int cowfs_do_mknod(const struct cowfs_layer *layer,
+				 struct inode *dir, struct dentry *dentry,
+				 umode_t mode, dev_t dev)
 {
-	int err = vfs_symlink(cowfs_upper_idmap(ofs), dir, dentry, oldname);
+	int err = vfs_mknod(cowfs_layer_idmap(layer), dir, dentry, mode, dev);
 
-	pr_debug("symlink(\"%s\", %pd2) = %i\n", oldname, dentry, err);
+	pr_debug("mknod(%pd2, 0%o, 0%o, layer %d) = %i\n", dentry, mode, dev,
+		 layer->idx, err);
 	return err;
 }
 
-static inline int cowfs_do_link(struct cowfs_fs *ofs,
+static inline int cowfs_do_symlink(const struct cowfs_layer *layer,
+				   struct inode *dir, struct dentry *dentry,
+				   const char *oldname)
+{
+	int err = vfs_symlink(cowfs_layer_idmap(layer), dir, dentry, oldname);
+
+	pr_debug("symlink(\"%s\", %pd2, layer %d) = %i\n", oldname, dentry,
+		 layer->idx, err);
+	return err;
+}
+
+static inline int cowfs_do_link(const struct cowfs_layer *layer,
 				struct dentry *old_dentry, struct inode *dir,
 				struct dentry *new_dentry)
 {
-	int err = vfs_link(old_dentry, cowfs_upper_idmap(ofs), dir, new_dentry,
-			   NULL);
+	int err = vfs_link(old_dentry, cowfs_layer_idmap(layer), dir,
+			   new_dentry, NULL);
 
-	pr_debug("link(%pd2, %pd2) = %i\n", old_dentry, new_dentry, err);
+	pr_debug("link(%pd2, %pd2, layer %d) = %i\n", old_dentry, new_dentry,
+		 layer->idx, err);
 	return err;
 }
 
-static inline int cowfs_do_unlink(struct cowfs_fs *ofs, struct inode *dir,
-				  struct dentry *dentry)
+static inline int cowfs_do_unlink(const struct cowfs_layer *layer,
+				  struct inode *dir, struct dentry *dentry)
 {
-	int err = vfs_unlink(cowfs_upper_idmap(ofs), dir, dentry, NULL);
+	int err = vfs_unlink(cowfs_layer_idmap(layer), dir, dentry, NULL);
 
-	pr_debug("unlink(%pd2) = %i\n", dentry, err);
+	pr_debug("unlink(%pd2, layer %d) = %i\n", dentry, layer->idx, err);
 	return err;
 }
 
-static inline int cowfs_do_rmdir(struct cowfs_fs *ofs, struct inode *dir,
-				 struct dentry *dentry)
+static inline int cowfs_do_rmdir(const struct cowfs_layer *layer,
+				 struct inode *dir, struct dentry *dentry)
 {
-	int err = vfs_rmdir(cowfs_upper_idmap(ofs), dir, dentry);
+	int err = vfs_rmdir(cowfs_layer_idmap(layer), dir, dentry);
 
-	pr_debug("rmdir(%pd2) = %i\n", dentry, err);
+	pr_debug("rmdir(%pd2, layer %d) = %i\n", dentry, layer->idx, err);
 	return err;
 }
 
-static inline int cowfs_do_whiteout(struct cowfs_fs *ofs, struct inode *dir,
-				    struct dentry *dentry)
+/* The caller counts it in cowfs_fs->stats.whiteouts. */
+static inline int cowfs_do_whiteout(const struct cowfs_layer *layer,
+				    struct inode *dir, struct dentry *dentry)
 {
-	int err = vfs_whiteout(cowfs_upper_idmap(ofs), dir, dentry);
+	int err = vfs_whiteout(cowfs_layer_idmap(layer), dir, dentry);
 
-	pr_debug("whiteout(%pd2) = %i\n", dentry, err);
-	if (!err)
-		atomic64_inc(&ofs->stats.whiteouts);
+	pr_debug("whiteout(%pd2, layer %d) = %i\n", dentry, layer->idx, err);
 	return err;
 }
 
-static inline int cowfs_do_rename(struct cowfs_fs *ofs, struct inode *olddir,
+/* Both directories are on @layer: a rename never crosses layers. */
+static inline int cowfs_do_rename(const struct cowfs_layer *layer,
+				  struct inode *olddir,
 				  struct dentry *olddentry,
 				  struct inode *newdir,
 				  struct dentry *newdentry, unsigned int flags)
 {
 	struct renamedata rd = {
-		.old_mnt_idmap	= cowfs_upper_idmap(ofs),
+		.old_mnt_idmap	= cowfs_layer_idmap(layer),
 		.old_dir	= olddir,
 		.old_dentry	= olddentry,
-		.new_mnt_idmap	= cowfs_upper_idmap(ofs),
+		.new_mnt_idmap	= cowfs_layer_idmap(layer),
 		.new_dir	= newdir,
 		.new_dentry	= newdentry,
 		.flags		= flags,
 	};
 	int err = vfs_rename(&rd);
 
-	pr_debug("rename(%pd2, %pd2, 0x%x) = %i\n", olddentry, newdentry,
-		 flags, err);
+	pr_debug("rename(%pd2, %pd2, 0x%x, layer %d) = %i\n", olddentry,
+		 newdentry, flags, layer->idx, err);
 	return err;
 }
 
-/* Look a name up in a locked upper directory. */
-static inline struct dentry *cowfs_lookup_upper(struct cowfs_fs *ofs,
-						const char *name,
-						struct dentry *base, int len)
+/* Look a name up in a locked directory of @layer. */
+static inline struct dentry *cowfs_do_lookup_locked(const struct cowfs_layer *layer,
+						    const char *name,
+						    struct dentry *base,
+						    int len)
 {
-	return lookup_one(cowfs_upper_idmap(ofs), name, base, len);
+	struct dentry *this;
+
+	this = lookup_one(cowfs_layer_idmap(layer), name, base, len);
+	pr_debug("lookup_locked(%pd2/%.*s, layer %d) = %pe\n", base, len, name,
+		 layer->idx, this);
+	return this;
 }
 
 static inline struct posix_acl *cowfs_do_get_acl(const struct path *path,
@@ -308,19 +341,65 @@ static inline int cowfs_do_set_acl(const struct cowfs_layer *layer,
 				   struct dentry *dentry, const char *name,
 				   struct posix_acl *acl)
 {
-	int err = vfs_set_acl(mnt_idmap(layer->mnt), dentry, name, acl);
+	int err = vfs_set_acl(cowfs_layer_idmap(layer), dentry, name, acl);
 
-	pr_debug("set_acl(%pd2, \"%s\") = %i\n", dentry, name, err);
+	pr_debug("set_acl(%pd2, \"%s\", layer %d) = %i\n", dentry, name,
+		 layer->idx, err);
 	return err;
 }
 
 static inline int cowfs_do_remove_acl(const struct cowfs_layer *layer,
 				      struct dentry *dentry, const char *name)
 {
-	int err = vfs_remove_acl(mnt_idmap(layer->mnt), dentry, name);
+	int err = vfs_remove_acl(cowfs_layer_idmap(layer), dentry, name);
 
-	pr_debug("remove_acl(%pd2, \"%s\") = %i\n", dentry, name, err);
+	pr_debug("remove_acl(%pd2, \"%s\", layer %d) = %i\n", dentry, name,
+		 layer->idx, err);
 	return err;
+}
+
+static inline int cowfs_do_fileattr_set(const struct cowfs_layer *layer,
+					struct dentry *dentry,
+					struct fileattr *fa)
+{
+	int err = vfs_fileattr_set(cowfs_layer_idmap(layer), dentry, fa);
+
+	pr_debug("fileattr_set(%pd2, 0x%x, layer %d) = %i\n", dentry, fa->flags,
+		 layer->idx, err);
+	return err;
+}
+
+/*
+ * An unnamed file in directory @dir of @layer, opened with @cred.  The
+ * open holds write access to the layer's mount until the file is put.
+ */
+static inline struct file *cowfs_do_tmpfile(const struct cowfs_layer *layer,
+					    struct dentry *dir, umode_t mode,
+					    int open_flag,
+					    const struct cred *cred)
+{
+	struct path parent = { .mnt = layer->mnt, .dentry = dir };
+	struct file *file;
+
+	file = kernel_tmpfile_open(cowfs_layer_idmap(layer), &parent, mode,
+				   open_flag, cred);
+	pr_debug("tmpfile(%pd2, 0%o, layer %d) = %pe\n", dir, mode,
+		 layer->idx, file);
+	return file;
+}
+
+/*
+ * Share @len bytes of @in's extents with @out, both from offset 0.  The
+ * files were opened on their layers' mounts, which key the call; it takes
+ * freeze protection of @out's filesystem itself.
+ */
+static inline loff_t cowfs_do_clone(struct file *in, struct file *out,
+				    loff_t len)
+{
+	loff_t res = vfs_clone_file_range(in, 0, out, 0, len, 0);
+
+	pr_debug("clone(%pD2, %pD2, %lld) = %lld\n", in, out, len, res);
+	return res;
 }
 
 static inline int cowfs_do_getattr(const struct path *path,
@@ -361,9 +440,10 @@ bool cowfs_dirs_overlap(struct dentry *a, struct dentry *b);
 void cowfs_dir_modified(struct dentry *dentry);
 bool cowfs_inuse_trylock(struct dentry *dentry);
 void cowfs_inuse_unlock(struct dentry *dentry);
-int cowfs_set_opaque(struct cowfs_fs *ofs, struct dentry *upperdentry);
+int cowfs_set_opaque(const struct cowfs_layer *layer,
+		     struct dentry *upperdentry);
 struct dentry *cowfs_lookup_temp(struct cowfs_fs *ofs, struct dentry *workdir);
-int cowfs_cleanup(struct cowfs_fs *ofs, struct inode *dir,
+int cowfs_cleanup(const struct cowfs_layer *layer, struct inode *dir,
 		  struct dentry *dentry);
 
 /* graft.c */
@@ -385,9 +465,9 @@ bool cowfs_origin_matches(struct cowfs_fs *ofs, struct dentry *lower,
 			  const void *origin, int len);
 int cowfs_copy_up(struct dentry *dentry);
 int cowfs_copy_up_flags(struct dentry *dentry, int flags);
-int cowfs_copy_xattr(struct cowfs_fs *ofs, const struct path *oldpath,
-		     struct dentry *new);
-int cowfs_set_attr(struct cowfs_fs *ofs, struct dentry *upper,
+int cowfs_copy_xattr(const struct cowfs_layer *layer,
+		     const struct path *oldpath, struct dentry *new);
+int cowfs_set_attr(const struct cowfs_layer *layer, struct dentry *upper,
 		   const struct kstat *stat);
 
 /* dir.c */
@@ -424,8 +504,8 @@ struct inode *cowfs_new_inode(struct super_block *sb,
 /* readdir.c */
 extern const struct file_operations cowfs_dir_operations;
 int cowfs_check_empty_dir(struct dentry *dentry, struct list_head *whiteouts);
-void cowfs_cleanup_whiteouts(struct cowfs_fs *ofs, struct dentry *upper,
-			     struct list_head *whiteouts);
+void cowfs_cleanup_whiteouts(const struct cowfs_layer *layer,
+			     struct dentry *upper, struct list_head *whiteouts);
 void cowfs_cache_free_list(struct list_head *list);
 
 /* file.c */
@@ -433,7 +513,7 @@ extern const struct file_operations cowfs_file_operations;
 
 /* xattrs.c */
 const struct xattr_handler * const *cowfs_xattr_handlers(struct cowfs_fs *ofs);
-bool cowfs_is_private_xattr(const struct cowfs_fs *ofs, const char *name);
+bool cowfs_is_private_xattr(bool userxattr, const char *name);
 ssize_t cowfs_listxattr(struct dentry *dentry, char *list, size_t size);
 
 /* params.c */

@@ -62,21 +62,22 @@ static void cowfs_revert_creds_as_caller(const struct cred *old_cred)
 	cowfs_revert_creds(old_cred);
 }
 
-static int cowfs_create_real(struct cowfs_fs *ofs, struct inode *dir,
+/* Make the object in directory @dir of @layer. */
+static int cowfs_create_real(const struct cowfs_layer *layer, struct inode *dir,
 			     struct dentry *newdentry, struct cowfs_cattr *attr)
 {
 	if (attr->hardlink)
-		return cowfs_do_link(ofs, attr->hardlink, dir, newdentry);
+		return cowfs_do_link(layer, attr->hardlink, dir, newdentry);
 
 	switch (attr->mode & S_IFMT) {
 	case S_IFREG:
-		return cowfs_do_create(ofs, dir, newdentry, attr->mode);
+		return cowfs_do_create(layer, dir, newdentry, attr->mode);
 	case S_IFDIR:
-		return cowfs_do_mkdir(ofs, dir, newdentry, attr->mode);
+		return cowfs_do_mkdir(layer, dir, newdentry, attr->mode);
 	case S_IFLNK:
-		return cowfs_do_symlink(ofs, dir, newdentry, attr->link);
+		return cowfs_do_symlink(layer, dir, newdentry, attr->link);
 	default:
-		return cowfs_do_mknod(ofs, dir, newdentry, attr->mode,
+		return cowfs_do_mknod(layer, dir, newdentry, attr->mode,
 				      attr->rdev);
 	}
 }
@@ -161,14 +162,22 @@ static void cowfs_unlock_upper(struct cowfs_fs *ofs, struct dentry *upperdir,
 }
 
 /*
- * Lock upper directory @upperdir, and workdir with it when @with_workdir,
- * and look @name up in it.
+ * Lock upper directory @upperdir of @layer, and workdir with it when
+ * @with_workdir, and look @name up in it.
  */
-static int cowfs_lock_upper(struct cowfs_fs *ofs, struct dentry *upperdir,
-			    const struct qstr *name, bool with_workdir,
-			    struct dentry **upper)
+static int cowfs_lock_upper(struct cowfs_fs *ofs,
+			    const struct cowfs_layer *layer,
+			    struct dentry *upperdir, const struct qstr *name,
+			    bool with_workdir, struct dentry **upper)
 {
 	struct dentry *trap;
+
+	/*
+	 * workdir is the union's upper layer's: a volume's objects never
+	 * move through it, even when the volume shares its filesystem.
+	 */
+	if (with_workdir && layer != &ofs->layers[0])
+		return -EXDEV;
 
 	if (with_workdir) {
 		trap = lock_rename(ofs->workdir, upperdir);
@@ -182,7 +191,7 @@ static int cowfs_lock_upper(struct cowfs_fs *ofs, struct dentry *upperdir,
 		inode_lock_nested(d_inode(upperdir), I_MUTEX_PARENT);
 	}
 
-	*upper = cowfs_lookup_upper(ofs, name->name, upperdir, name->len);
+	*upper = cowfs_do_lookup_locked(layer, name->name, upperdir, name->len);
 	if (IS_ERR(*upper)) {
 		int err = PTR_ERR(*upper);
 
@@ -192,12 +201,16 @@ static int cowfs_lock_upper(struct cowfs_fs *ofs, struct dentry *upperdir,
 	return 0;
 }
 
-/* Make the object in workdir and rename it over the whiteout at @upper. */
+/*
+ * Make the object in workdir and rename it over the whiteout at @upper,
+ * all on the union's upper layer.
+ */
 static struct dentry *cowfs_create_over_whiteout(struct cowfs_fs *ofs,
 						 struct dentry *upperdir,
 						 struct dentry *upper,
 						 struct cowfs_cattr *attr)
 {
+	const struct cowfs_layer *layer = &ofs->layers[0];
 	struct inode *wdir = d_inode(ofs->workdir);
 	struct inode *udir = d_inode(upperdir);
 	struct dentry *temp;
@@ -207,24 +220,24 @@ static struct dentry *cowfs_create_over_whiteout(struct cowfs_fs *ofs,
 	if (IS_ERR(temp))
 		return temp;
 
-	err = cowfs_create_real(ofs, wdir, temp, attr);
+	err = cowfs_create_real(layer, wdir, temp, attr);
 	if (err)
 		goto out_dput;
 
 	if (S_ISDIR(attr->mode)) {
 		/* Lower directories of this name were removed: hide them */
-		err = cowfs_set_opaque(ofs, temp);
+		err = cowfs_set_opaque(layer, temp);
 		if (!err)
-			err = cowfs_do_rename(ofs, wdir, temp, udir, upper,
+			err = cowfs_do_rename(layer, wdir, temp, udir, upper,
 					      RENAME_EXCHANGE);
 		/* The whiteout is in workdir now */
 		if (!err)
-			cowfs_cleanup(ofs, wdir, upper);
+			cowfs_cleanup(layer, wdir, upper);
 	} else {
-		err = cowfs_do_rename(ofs, wdir, temp, udir, upper, 0);
+		err = cowfs_do_rename(layer, wdir, temp, udir, upper, 0);
 	}
 	if (err) {
-		cowfs_cleanup(ofs, wdir, temp);
+		cowfs_cleanup(layer, wdir, temp);
 		goto out_dput;
 	}
 	return temp;
@@ -269,14 +282,15 @@ static int cowfs_create_object(struct dentry *dentry, struct inode *inode,
 	}
 
 	upperdir = cowfs_dentry_upper(parent);
-	err = cowfs_lock_upper(ofs, upperdir, &dentry->d_name, false, &upper);
+	err = cowfs_lock_upper(ofs, layer, upperdir, &dentry->d_name, false,
+			       &upper);
 	if (!err && cowfs_is_whiteout(upper)) {
 		/* Replacing a whiteout takes workdir too: lock again */
 		dput(upper);
 		cowfs_unlock_upper(ofs, upperdir, false);
 		with_workdir = true;
-		err = cowfs_lock_upper(ofs, upperdir, &dentry->d_name, true,
-				       &upper);
+		err = cowfs_lock_upper(ofs, layer, upperdir, &dentry->d_name,
+				       true, &upper);
 	}
 	if (err)
 		goto out_revert;
@@ -289,7 +303,7 @@ static int cowfs_create_object(struct dentry *dentry, struct inode *inode,
 		/* Something appeared in the upper layer behind our back */
 		newdentry = ERR_PTR(-EEXIST);
 	} else {
-		err = cowfs_create_real(ofs, d_inode(upperdir), upper, attr);
+		err = cowfs_create_real(layer, d_inode(upperdir), upper, attr);
 		newdentry = err ? ERR_PTR(err) : dget(upper);
 		/*
 		 * As overlayfs does: a new directory in a merged one is
@@ -298,9 +312,10 @@ static int cowfs_create_object(struct dentry *dentry, struct inode *inode,
 		 */
 		if (!err && S_ISDIR(attr->mode) && !attr->hardlink &&
 		    cowfs_dir_is_merged(d_inode(parent))) {
-			err = cowfs_set_opaque(ofs, newdentry);
+			err = cowfs_set_opaque(layer, newdentry);
 			if (err) {
-				cowfs_cleanup(ofs, d_inode(upperdir), newdentry);
+				cowfs_cleanup(layer, d_inode(upperdir),
+					      newdentry);
 				dput(newdentry);
 				newdentry = ERR_PTR(err);
 			}
@@ -400,7 +415,6 @@ static int cowfs_tmpfile(struct mnt_idmap *idmap, struct inode *dir,
 	struct dentry *dentry = file->f_path.dentry;
 	const struct cowfs_layer *layer;
 	const struct cred *old_cred;
-	struct path realparent;
 	struct file *realfile;
 	struct inode *inode;
 	int err;
@@ -419,9 +433,8 @@ static int cowfs_tmpfile(struct mnt_idmap *idmap, struct inode *dir,
 		err = PTR_ERR(old_cred);
 		goto out_drop_write;
 	}
-	cowfs_path_upper(dentry->d_parent, &realparent);
-	realfile = kernel_tmpfile_open(mnt_idmap(layer->mnt), &realparent,
-				       mode, file->f_flags, current_cred());
+	realfile = cowfs_do_tmpfile(layer, cowfs_dentry_upper(dentry->d_parent),
+				    mode, file->f_flags, current_cred());
 	cowfs_revert_creds_as_caller(old_cred);
 	if (IS_ERR(realfile)) {
 		err = PTR_ERR(realfile);
@@ -447,13 +460,15 @@ out_drop_write:
 
 /*
  * Swap a whiteout made in workdir with @upper, then remove the old object
- * (and the whiteouts it held, for a directory) from workdir.
+ * (and the whiteouts it held, for a directory) from workdir.  All of it
+ * on the union's upper layer: volumes have no whiteouts.
  */
 static int cowfs_replace_with_whiteout(struct cowfs_fs *ofs,
 				       struct dentry *upperdir,
 				       struct dentry *upper,
 				       struct list_head *whiteouts)
 {
+	const struct cowfs_layer *layer = &ofs->layers[0];
 	struct inode *wdir = d_inode(ofs->workdir);
 	struct dentry *whiteout;
 	int err;
@@ -462,21 +477,22 @@ static int cowfs_replace_with_whiteout(struct cowfs_fs *ofs,
 	if (IS_ERR(whiteout))
 		return PTR_ERR(whiteout);
 
-	err = cowfs_do_whiteout(ofs, wdir, whiteout);
+	err = cowfs_do_whiteout(layer, wdir, whiteout);
 	if (err)
 		goto out_dput;
+	atomic64_inc(&ofs->stats.whiteouts);
 
-	err = cowfs_do_rename(ofs, wdir, whiteout, d_inode(upperdir), upper,
+	err = cowfs_do_rename(layer, wdir, whiteout, d_inode(upperdir), upper,
 			      RENAME_EXCHANGE);
 	if (err) {
-		cowfs_cleanup(ofs, wdir, whiteout);
+		cowfs_cleanup(layer, wdir, whiteout);
 		goto out_dput;
 	}
 
 	/* @upper is in workdir now */
 	if (d_is_dir(upper))
-		cowfs_cleanup_whiteouts(ofs, upper, whiteouts);
-	cowfs_cleanup(ofs, wdir, upper);
+		cowfs_cleanup_whiteouts(layer, upper, whiteouts);
+	cowfs_cleanup(layer, wdir, upper);
 out_dput:
 	dput(whiteout);
 	return err;
@@ -498,6 +514,7 @@ static struct dentry *cowfs_clear_empty(struct dentry *dentry,
 {
 	struct cowfs_fs *ofs = COWFS_FS(dentry->d_sb);
 	struct dentry *upperdir = cowfs_dentry_upper(dentry->d_parent);
+	const struct cowfs_layer *layer = &ofs->layers[0];
 	struct inode *wdir = d_inode(ofs->workdir);
 	struct dentry *upper, *opaquedir;
 	struct path upperpath;
@@ -510,7 +527,9 @@ static struct dentry *cowfs_clear_empty(struct dentry *dentry,
 	if (err)
 		return ERR_PTR(err);
 
-	err = cowfs_lock_upper(ofs, upperdir, &dentry->d_name, true, &upper);
+	/* Through workdir: not in a volume (EXDEV) */
+	err = cowfs_lock_upper(ofs, cowfs_upper_layer(d_inode(dentry->d_parent)),
+			       upperdir, &dentry->d_name, true, &upper);
 	if (err)
 		return ERR_PTR(err);
 
@@ -522,25 +541,25 @@ static struct dentry *cowfs_clear_empty(struct dentry *dentry,
 	if (IS_ERR(opaquedir))
 		goto out_unlock;
 	/* The mode is set below: mkdir would apply the caller's umask */
-	err = cowfs_do_mkdir(ofs, wdir, opaquedir, 0);
+	err = cowfs_do_mkdir(layer, wdir, opaquedir, 0);
 	if (err)
 		goto out_dput;
-	err = cowfs_copy_xattr(ofs, &upperpath, opaquedir);
+	err = cowfs_copy_xattr(layer, &upperpath, opaquedir);
 	if (!err)
-		err = cowfs_set_opaque(ofs, opaquedir);
+		err = cowfs_set_opaque(layer, opaquedir);
 	if (!err)
-		err = cowfs_set_attr(ofs, opaquedir, &stat);
+		err = cowfs_set_attr(layer, opaquedir, &stat);
 	if (!err)
-		err = cowfs_do_rename(ofs, wdir, opaquedir, d_inode(upperdir),
+		err = cowfs_do_rename(layer, wdir, opaquedir, d_inode(upperdir),
 				      upper, RENAME_EXCHANGE);
 	if (err) {
-		cowfs_cleanup(ofs, wdir, opaquedir);
+		cowfs_cleanup(layer, wdir, opaquedir);
 		goto out_dput;
 	}
 
 	/* The old directory is in workdir now, out of the union's sight */
-	cowfs_cleanup_whiteouts(ofs, upper, whiteouts);
-	cowfs_cleanup(ofs, wdir, upper);
+	cowfs_cleanup_whiteouts(layer, upper, whiteouts);
+	cowfs_cleanup(layer, wdir, upper);
 	d_drop(dentry);
 	goto out_unlock;
 
@@ -613,8 +632,8 @@ static int cowfs_remove(struct dentry *dentry, bool is_dir)
 	upperdir = cowfs_dentry_upper(parent);
 	/* Only swapping an upper object for a whiteout needs workdir */
 	with_workdir = whiteout && cowfs_dentry_upper(dentry);
-	err = cowfs_lock_upper(ofs, upperdir, &dentry->d_name, with_workdir,
-			       &upper);
+	err = cowfs_lock_upper(ofs, layer, upperdir, &dentry->d_name,
+			       with_workdir, &upper);
 	if (err)
 		goto out_revert;
 
@@ -632,11 +651,13 @@ static int cowfs_remove(struct dentry *dentry, bool is_dir)
 
 	if (!whiteout) {
 		if (is_dir)
-			err = cowfs_do_rmdir(ofs, d_inode(upperdir), upper);
+			err = cowfs_do_rmdir(layer, d_inode(upperdir), upper);
 		else
-			err = cowfs_do_unlink(ofs, d_inode(upperdir), upper);
+			err = cowfs_do_unlink(layer, d_inode(upperdir), upper);
 	} else if (d_is_negative(upper)) {
-		err = cowfs_do_whiteout(ofs, d_inode(upperdir), upper);
+		err = cowfs_do_whiteout(layer, d_inode(upperdir), upper);
+		if (!err)
+			atomic64_inc(&ofs->stats.whiteouts);
 	} else {
 		err = cowfs_replace_with_whiteout(ofs, upperdir, upper,
 						  &whiteouts);
@@ -760,11 +781,12 @@ struct cowfs_rename_side {
 	bool set_opaque;
 };
 
-static int cowfs_set_redirect_xattr(struct cowfs_fs *ofs, struct dentry *upper,
-				    const char *redirect)
+static int cowfs_set_redirect_xattr(const struct cowfs_layer *layer,
+				    struct dentry *upper, const char *redirect)
 {
-	int err = cowfs_do_setxattr(ofs, upper, cowfs_xattr(ofs, COWFS_XA_REDIRECT), redirect,
-				    strlen(redirect), 0);
+	int err = cowfs_do_setxattr(layer, upper,
+				    cowfs_layer_xattr(layer, COWFS_XA_REDIRECT),
+				    redirect, strlen(redirect), 0);
 
 	/* No xattrs: the user may move the tree by copying it instead */
 	return err == -EOPNOTSUPP ? -EXDEV : err;
@@ -890,8 +912,8 @@ static int cowfs_rename(struct mnt_idmap *idmap, struct inode *olddir,
 		goto out_revert;
 	}
 
-	olddentry = cowfs_lookup_upper(ofs, old->d_name.name, old_upperdir,
-				       old->d_name.len);
+	olddentry = cowfs_do_lookup_locked(layer, old->d_name.name,
+					   old_upperdir, old->d_name.len);
 	if (IS_ERR(olddentry)) {
 		err = PTR_ERR(olddentry);
 		olddentry = NULL;
@@ -901,8 +923,8 @@ static int cowfs_rename(struct mnt_idmap *idmap, struct inode *olddir,
 	if (d_inode(olddentry) != cowfs_inode_upper(d_inode(old)))
 		goto out_unlock;
 
-	newdentry = cowfs_lookup_upper(ofs, new->d_name.name, new_upperdir,
-				       new->d_name.len);
+	newdentry = cowfs_do_lookup_locked(layer, new->d_name.name,
+					   new_upperdir, new->d_name.len);
 	if (IS_ERR(newdentry)) {
 		err = PTR_ERR(newdentry);
 		newdentry = NULL;
@@ -939,19 +961,19 @@ static int cowfs_rename(struct mnt_idmap *idmap, struct inode *olddir,
 	}
 
 	if (o.redirect)
-		err = cowfs_set_redirect_xattr(ofs, olddentry, o.redirect);
+		err = cowfs_set_redirect_xattr(layer, olddentry, o.redirect);
 	else if (o.set_opaque)
-		err = cowfs_set_opaque(ofs, olddentry);
+		err = cowfs_set_opaque(layer, olddentry);
 	else
 		err = 0;
 	if (!err && n.redirect)
-		err = cowfs_set_redirect_xattr(ofs, newdentry, n.redirect);
+		err = cowfs_set_redirect_xattr(layer, newdentry, n.redirect);
 	else if (!err && n.set_opaque)
-		err = cowfs_set_opaque(ofs, newdentry);
+		err = cowfs_set_opaque(layer, newdentry);
 	if (err)
 		goto out_unlock;
 
-	err = cowfs_do_rename(ofs, d_inode(old_upperdir), olddentry,
+	err = cowfs_do_rename(layer, d_inode(old_upperdir), olddentry,
 			      d_inode(new_upperdir), newdentry, real_flags);
 	if (err)
 		goto out_unlock;
@@ -959,7 +981,7 @@ static int cowfs_rename(struct mnt_idmap *idmap, struct inode *olddir,
 		atomic64_inc(&ofs->stats.whiteouts);
 
 	if (cleanup_whiteout)
-		cowfs_cleanup(ofs, d_inode(old_upperdir), newdentry);
+		cowfs_cleanup(layer, d_inode(old_upperdir), newdentry);
 out_unlock:
 	unlock_rename(new_upperdir, old_upperdir);
 	/*
@@ -967,8 +989,10 @@ out_unlock:
 	 * for its st_ino.  Best effort; setxattr locks the directories.
 	 */
 	if (!err && !samedir && (o.has_lower || (!overwrite && n.has_lower))) {
-		cowfs_do_setxattr(ofs, new_upperdir, cowfs_xattr(ofs, COWFS_XA_IMPURE), "y", 1, 0);
-		cowfs_do_setxattr(ofs, old_upperdir, cowfs_xattr(ofs, COWFS_XA_IMPURE), "y", 1, 0);
+		const char *impure = cowfs_layer_xattr(layer, COWFS_XA_IMPURE);
+
+		cowfs_do_setxattr(layer, new_upperdir, impure, "y", 1, 0);
+		cowfs_do_setxattr(layer, old_upperdir, impure, "y", 1, 0);
 	}
 out_revert:
 	dput(opaquedir);

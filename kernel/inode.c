@@ -198,8 +198,8 @@ int cowfs_set_acl(struct mnt_idmap *idmap, struct dentry *dentry,
 int cowfs_setattr(struct mnt_idmap *idmap, struct dentry *dentry,
 		  struct iattr *attr)
 {
-	struct cowfs_fs *ofs = COWFS_FS(dentry->d_sb);
 	struct inode *inode = d_inode(dentry);
+	const struct cowfs_layer *layer;
 	const struct cred *old_cred;
 	struct dentry *upper;
 	int err;
@@ -231,16 +231,18 @@ int cowfs_setattr(struct mnt_idmap *idmap, struct dentry *dentry,
 	if (attr->ia_valid & (ATTR_KILL_SUID | ATTR_KILL_SGID))
 		attr->ia_valid &= ~ATTR_MODE;
 
+	/* The union's upper layer, or the volume the object is in */
 	upper = cowfs_dentry_upper(dentry);
-	err = cowfs_want_write(cowfs_upper_layer(inode));
+	layer = cowfs_upper_layer(inode);
+	err = cowfs_want_write(layer);
 	if (err)
 		return err;
 	inode_lock(d_inode(upper));
 	old_cred = cowfs_override_creds(dentry->d_sb);
-	err = cowfs_do_notify_change(ofs, upper, attr);
+	err = cowfs_do_notify_change(layer, upper, attr);
 	cowfs_revert_creds(old_cred);
 	inode_unlock(d_inode(upper));
-	cowfs_drop_write(cowfs_upper_layer(inode));
+	cowfs_drop_write(layer);
 	if (!err)
 		cowfs_copyattr(inode);
 	return err;
@@ -296,22 +298,22 @@ int cowfs_fileattr_get(struct dentry *dentry, struct fileattr *fa)
 int cowfs_fileattr_set(struct mnt_idmap *idmap, struct dentry *dentry,
 		       struct fileattr *fa)
 {
+	const struct cowfs_layer *layer;
 	const struct cred *old_cred;
-	struct path upperpath;
 	int err;
 
 	err = cowfs_copy_up(dentry);
 	if (err)
 		return err;
 
-	cowfs_path_upper(dentry, &upperpath);
-	err = cowfs_want_write(cowfs_upper_layer(d_inode(dentry)));
+	layer = cowfs_upper_layer(d_inode(dentry));
+	err = cowfs_want_write(layer);
 	if (err)
 		return err;
 	old_cred = cowfs_override_creds(dentry->d_sb);
-	err = vfs_fileattr_set(mnt_idmap(upperpath.mnt), upperpath.dentry, fa);
+	err = cowfs_do_fileattr_set(layer, cowfs_dentry_upper(dentry), fa);
 	cowfs_revert_creds(old_cred);
-	cowfs_drop_write(cowfs_upper_layer(d_inode(dentry)));
+	cowfs_drop_write(layer);
 	cowfs_copyattr(d_inode(dentry));
 	return err;
 }

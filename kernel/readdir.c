@@ -473,8 +473,8 @@ int cowfs_check_empty_dir(struct dentry *dentry, struct list_head *whiteouts)
 }
 
 /* Remove the whiteouts listed by cowfs_check_empty_dir() from @upper. */
-void cowfs_cleanup_whiteouts(struct cowfs_fs *ofs, struct dentry *upper,
-			     struct list_head *whiteouts)
+void cowfs_cleanup_whiteouts(const struct cowfs_layer *layer,
+			     struct dentry *upper, struct list_head *whiteouts)
 {
 	struct cowfs_cache_entry *p;
 
@@ -482,14 +482,14 @@ void cowfs_cleanup_whiteouts(struct cowfs_fs *ofs, struct dentry *upper,
 	list_for_each_entry(p, whiteouts, l_node) {
 		struct dentry *dentry;
 
-		dentry = cowfs_lookup_upper(ofs, p->name, upper, p->len);
+		dentry = cowfs_do_lookup_locked(layer, p->name, upper, p->len);
 		if (IS_ERR(dentry)) {
 			pr_err("lookup '%pd2/%s' for cleanup failed (%ld)\n",
 			       upper, p->name, PTR_ERR(dentry));
 			continue;
 		}
 		if (cowfs_is_whiteout(dentry))
-			cowfs_cleanup(ofs, d_inode(upper), dentry);
+			cowfs_cleanup(layer, d_inode(upper), dentry);
 		dput(dentry);
 	}
 	inode_unlock(d_inode(upper));

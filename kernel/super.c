@@ -271,7 +271,8 @@ static int cowfs_clean_dir(struct cowfs_fs *ofs, struct dentry *dir, int depth)
 
 		if (!err) {
 			inode_lock_nested(d_inode(dir), I_MUTEX_PARENT);
-			this = cowfs_lookup_upper(ofs, n->name, dir, n->len);
+			this = cowfs_do_lookup_locked(&ofs->layers[0], n->name,
+						      dir, n->len);
 			inode_unlock(d_inode(dir));
 			if (IS_ERR(this)) {
 				err = PTR_ERR(this);
@@ -279,7 +280,8 @@ static int cowfs_clean_dir(struct cowfs_fs *ofs, struct dentry *dir, int depth)
 				if (d_is_dir(this) && depth > 0)
 					err = cowfs_clean_dir(ofs, this, depth - 1);
 				inode_lock_nested(d_inode(dir), I_MUTEX_PARENT);
-				err = err ?: cowfs_cleanup(ofs, d_inode(dir), this);
+				err = err ?: cowfs_cleanup(&ofs->layers[0],
+							   d_inode(dir), this);
 				inode_unlock(d_inode(dir));
 				dput(this);
 			} else {
@@ -336,18 +338,20 @@ static int cowfs_check_d_type(struct cowfs_fs *ofs, struct dentry *dir,
 /* Whether the upper file system has what the union needs from it. */
 static int cowfs_check_upper_fs(struct cowfs_fs *ofs, struct fs_context *fc)
 {
+	const struct cowfs_layer *upper = &ofs->layers[0];
 	struct dentry *work = ofs->workdir;
 	struct inode *wdir = d_inode(work);
 	struct dentry *temp, *dest;
 	int err;
 
-	err = cowfs_do_setxattr(ofs, work, cowfs_xattr(ofs, COWFS_XA_OPAQUE), "0", 1, 0);
+	err = cowfs_do_setxattr(upper, work, cowfs_xattr(ofs, COWFS_XA_OPAQUE),
+				"0", 1, 0);
 	if (err) {
 		errorfc(fc, "upper filesystem does not support %s xattrs (%d)",
 			ofs->config.userxattr ? "user.*" : "trusted.*", err);
 		return -EINVAL;
 	}
-	cowfs_do_removexattr(ofs, work, cowfs_xattr(ofs, COWFS_XA_OPAQUE));
+	cowfs_do_removexattr(upper, work, cowfs_xattr(ofs, COWFS_XA_OPAQUE));
 
 	inode_lock_nested(wdir, I_MUTEX_PARENT);
 	temp = cowfs_lookup_temp(ofs, work);
@@ -359,7 +363,7 @@ static int cowfs_check_upper_fs(struct cowfs_fs *ofs, struct fs_context *fc)
 	if (err)
 		goto out_temp;
 
-	err = cowfs_do_create(ofs, wdir, temp, S_IFREG);
+	err = cowfs_do_create(upper, wdir, temp, S_IFREG);
 	if (!err) {
 		/* rename moves the dentry: remember the name it leaves */
 		char name[24];
@@ -371,26 +375,27 @@ static int cowfs_check_upper_fs(struct cowfs_fs *ofs, struct fs_context *fc)
 		inode_lock_nested(wdir, I_MUTEX_PARENT);
 		if (err) {
 			errorfc(fc, "upper filesystem does not report d_type in readdir");
-			cowfs_cleanup(ofs, wdir, temp);
+			cowfs_cleanup(upper, wdir, temp);
 			dput(dest);
 			goto out_temp;
 		}
-		err = cowfs_do_rename(ofs, wdir, temp, wdir, dest,
+		err = cowfs_do_rename(upper, wdir, temp, wdir, dest,
 				      RENAME_WHITEOUT);
 		if (!err) {
 			struct dentry *wh;
 
-			wh = cowfs_lookup_upper(ofs, name, work, strlen(name));
+			wh = cowfs_do_lookup_locked(upper, name, work,
+						    strlen(name));
 			if (!IS_ERR(wh)) {
 				if (!cowfs_is_whiteout(wh))
 					err = -EINVAL;
 				else
-					cowfs_cleanup(ofs, wdir, wh);
+					cowfs_cleanup(upper, wdir, wh);
 				dput(wh);
 			}
-			cowfs_cleanup(ofs, wdir, temp);
+			cowfs_cleanup(upper, wdir, temp);
 		} else {
-			cowfs_cleanup(ofs, wdir, temp);
+			cowfs_cleanup(upper, wdir, temp);
 		}
 	}
 	dput(dest);
@@ -412,10 +417,11 @@ static int cowfs_make_workdir(struct cowfs_fs *ofs, struct fs_context *fc)
 	int err;
 
 	inode_lock_nested(d_inode(base), I_MUTEX_PARENT);
-	work = cowfs_lookup_upper(ofs, COWFS_WORKDIR_NAME, base,
-				  strlen(COWFS_WORKDIR_NAME));
+	work = cowfs_do_lookup_locked(&ofs->layers[0], COWFS_WORKDIR_NAME, base,
+				      strlen(COWFS_WORKDIR_NAME));
 	if (!IS_ERR(work) && d_is_negative(work)) {
-		err = cowfs_do_mkdir(ofs, d_inode(base), work, S_IFDIR);
+		err = cowfs_do_mkdir(&ofs->layers[0], d_inode(base), work,
+				     S_IFDIR);
 		if (!err && d_is_negative(work))
 			err = -EIO;
 		if (err) {
@@ -520,11 +526,11 @@ static int cowfs_get_upper(struct super_block *sb, struct fs_context *fc)
 	ofs->workdir_locked = true;
 	path_put(workpath);
 
-	err = mnt_want_write(mnt);
+	err = cowfs_want_write(&ofs->layers[0]);
 	if (err)
 		return err;
 	err = cowfs_make_workdir(ofs, fc);
-	mnt_drop_write(mnt);
+	cowfs_drop_write(&ofs->layers[0]);
 	return err;
 }
 

@@ -229,13 +229,18 @@ void cowfs_inuse_unlock(struct dentry *dentry)
 	spin_unlock(&inode->i_lock);
 }
 
-int cowfs_set_opaque(struct cowfs_fs *ofs, struct dentry *upperdentry)
+int cowfs_set_opaque(const struct cowfs_layer *layer,
+		     struct dentry *upperdentry)
 {
-	return cowfs_do_setxattr(ofs, upperdentry, cowfs_xattr(ofs, COWFS_XA_OPAQUE), "y", 1,
-				 0);
+	return cowfs_do_setxattr(layer, upperdentry,
+				 cowfs_layer_xattr(layer, COWFS_XA_OPAQUE), "y",
+				 1, 0);
 }
 
-/* A fresh negative dentry for a temporary object in locked @workdir. */
+/*
+ * A fresh negative dentry for a temporary object in locked @workdir, on
+ * the union's upper layer.
+ */
 struct dentry *cowfs_lookup_temp(struct cowfs_fs *ofs, struct dentry *workdir)
 {
 	char name[24];
@@ -243,7 +248,8 @@ struct dentry *cowfs_lookup_temp(struct cowfs_fs *ofs, struct dentry *workdir)
 
 	snprintf(name, sizeof(name), "#%lx",
 		 atomic_long_inc_return(&ofs->last_temp_id));
-	temp = cowfs_lookup_upper(ofs, name, workdir, strlen(name));
+	temp = cowfs_do_lookup_locked(&ofs->layers[0], name, workdir,
+				      strlen(name));
 	if (!IS_ERR(temp) && d_is_positive(temp)) {
 		pr_err("workdir/%s already exists\n", name);
 		dput(temp);
@@ -252,17 +258,17 @@ struct dentry *cowfs_lookup_temp(struct cowfs_fs *ofs, struct dentry *workdir)
 	return temp;
 }
 
-/* Remove an object left in locked @dir, e.g. a temporary in workdir. */
-int cowfs_cleanup(struct cowfs_fs *ofs, struct inode *dir,
+/* Remove an object left in locked @dir of @layer, e.g. a temporary in workdir. */
+int cowfs_cleanup(const struct cowfs_layer *layer, struct inode *dir,
 		  struct dentry *dentry)
 {
 	int err;
 
 	dget(dentry);
 	if (d_is_dir(dentry))
-		err = cowfs_do_rmdir(ofs, dir, dentry);
+		err = cowfs_do_rmdir(layer, dir, dentry);
 	else
-		err = cowfs_do_unlink(ofs, dir, dentry);
+		err = cowfs_do_unlink(layer, dir, dentry);
 	dput(dentry);
 	if (err)
 		pr_err("cleanup of '%pd2' failed (%i)\n", dentry, err);

@@ -26,10 +26,10 @@ const char *const cowfs_xattr_names[][2] = {
 			      COWFS_XATTR_USER_PREFIX "impure" },
 };
 
-/* One of the union's own names: never shown, never copied up */
-bool cowfs_is_private_xattr(const struct cowfs_fs *ofs, const char *name)
+/* One of the union's own names (userxattr's?): never shown or copied up */
+bool cowfs_is_private_xattr(bool userxattr, const char *name)
 {
-	if (ofs->config.userxattr)
+	if (userxattr)
 		return !strncmp(name, COWFS_XATTR_USER_PREFIX,
 				COWFS_XATTR_USER_PREFIX_LEN);
 	return !strncmp(name, COWFS_XATTR_TRUSTED_PREFIX,
@@ -39,7 +39,7 @@ bool cowfs_is_private_xattr(const struct cowfs_fs *ofs, const char *name)
 /* Whether the caller, not the mounter, may see @name in a listing. */
 static bool cowfs_can_list(const struct cowfs_fs *ofs, const char *name)
 {
-	if (cowfs_is_private_xattr(ofs, name))
+	if (cowfs_is_private_xattr(ofs->config.userxattr, name))
 		return false;
 
 	/* Listing trusted.* needs CAP_SYS_ADMIN, as on any filesystem */
@@ -119,7 +119,7 @@ static int cowfs_other_xattr_set(const struct xattr_handler *handler,
 				 const char *name, const void *value,
 				 size_t size, int flags)
 {
-	struct cowfs_fs *ofs = COWFS_FS(dentry->d_sb);
+	const struct cowfs_layer *layer;
 	const struct cred *old_cred;
 	struct path upper;
 	int err;
@@ -129,19 +129,21 @@ static int cowfs_other_xattr_set(const struct xattr_handler *handler,
 	if (err)
 		return err;
 
+	/* The union's upper layer, or the volume the object is in */
 	cowfs_path_upper(dentry, &upper);
-	err = cowfs_want_write(cowfs_upper_layer(inode));
+	layer = cowfs_upper_layer(inode);
+	err = cowfs_want_write(layer);
 	if (err)
 		return err;
 
 	old_cred = cowfs_override_creds(dentry->d_sb);
 	if (value)
-		err = cowfs_do_setxattr(ofs, upper.dentry, name, value, size,
+		err = cowfs_do_setxattr(layer, upper.dentry, name, value, size,
 					flags);
 	else
-		err = cowfs_do_removexattr(ofs, upper.dentry, name);
+		err = cowfs_do_removexattr(layer, upper.dentry, name);
 	cowfs_revert_creds(old_cred);
-	cowfs_drop_write(cowfs_upper_layer(inode));
+	cowfs_drop_write(layer);
 
 	cowfs_copyattr(inode);
 	return err;
