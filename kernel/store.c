@@ -58,9 +58,17 @@
 /* Where cowfs kept a volume's record in text before: not read any more */
 #define COWFS_OLD_META		"meta"
 
-static struct mnt_idmap *cowfs_store_idmap(const struct path *path)
+/*
+ * A layer for a path on the store's mount: every call into the store
+ * goes through the same wrappers as calls into a union's layers.
+ */
+static void cowfs_store_layer(const struct path *path,
+			      struct cowfs_layer *layer)
 {
-	return mnt_idmap(path->mnt);
+	*layer = (struct cowfs_layer) {
+		.mnt = path->mnt,
+		.idx = COWFS_STORE_LAYER_IDX,
+	};
 }
 
 int cowfs_store_open(const char *name, struct cowfs_store *st)
@@ -96,6 +104,7 @@ int cowfs_store_open(const char *name, struct cowfs_store *st)
 	}
 	st->root.mnt = mnt;
 	st->root.dentry = dget(path.dentry);
+	cowfs_store_layer(&st->root, &st->layer);
 	err = 0;
 out:
 	kfree(buf);
@@ -167,29 +176,37 @@ static struct file *cowfs_dir_open(const struct path *dir)
 
 /* ---- creation ------------------------------------------------------------- */
 
-/* Look up @name in @dir, which the caller has locked. */
-static struct dentry *cowfs_store_lookup(const struct path *dir,
-					 const char *name)
+/* Look up @name in @dir of @layer, which the caller has locked. */
+static struct dentry *cowfs_store_lookup(const struct cowfs_layer *layer,
+					 struct dentry *dir, const char *name)
 {
-	return lookup_one(cowfs_store_idmap(dir), name, dir->dentry,
-			  strlen(name));
+	return cowfs_do_lookup_locked(layer, name, dir, strlen(name));
 }
 
-static struct dentry *cowfs_store_mkdir(const struct path *dir,
-					const char *name, umode_t mode)
+/* The same, with @dir unlocked */
+static struct dentry *cowfs_store_lookup_unlocked(const struct cowfs_layer *layer,
+						  struct dentry *dir,
+						  const char *name)
 {
-	struct inode *idir = d_inode(dir->dentry);
+	return cowfs_do_lookup(layer, name, dir, strlen(name));
+}
+
+static struct dentry *cowfs_store_mkdir(const struct cowfs_layer *layer,
+					struct dentry *dir, const char *name,
+					umode_t mode)
+{
+	struct inode *idir = d_inode(dir);
 	struct dentry *dentry;
 	int err;
 
 	inode_lock_nested(idir, I_MUTEX_PARENT);
-	dentry = cowfs_store_lookup(dir, name);
+	dentry = cowfs_store_lookup(layer, dir, name);
 	if (IS_ERR(dentry))
 		goto out;
 	err = -EEXIST;
 	if (d_is_positive(dentry))
 		goto out_err;
-	err = vfs_mkdir(cowfs_store_idmap(dir), idir, dentry, mode);
+	err = cowfs_do_mkdir(layer, idir, dentry, mode);
 	if (err)
 		goto out_err;
 	/* A filesystem may leave the dentry unhashed (negative) */
@@ -205,19 +222,18 @@ out:
 	return dentry;
 }
 
-/* Rename @old in @dir to @new in @newdir, both on the store's mount. */
-static int cowfs_store_rename(const struct path *dir, const char *old,
+/* Rename @old in @dir to @new in @newdir, both on the store's @layer. */
+static int cowfs_store_rename(const struct cowfs_layer *layer,
+			      struct dentry *dir, const char *old,
 			      struct dentry *newdir, const char *new)
 {
-	struct mnt_idmap *idmap = cowfs_store_idmap(dir);
 	struct dentry *trap, *od, *nd;
-	struct renamedata rd = {};
 	int err;
 
-	trap = lock_rename(newdir, dir->dentry);
+	trap = lock_rename(newdir, dir);
 	if (IS_ERR(trap))
 		return PTR_ERR(trap);
-	od = lookup_one(idmap, old, dir->dentry, strlen(old));
+	od = cowfs_store_lookup(layer, dir, old);
 	err = PTR_ERR(od);
 	if (IS_ERR(od))
 		goto out_unlock;
@@ -227,7 +243,7 @@ static int cowfs_store_rename(const struct path *dir, const char *old,
 	err = -EINVAL;
 	if (od == trap)
 		goto out_od;
-	nd = lookup_one(idmap, new, newdir, strlen(new));
+	nd = cowfs_store_lookup(layer, newdir, new);
 	err = PTR_ERR(nd);
 	if (IS_ERR(nd))
 		goto out_od;
@@ -235,44 +251,30 @@ static int cowfs_store_rename(const struct path *dir, const char *old,
 	if (nd == trap)
 		goto out_nd;
 
-	rd.old_mnt_idmap = idmap;
-	rd.old_dir = d_inode(dir->dentry);
-	rd.old_dentry = od;
-	rd.new_mnt_idmap = idmap;
-	rd.new_dir = d_inode(newdir);
-	rd.new_dentry = nd;
-	err = vfs_rename(&rd);
+	err = cowfs_do_rename(layer, d_inode(dir), od, d_inode(newdir), nd, 0);
 out_nd:
 	dput(nd);
 out_od:
 	dput(od);
 out_unlock:
-	unlock_rename(newdir, dir->dentry);
+	unlock_rename(newdir, dir);
 	return err;
 }
 
 /*
- * Freeze protection on the store's filesystem, for a change to it made
- * while cowfs_store_add() holds write access to the mount.  Not around
- * anything that takes it itself (a write to a file): a task that takes
- * it twice deadlocks with a freeze that began in between.
+ * cowfs_store_add() holds write access to the store's mount throughout
+ * and freeze protection (cowfs_start_write()) only around each change:
+ * not around anything that takes it itself (a write to a file), as a
+ * task that takes it twice deadlocks with a freeze that began in between.
  */
-static void cowfs_store_start_write(const struct path *path)
-{
-	sb_start_write(path->mnt->mnt_sb);
-}
-
-static void cowfs_store_end_write(const struct path *path)
-{
-	sb_end_write(path->mnt->mnt_sb);
-}
 
 /*
  * Record @vol in an xattr of its directory @voldir, durably.  From then on
  * the volume exists: a directory without a record (a crash halfway through
  * volume-new) is not a volume.
  */
-static int cowfs_record_write(const struct path *voldir,
+static int cowfs_record_write(const struct cowfs_layer *layer,
+			      const struct path *voldir,
 			      const struct cowfs_volume *vol)
 {
 	struct sk_buff *rec;
@@ -282,11 +284,10 @@ static int cowfs_record_write(const struct path *voldir,
 	rec = cowfs_nl_volume_record(vol);
 	if (IS_ERR(rec))
 		return PTR_ERR(rec);
-	cowfs_store_start_write(voldir);
-	err = vfs_setxattr(cowfs_store_idmap(voldir), voldir->dentry,
-			   COWFS_XATTR_VOLUME, rec->data, rec->len,
-			   XATTR_CREATE);
-	cowfs_store_end_write(voldir);
+	cowfs_start_write(layer);
+	err = cowfs_do_setxattr(layer, voldir->dentry, COWFS_XATTR_VOLUME,
+				rec->data, rec->len, XATTR_CREATE);
+	cowfs_end_write(layer);
 	consume_skb(rec);
 	if (err)
 		return err;
@@ -307,15 +308,17 @@ static int cowfs_store_add_dirs(struct cowfs_store *st,
 	struct path trash;
 	int err;
 
-	cowfs_store_start_write(&st->root);
-	voldir.dentry = cowfs_store_mkdir(&st->root, vol->name, 0755);
-	cowfs_store_end_write(&st->root);
+	cowfs_start_write(&st->layer);
+	voldir.dentry = cowfs_store_mkdir(&st->layer, st->root.dentry,
+					  vol->name, 0755);
+	cowfs_end_write(&st->layer);
 	if (IS_ERR(voldir.dentry))
 		return PTR_ERR(voldir.dentry);
 	if (vol->type == COWFS_VOLUME_TYPE_LOCAL) {
-		cowfs_store_start_write(&st->root);
-		data = cowfs_store_mkdir(&voldir, COWFS_DATA, 0755);
-		cowfs_store_end_write(&st->root);
+		cowfs_start_write(&st->layer);
+		data = cowfs_store_mkdir(&st->layer, voldir.dentry, COWFS_DATA,
+					 0755);
+		cowfs_end_write(&st->layer);
 		err = PTR_ERR(data);
 		if (IS_ERR(data)) {
 			data = NULL;
@@ -327,7 +330,7 @@ static int cowfs_store_add_dirs(struct cowfs_store *st,
 		if (!vol->path)
 			goto fail;
 	}
-	err = cowfs_record_write(&voldir, vol);
+	err = cowfs_record_write(&st->layer, &voldir, vol);
 	if (err)
 		goto fail;
 	if (data) {
@@ -355,11 +358,11 @@ int cowfs_store_add(struct cowfs_store *st, struct cowfs_volume *vol)
 	int err;
 
 	/* Write access throughout; freeze protection step by step */
-	err = mnt_get_write_access(st->root.mnt);
+	err = cowfs_get_write_access(&st->layer);
 	if (err)
 		return err;
 	err = cowfs_store_add_dirs(st, vol);
-	mnt_put_write_access(st->root.mnt);
+	cowfs_put_write_access(&st->layer);
 	return err;
 }
 
@@ -370,7 +373,7 @@ static struct dentry *cowfs_store_trashdir(struct cowfs_store *st)
 	struct dentry *trash;
 
 	inode_lock_nested(idir, I_MUTEX_PARENT);
-	trash = cowfs_store_lookup(&st->root, COWFS_TRASH);
+	trash = cowfs_store_lookup(&st->layer, st->root.dentry, COWFS_TRASH);
 	inode_unlock(idir);
 	if (IS_ERR(trash))
 		return trash;
@@ -381,7 +384,8 @@ static struct dentry *cowfs_store_trashdir(struct cowfs_store *st)
 		return ERR_PTR(-ENOTDIR);
 	}
 	dput(trash);
-	trash = cowfs_store_mkdir(&st->root, COWFS_TRASH, 0700);
+	trash = cowfs_store_mkdir(&st->layer, st->root.dentry, COWFS_TRASH,
+				  0700);
 	if (PTR_ERR(trash) == -EEXIST)
 		return cowfs_store_trashdir(st);
 	return trash;
@@ -407,7 +411,8 @@ static int cowfs_store_trash_move(struct cowfs_store *st, const char *name,
 	do {
 		snprintf(tname, sizeof(tname), "%s#%llx.%llx", name,
 			 ktime_get_real_ns(), (u64)atomic64_inc_return(&seq));
-		err = cowfs_store_rename(&st->root, name, dir, tname);
+		err = cowfs_store_rename(&st->layer, st->root.dentry, name, dir,
+					 tname);
 	} while (err == -EEXIST || err == -ENOTEMPTY);
 	if (err) {
 		dput(dir);
@@ -415,8 +420,7 @@ static int cowfs_store_trash_move(struct cowfs_store *st, const char *name,
 	}
 	idir = d_inode(dir);
 	inode_lock_nested(idir, I_MUTEX_PARENT);
-	moved = lookup_one(cowfs_store_idmap(&st->root), tname, dir,
-			   strlen(tname));
+	moved = cowfs_store_lookup(&st->layer, dir, tname);
 	inode_unlock(idir);
 	dput(dir);
 	if (IS_ERR(moved))
@@ -435,32 +439,32 @@ int cowfs_store_trash(struct cowfs_store *st, const char *name,
 {
 	int err;
 
-	err = mnt_want_write(st->root.mnt);
+	err = cowfs_want_write(&st->layer);
 	if (err)
 		return err;
 	err = cowfs_store_trash_move(st, name, trash);
-	mnt_drop_write(st->root.mnt);
+	cowfs_drop_write(&st->layer);
 	return err;
 }
 
 /* ---- removal -------------------------------------------------------------- */
 
 /* Remove @dentry from its (locked) parent @dir: @dentry is not a dir. */
-static int cowfs_rm_one(struct mnt_idmap *idmap, struct inode *dir,
+static int cowfs_rm_one(const struct cowfs_layer *layer, struct inode *dir,
 			struct dentry *dentry, u64 *reclaimed)
 {
 	struct inode *inode = d_inode(dentry);
 
 	if (reclaimed && inode->i_nlink == 1)
 		*reclaimed += (u64)inode->i_blocks << 9;
-	return vfs_unlink(idmap, dir, dentry, NULL);
+	return cowfs_do_unlink(layer, dir, dentry);
 }
 
 /*
  * Remove the empty directory @dentry from @parent, the directory the walk
  * found it in: -ENOENT if it is no longer there (moved away meanwhile).
  */
-static int cowfs_rm_dir(struct mnt_idmap *idmap, struct dentry *parent,
+static int cowfs_rm_dir(const struct cowfs_layer *layer, struct dentry *parent,
 			struct dentry *dentry, u64 *reclaimed)
 {
 	struct inode *dir = d_inode(parent);
@@ -472,7 +476,7 @@ static int cowfs_rm_dir(struct mnt_idmap *idmap, struct dentry *parent,
 	} else {
 		if (reclaimed)
 			*reclaimed += (u64)d_inode(dentry)->i_blocks << 9;
-		err = vfs_rmdir(idmap, dir, dentry);
+		err = cowfs_do_rmdir(layer, dir, dentry);
 	}
 	inode_unlock(dir);
 	return err;
@@ -483,11 +487,11 @@ static int cowfs_rm_dir(struct mnt_idmap *idmap, struct dentry *parent,
  * the first subdirectory (referenced), NULL if there is none.  Sets
  * *@progress if something was removed.
  */
-static struct dentry *cowfs_rm_batch(const struct path *cur,
+static struct dentry *cowfs_rm_batch(const struct cowfs_layer *layer,
+				     const struct path *cur,
 				     struct cowfs_names *nm, u64 *reclaimed,
 				     bool *progress, int *err)
 {
-	struct mnt_idmap *idmap = cowfs_store_idmap(cur);
 	struct inode *dir = d_inode(cur->dentry);
 	struct dentry *sub = NULL, *dentry;
 	char *name = nm->buf;
@@ -496,7 +500,7 @@ static struct dentry *cowfs_rm_batch(const struct path *cur,
 	*err = 0;
 	inode_lock_nested(dir, I_MUTEX_PARENT);
 	for (i = 0; i < nm->count; i++, name += strlen(name) + 1) {
-		dentry = lookup_one(idmap, name, cur->dentry, strlen(name));
+		dentry = cowfs_store_lookup(layer, cur->dentry, name);
 		if (IS_ERR(dentry)) {
 			*err = PTR_ERR(dentry);
 			break;
@@ -512,7 +516,7 @@ static struct dentry *cowfs_rm_batch(const struct path *cur,
 			dput(dentry);
 			continue;
 		}
-		*err = cowfs_rm_one(idmap, dir, dentry, reclaimed);
+		*err = cowfs_rm_one(layer, dir, dentry, reclaimed);
 		dput(dentry);
 		if (*err)
 			break;
@@ -552,10 +556,10 @@ static int cowfs_rm_push(struct cowfs_rm_stack *st, struct dentry *dentry)
  * while it runs (by a process with its cwd inside) takes nothing outside
  * with it.  Such a directory is left where it went.
  */
-static int cowfs_rmtree_walk(const struct path *top, struct cowfs_names *nm,
+static int cowfs_rmtree_walk(const struct cowfs_layer *layer,
+			     const struct path *top, struct cowfs_names *nm,
 			     u64 *reclaimed)
 {
-	struct mnt_idmap *idmap = cowfs_store_idmap(top);
 	struct path cur = { .mnt = top->mnt, .dentry = dget(top->dentry) };
 	struct cowfs_rm_stack stack = { };
 	struct dentry *next, *parent;
@@ -568,7 +572,7 @@ static int cowfs_rmtree_walk(const struct path *top, struct cowfs_names *nm,
 		inode_lock_nested(d_inode(parent), I_MUTEX_PARENT);
 		err = -ENOENT;
 		if (cur.dentry->d_parent == parent && !d_unhashed(cur.dentry))
-			err = cowfs_rm_one(idmap, d_inode(parent), cur.dentry,
+			err = cowfs_rm_one(layer, d_inode(parent), cur.dentry,
 					   reclaimed);
 		inode_unlock(d_inode(parent));
 		dput(parent);
@@ -596,13 +600,13 @@ static int cowfs_rmtree_walk(const struct path *top, struct cowfs_names *nm,
 		if (!stack.depth && !n) {
 			/* The top itself, empty: out of the trash */
 			parent = dget_parent(cur.dentry);
-			err = cowfs_rm_dir(idmap, parent, cur.dentry, reclaimed);
+			err = cowfs_rm_dir(layer, parent, cur.dentry, reclaimed);
 			dput(parent);
 			break;
 		}
 		if (!n) {
 			/* Empty (or gone): remove it, go back up */
-			err = gone ? 0 : cowfs_rm_dir(idmap,
+			err = gone ? 0 : cowfs_rm_dir(layer,
 						      stack.d[stack.depth - 1],
 						      cur.dentry, reclaimed);
 			if (err && err != -ENOENT)
@@ -613,7 +617,8 @@ static int cowfs_rmtree_walk(const struct path *top, struct cowfs_names *nm,
 		}
 
 		progress = false;
-		next = cowfs_rm_batch(&cur, nm, reclaimed, &progress, &err);
+		next = cowfs_rm_batch(layer, &cur, nm, reclaimed, &progress,
+				      &err);
 		if (err) {
 			dput(next);
 			break;
@@ -647,13 +652,15 @@ static int cowfs_rmtree_walk(const struct path *top, struct cowfs_names *nm,
 int cowfs_store_rmtree(struct path *trash, u64 *reclaimed)
 {
 	struct cowfs_names nm = { .size = PAGE_SIZE };
+	struct cowfs_layer layer;
 	int err;
 
+	cowfs_store_layer(trash, &layer);
 	nm.buf = kmalloc(nm.size, GFP_KERNEL);
 	err = -ENOMEM;
-	if (nm.buf && !mnt_want_write(trash->mnt)) {
-		err = cowfs_rmtree_walk(trash, &nm, reclaimed);
-		mnt_drop_write(trash->mnt);
+	if (nm.buf && !cowfs_want_write(&layer)) {
+		err = cowfs_rmtree_walk(&layer, trash, &nm, reclaimed);
+		cowfs_drop_write(&layer);
 	}
 	if (err)
 		pr_warn("could not delete %pd from the volume store's trash: %pe\n",
@@ -668,18 +675,16 @@ int cowfs_store_rmtree(struct path *trash, u64 *reclaimed)
 /* @voldir's record, in a kvmalloc()ed buffer of *@len bytes. */
 static void *cowfs_record_read(const struct path *voldir, int *len)
 {
-	struct mnt_idmap *idmap = cowfs_store_idmap(voldir);
 	ssize_t size;
 	void *buf;
 
-	size = vfs_getxattr(idmap, voldir->dentry, COWFS_XATTR_VOLUME, NULL, 0);
+	size = cowfs_do_getxattr(voldir, COWFS_XATTR_VOLUME, NULL, 0);
 	if (size < 0)
 		return ERR_PTR(size);
 	buf = kvmalloc(size ?: 1, GFP_KERNEL);
 	if (!buf)
 		return ERR_PTR(-ENOMEM);
-	size = vfs_getxattr(idmap, voldir->dentry, COWFS_XATTR_VOLUME, buf,
-			    size);
+	size = cowfs_do_getxattr(voldir, COWFS_XATTR_VOLUME, buf, size);
 	if (size < 0) {
 		kvfree(buf);
 		return ERR_PTR(size);
@@ -689,12 +694,13 @@ static void *cowfs_record_read(const struct path *voldir, int *len)
 }
 
 /* STORE/@name has no record: say why it is not loaded. */
-static void cowfs_store_no_record(const struct path *voldir, const char *name)
+static void cowfs_store_no_record(const struct cowfs_layer *layer,
+				  const struct path *voldir, const char *name)
 {
 	struct dentry *meta;
 
-	meta = lookup_one_unlocked(cowfs_store_idmap(voldir), COWFS_OLD_META,
-				   voldir->dentry, strlen(COWFS_OLD_META));
+	meta = cowfs_store_lookup_unlocked(layer, voldir->dentry,
+					   COWFS_OLD_META);
 	if (!IS_ERR(meta) && d_is_reg(meta))
 		pr_warn("volume store: %s was made by an older cowfs (it has a text meta file): 'cowctl volume migrate' converts it\n",
 			name);
@@ -708,7 +714,6 @@ static void cowfs_store_no_record(const struct path *voldir, const char *name)
 static int cowfs_store_load_one(struct cowfs_store *st, const char *name,
 				int (*add)(struct cowfs_volume *vol))
 {
-	struct mnt_idmap *idmap = cowfs_store_idmap(&st->root);
 	struct path voldir = { .mnt = st->root.mnt };
 	struct cowfs_volume *vol = NULL;
 	struct dentry *data = NULL;
@@ -716,8 +721,8 @@ static int cowfs_store_load_one(struct cowfs_store *st, const char *name,
 	void *rec;
 	int err, len;
 
-	voldir.dentry = lookup_one_unlocked(idmap, name, st->root.dentry,
-					    strlen(name));
+	voldir.dentry = cowfs_store_lookup_unlocked(&st->layer, st->root.dentry,
+						    name);
 	if (IS_ERR(voldir.dentry))
 		return PTR_ERR(voldir.dentry);
 	err = 0;
@@ -727,7 +732,7 @@ static int cowfs_store_load_one(struct cowfs_store *st, const char *name,
 	rec = cowfs_record_read(&voldir, &len);
 	err = PTR_ERR_OR_ZERO(rec);
 	if (err == -ENODATA) {
-		cowfs_store_no_record(&voldir, name);
+		cowfs_store_no_record(&st->layer, &voldir, name);
 		err = 0;
 		goto out;
 	}
@@ -748,8 +753,8 @@ static int cowfs_store_load_one(struct cowfs_store *st, const char *name,
 		goto out_warn;
 
 	if (vol->type == COWFS_VOLUME_TYPE_LOCAL) {
-		data = lookup_one_unlocked(idmap, COWFS_DATA, voldir.dentry,
-					   strlen(COWFS_DATA));
+		data = cowfs_store_lookup_unlocked(&st->layer, voldir.dentry,
+						   COWFS_DATA);
 		err = PTR_ERR(data);
 		why = "no " COWFS_DATA " directory";
 		if (IS_ERR(data)) {
@@ -797,9 +802,8 @@ static void cowfs_store_empty_trash(struct cowfs_store *st,
 	char *name;
 	int n, i;
 
-	trash.dentry = lookup_one_unlocked(cowfs_store_idmap(&st->root),
-					   COWFS_TRASH, st->root.dentry,
-					   strlen(COWFS_TRASH));
+	trash.dentry = cowfs_store_lookup_unlocked(&st->layer, st->root.dentry,
+						   COWFS_TRASH);
 	if (IS_ERR(trash.dentry))
 		return;
 	if (!d_is_dir(trash.dentry))
@@ -816,9 +820,9 @@ static void cowfs_store_empty_trash(struct cowfs_store *st,
 			break;
 		name = nm->buf;
 		for (i = 0; i < n; i++, name += strlen(name) + 1) {
-			victim.dentry = lookup_one_unlocked(cowfs_store_idmap(&trash),
-							    name, trash.dentry,
-							    strlen(name));
+			victim.dentry = cowfs_store_lookup_unlocked(&st->layer,
+								    trash.dentry,
+								    name);
 			if (IS_ERR(victim.dentry))
 				goto out;
 			if (d_is_negative(victim.dentry)) {

@@ -8,11 +8,18 @@
 #include <linux/path.h>
 #include <linux/types.h>
 
+#include "cowfs_entry.h"
+
+/* The store's layer index, as the wrappers' traces show it */
+#define COWFS_STORE_LAYER_IDX	(-1)
+
 struct cowfs_volume;
 
 struct cowfs_store {
 	/* A private clone of the store root's mount, and the root */
 	struct path root;
+	/* root.mnt as a layer, for the cowfs_do_*() wrappers */
+	struct cowfs_layer layer;
 	/* The root's absolute path, as d_path() saw it when opened */
 	char *name;
 };
