@@ -4,7 +4,7 @@
 #
 #   make              build the module, cowctl and the selftests
 #   make check        everything CI runs: deps, ksrc, build, checkpatch,
-#                     W=1, sparse and the selftests in a VM
+#                     check-wrappers, W=1, sparse and the selftests in a VM
 #   make test         run the selftests in a VM (T='lookup_test ...' to pick)
 #   make demo         a narrated tour of a 3-layer union, in a VM
 #   make shell        an interactive root shell in the VM, module loaded
@@ -34,14 +34,15 @@ T ?=
 phase = @printf '\n==> %s\n' "$(1)"
 
 .PHONY: all help deps ksrc module cowctl selftests clean distclean \
-	checkpatch w1 sparse test check demo shell kdir bench bench-quick \
-	bench-first-write
+	checkpatch check-wrappers w1 sparse test check demo shell kdir bench \
+	bench-quick bench-first-write
 
 all: module cowctl selftests
 
 help:
 	@sed -n '3,15s/^# \{0,1\}//p' Makefile
-	@echo 'targets: all module cowctl selftests deps ksrc checkpatch w1 sparse'
+	@echo 'targets: all module cowctl selftests deps ksrc checkpatch check-wrappers'
+	@echo '         w1 sparse'
 	@echo '         test check demo shell clean distclean stress bench bench-quick'
 	@echo '         bench-first-write'
 	@echo '         fuzz-images (COUNT=1000 START=1 FSTYPE=cowfs|overlay)'
@@ -77,6 +78,12 @@ checkpatch: ksrc
 	@.ksrc/scripts/checkpatch.pl --strict --no-tree --quiet --color=never \
 		$(if $(CHECKPATCH_IGNORE),--ignore $(CHECKPATCH_IGNORE)) \
 		-f $(CHECKPATCH_FILES) && echo "checkpatch: clean"
+
+# Changes to real layers only through the cowfs_do_*() wrappers of
+# kernel/cowfs.h, keyed on the layer (scripts/check-wrappers.sh).
+check-wrappers:
+	$(call phase,check-wrappers: no VFS modification helper outside kernel/cowfs.h)
+	@scripts/check-wrappers.sh
 
 w1: kdir
 	$(call phase,w1: module build with W=1 (no warnings allowed))

@@ -4,7 +4,7 @@
 # 'make check': every phase CI runs, in order, continuing past a failed
 # check so one run reports everything:
 #
-#   deps ksrc all | checkpatch w1 sparse dkms cowctl-check | test
+#   deps ksrc all | checkpatch check-wrappers w1 sparse dkms cowctl-check | test
 #
 # deps and ksrc failing stop the run; a failed build skips the VM tests.
 # Ends with a summary and a single 'check: N passed, N failed' line where
@@ -59,6 +59,7 @@ fi
 build_ok=1
 counted build "${make[@]}" all || build_ok=0
 counted checkpatch "${make[@]}" checkpatch
+counted wrappers "${make[@]}" check-wrappers
 counted w1 "${make[@]}" w1
 counted sparse "${make[@]}" sparse
 counted dkms "${make[@]}" dkms-check
