@@ -446,6 +446,33 @@ struct dentry *cowfs_lookup_temp(struct cowfs_fs *ofs, struct dentry *workdir);
 int cowfs_cleanup(const struct cowfs_layer *layer, struct inode *dir,
 		  struct dentry *dentry);
 
+/*
+ * Names read from a real directory, NUL-separated in one buffer, by
+ * cowfs_names_read(); walk them with cowfs_names_next().
+ */
+struct cowfs_names {
+	struct dir_context ctx;
+	char *buf;
+	size_t size;
+	size_t used;
+	unsigned int count;
+	bool full;
+};
+
+/* The first name in @nm (@name NULL) or the one after @name; NULL at the end */
+static inline char *cowfs_names_next(const struct cowfs_names *nm, char *name)
+{
+	name = name ? name + strlen(name) + 1 : nm->buf;
+	return name < nm->buf + nm->used ? name : NULL;
+}
+
+bool cowfs_name_is_dot(const char *name, int len);
+struct file *cowfs_open_real_dir(const struct path *path);
+int cowfs_iterate_real_dir(const struct path *path, struct dir_context *ctx);
+int cowfs_names_alloc(struct cowfs_names *nm);
+void cowfs_names_free(struct cowfs_names *nm);
+int cowfs_names_read(struct file *file, struct cowfs_names *nm);
+
 /* graft.c */
 int cowfs_attach_volumes(struct super_block *sb, struct fs_context *fc);
 int cowfs_graft_volumes(struct super_block *sb, struct fs_context *fc);

@@ -201,18 +201,10 @@ static int cowfs_read_layer(struct cowfs_readdir_data *rdd,
 		.mnt = lower->layer->mnt,
 		.dentry = lower->dentry,
 	};
-	struct file *realfile;
 	int err;
 
-	realfile = dentry_open(&realpath, O_RDONLY | O_DIRECTORY,
-			       current_cred());
-	if (IS_ERR(realfile))
-		return PTR_ERR(realfile);
-
 	rdd->layer = lower->layer;
-	rdd->ctx.pos = 0;
-	err = iterate_dir(realfile, &rdd->ctx);
-	fput(realfile);
+	err = cowfs_iterate_real_dir(&realpath, &rdd->ctx);
 	if (!err)
 		err = rdd->err;
 	/* Even on error: what was read must reach rdd->all to be freed */
@@ -259,12 +251,6 @@ static bool cowfs_dir_is_impure(struct dentry *dentry)
 	       val == 'y';
 }
 
-static bool cowfs_is_dot_or_dotdot(const struct cowfs_cache_entry *p)
-{
-	return p->name[0] == '.' &&
-	       (p->len == 1 || (p->len == 2 && p->name[1] == '.'));
-}
-
 /* Called with the directory locked exclusively: lookup_one() is fine. */
 static void cowfs_cache_update_ino(struct dentry *dir,
 				   struct cowfs_dir_cache *cache)
@@ -273,7 +259,8 @@ static void cowfs_cache_update_ino(struct dentry *dir,
 	struct dentry *this;
 
 	list_for_each_entry(p, &cache->all, l_node) {
-		if (!p->is_upper || p->is_whiteout || cowfs_is_dot_or_dotdot(p))
+		if (!p->is_upper || p->is_whiteout ||
+		    cowfs_name_is_dot(p->name, p->len))
 			continue;
 		this = lookup_one(&nop_mnt_idmap, p->name, dir, p->len);
 		if (IS_ERR(this))
@@ -420,8 +407,7 @@ static int cowfs_dir_fsync(struct file *file, loff_t start, loff_t end,
 		return 0;
 
 	old_cred = cowfs_override_creds(file_inode(file)->i_sb);
-	realfile = dentry_open(&upperpath, O_RDONLY | O_DIRECTORY,
-			       current_cred());
+	realfile = cowfs_open_real_dir(&upperpath);
 	if (IS_ERR(realfile)) {
 		err = PTR_ERR(realfile);
 	} else {
@@ -461,7 +447,7 @@ int cowfs_check_empty_dir(struct dentry *dentry, struct list_head *whiteouts)
 				list_move_tail(&p->l_node, whiteouts);
 			continue;
 		}
-		if (cowfs_is_dot_or_dotdot(p))
+		if (cowfs_name_is_dot(p->name, p->len))
 			continue;
 		err = -ENOTEMPTY;
 		break;

@@ -122,58 +122,6 @@ void cowfs_store_close(struct cowfs_store *st)
 	memset(st, 0, sizeof(*st));
 }
 
-/* ---- directory reading ---------------------------------------------------- */
-
-/* Names read from a directory, NUL-separated in one buffer. */
-struct cowfs_names {
-	struct dir_context ctx;
-	char *buf;
-	size_t size;
-	size_t used;
-	unsigned int count;
-	bool full;
-};
-
-static bool cowfs_names_actor(struct dir_context *ctx, const char *name,
-			      int len, loff_t pos, u64 ino, unsigned int type)
-{
-	struct cowfs_names *nm = container_of(ctx, struct cowfs_names, ctx);
-
-	if (name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.')))
-		return true;
-	if (nm->used + len + 1 > nm->size) {
-		nm->full = true;
-		return false;
-	}
-	memcpy(nm->buf + nm->used, name, len);
-	nm->buf[nm->used + len] = '\0';
-	nm->used += len + 1;
-	nm->count++;
-	return true;
-}
-
-/* Read one buffer of names from @file, from where it is. */
-static int cowfs_names_read(struct file *file, struct cowfs_names *nm)
-{
-	int err;
-
-	nm->ctx.actor = cowfs_names_actor;
-	nm->ctx.pos = file->f_pos;
-	nm->used = 0;
-	nm->count = 0;
-	nm->full = false;
-	err = iterate_dir(file, &nm->ctx);
-	if (err < 0)
-		return err;
-	return nm->count;
-}
-
-static struct file *cowfs_dir_open(const struct path *dir)
-{
-	return dentry_open(dir, O_RDONLY | O_DIRECTORY | O_LARGEFILE,
-			   current_cred());
-}
-
 /* ---- creation ------------------------------------------------------------- */
 
 /* Look up @name in @dir of @layer, which the caller has locked. */
@@ -292,7 +240,7 @@ static int cowfs_record_write(const struct cowfs_layer *layer,
 	if (err)
 		return err;
 
-	dir = dentry_open(voldir, O_RDONLY | O_DIRECTORY, current_cred());
+	dir = cowfs_open_real_dir(voldir);
 	if (IS_ERR(dir))
 		return PTR_ERR(dir);
 	err = vfs_fsync(dir, 0);
@@ -494,12 +442,12 @@ static struct dentry *cowfs_rm_batch(const struct cowfs_layer *layer,
 {
 	struct inode *dir = d_inode(cur->dentry);
 	struct dentry *sub = NULL, *dentry;
-	char *name = nm->buf;
-	unsigned int i;
+	char *name;
 
 	*err = 0;
 	inode_lock_nested(dir, I_MUTEX_PARENT);
-	for (i = 0; i < nm->count; i++, name += strlen(name) + 1) {
+	for (name = cowfs_names_next(nm, NULL); name;
+	     name = cowfs_names_next(nm, name)) {
 		dentry = cowfs_store_lookup(layer, cur->dentry, name);
 		if (IS_ERR(dentry)) {
 			*err = PTR_ERR(dentry);
@@ -586,7 +534,7 @@ static int cowfs_rmtree_walk(const struct cowfs_layer *layer,
 
 		n = 0;
 		if (!gone) {
-			file = cowfs_dir_open(&cur);
+			file = cowfs_open_real_dir(&cur);
 			err = PTR_ERR(file);
 			if (IS_ERR(file))
 				break;
@@ -651,21 +599,23 @@ static int cowfs_rmtree_walk(const struct cowfs_layer *layer,
  */
 int cowfs_store_rmtree(struct path *trash, u64 *reclaimed)
 {
-	struct cowfs_names nm = { .size = PAGE_SIZE };
+	struct cowfs_names nm;
 	struct cowfs_layer layer;
 	int err;
 
 	cowfs_store_layer(trash, &layer);
-	nm.buf = kmalloc(nm.size, GFP_KERNEL);
-	err = -ENOMEM;
-	if (nm.buf && !cowfs_want_write(&layer)) {
-		err = cowfs_rmtree_walk(&layer, trash, &nm, reclaimed);
-		cowfs_drop_write(&layer);
+	err = cowfs_names_alloc(&nm);
+	if (!err) {
+		err = cowfs_want_write(&layer);
+		if (!err) {
+			err = cowfs_rmtree_walk(&layer, trash, &nm, reclaimed);
+			cowfs_drop_write(&layer);
+		}
+		cowfs_names_free(&nm);
 	}
 	if (err)
 		pr_warn("could not delete %pd from the volume store's trash: %pe\n",
 			trash->dentry, ERR_PTR(err));
-	kfree(nm.buf);
 	path_put(trash);
 	return err;
 }
@@ -799,8 +749,8 @@ static void cowfs_store_empty_trash(struct cowfs_store *st,
 	struct path trash = { .mnt = st->root.mnt };
 	struct path victim;
 	struct file *file;
+	int n, left;
 	char *name;
-	int n, i;
 
 	trash.dentry = cowfs_store_lookup_unlocked(&st->layer, st->root.dentry,
 						   COWFS_TRASH);
@@ -811,15 +761,15 @@ static void cowfs_store_empty_trash(struct cowfs_store *st,
 
 	/* Each pass reads from the start: what it deletes is gone */
 	for (;;) {
-		file = cowfs_dir_open(&trash);
+		file = cowfs_open_real_dir(&trash);
 		if (IS_ERR(file))
 			break;
 		n = cowfs_names_read(file, nm);
 		fput(file);
 		if (n <= 0)
 			break;
-		name = nm->buf;
-		for (i = 0; i < n; i++, name += strlen(name) + 1) {
+		for (name = cowfs_names_next(nm, NULL); name;
+		     name = cowfs_names_next(nm, name)) {
 			victim.dentry = cowfs_store_lookup_unlocked(&st->layer,
 								    trash.dentry,
 								    name);
@@ -833,12 +783,12 @@ static void cowfs_store_empty_trash(struct cowfs_store *st,
 			cowfs_store_rmtree(&victim, NULL);
 		}
 		/* Something could not be deleted: don't loop on it */
-		file = cowfs_dir_open(&trash);
+		file = cowfs_open_real_dir(&trash);
 		if (IS_ERR(file))
 			break;
-		i = cowfs_names_read(file, nm);
+		left = cowfs_names_read(file, nm);
 		fput(file);
-		if (i >= n)
+		if (left >= n)
 			break;
 	}
 out:
@@ -850,12 +800,12 @@ static int cowfs_store_load_names(struct cowfs_store *st,
 				  int (*add)(struct cowfs_volume *vol))
 {
 	struct file *file;
+	int err = 0, n;
 	char *name;
-	int err = 0, n, i;
 
 	cowfs_store_empty_trash(st, nm);
 
-	file = cowfs_dir_open(&st->root);
+	file = cowfs_open_real_dir(&st->root);
 	if (IS_ERR(file))
 		return PTR_ERR(file);
 	do {
@@ -865,10 +815,12 @@ static int cowfs_store_load_names(struct cowfs_store *st,
 			err = n;
 			break;
 		}
-		name = nm->buf;
-		for (i = 0; i < n && !err; i++, name += strlen(name) + 1) {
+		for (name = cowfs_names_next(nm, NULL); name;
+		     name = cowfs_names_next(nm, name)) {
 			if (cowfs_volume_name_valid(name))
 				err = cowfs_store_load_one(st, name, add);
+			if (err)
+				break;
 		}
 	} while (n > 0 && !err);
 	fput(file);
@@ -879,13 +831,13 @@ static int cowfs_store_load_names(struct cowfs_store *st,
 int cowfs_store_load(struct cowfs_store *st,
 		     int (*add)(struct cowfs_volume *vol))
 {
-	struct cowfs_names nm = { .size = PAGE_SIZE };
+	struct cowfs_names nm;
 	int err;
 
-	nm.buf = kmalloc(nm.size, GFP_KERNEL);
-	if (!nm.buf)
-		return -ENOMEM;
+	err = cowfs_names_alloc(&nm);
+	if (err)
+		return err;
 	err = cowfs_store_load_names(st, &nm, add);
-	kfree(nm.buf);
+	cowfs_names_free(&nm);
 	return err;
 }

@@ -212,38 +212,9 @@ int cowfs_get_fsid_path(struct cowfs_fs *ofs, const struct path *path)
 	return ofs->numfs++;
 }
 
-struct cowfs_name {
-	struct list_head list;
-	int len;
-	char name[];
-};
-
-struct cowfs_name_ctx {
-	struct dir_context ctx;
-	struct list_head names;
-	int err;
-};
-
-static bool cowfs_collect_name(struct dir_context *ctx, const char *name,
-			       int len, loff_t offset, u64 ino,
-			       unsigned int d_type)
-{
-	struct cowfs_name_ctx *nc = container_of(ctx, struct cowfs_name_ctx, ctx);
-	struct cowfs_name *n;
-
-	if (name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.')))
-		return true;
-
-	n = kmalloc(struct_size(n, name, len), GFP_KERNEL);
-	if (!n) {
-		nc->err = -ENOMEM;
-		return false;
-	}
-	memcpy(n->name, name, len);
-	n->len = len;
-	list_add_tail(&n->list, &nc->names);
-	return true;
-}
+/* Remove @name from @dir in workdir, with what it holds (see below). */
+static int cowfs_clean_name(struct cowfs_fs *ofs, struct dentry *dir,
+			    const char *name, int depth);
 
 /*
  * Remove what a crash or an error left in workdir: temporary objects, and
@@ -252,44 +223,55 @@ static bool cowfs_collect_name(struct dir_context *ctx, const char *name,
 static int cowfs_clean_dir(struct cowfs_fs *ofs, struct dentry *dir, int depth)
 {
 	struct path path = { .mnt = cowfs_upper_mnt(ofs), .dentry = dir };
-	struct cowfs_name_ctx nc = {
-		.ctx.actor = cowfs_collect_name,
-		.names = LIST_HEAD_INIT(nc.names),
-	};
-	struct cowfs_name *n, *tmp;
+	struct cowfs_names nm;
 	struct file *file;
-	int err;
+	int err, n = 0;
+	char *name;
 
-	file = dentry_open(&path, O_RDONLY | O_DIRECTORY, current_cred());
-	if (IS_ERR(file))
+	err = cowfs_names_alloc(&nm);
+	if (err)
+		return err;
+	file = cowfs_open_real_dir(&path);
+	if (IS_ERR(file)) {
+		cowfs_names_free(&nm);
 		return PTR_ERR(file);
-	err = iterate_dir(file, &nc.ctx) ?: nc.err;
-	fput(file);
-
-	list_for_each_entry_safe(n, tmp, &nc.names, list) {
-		struct dentry *this;
-
-		if (!err) {
-			inode_lock_nested(d_inode(dir), I_MUTEX_PARENT);
-			this = cowfs_do_lookup_locked(&ofs->layers[0], n->name,
-						      dir, n->len);
-			inode_unlock(d_inode(dir));
-			if (IS_ERR(this)) {
-				err = PTR_ERR(this);
-			} else if (d_is_positive(this)) {
-				if (d_is_dir(this) && depth > 0)
-					err = cowfs_clean_dir(ofs, this, depth - 1);
-				inode_lock_nested(d_inode(dir), I_MUTEX_PARENT);
-				err = err ?: cowfs_cleanup(&ofs->layers[0],
-							   d_inode(dir), this);
-				inode_unlock(d_inode(dir));
-				dput(this);
-			} else {
-				dput(this);
-			}
-		}
-		kfree(n);
 	}
+	/* Each read goes on where the last one stopped */
+	while (!err && (n = cowfs_names_read(file, &nm)) > 0) {
+		for (name = cowfs_names_next(&nm, NULL); name;
+		     name = cowfs_names_next(&nm, name)) {
+			err = cowfs_clean_name(ofs, dir, name, depth);
+			if (err)
+				break;
+		}
+	}
+	if (!err && n < 0)
+		err = n;
+	fput(file);
+	cowfs_names_free(&nm);
+	return err;
+}
+
+static int cowfs_clean_name(struct cowfs_fs *ofs, struct dentry *dir,
+			    const char *name, int depth)
+{
+	const struct cowfs_layer *upper = &ofs->layers[0];
+	struct dentry *this;
+	int err = 0;
+
+	inode_lock_nested(d_inode(dir), I_MUTEX_PARENT);
+	this = cowfs_do_lookup_locked(upper, name, dir, strlen(name));
+	inode_unlock(d_inode(dir));
+	if (IS_ERR(this))
+		return PTR_ERR(this);
+	if (d_is_positive(this)) {
+		if (d_is_dir(this) && depth > 0)
+			err = cowfs_clean_dir(ofs, this, depth - 1);
+		inode_lock_nested(d_inode(dir), I_MUTEX_PARENT);
+		err = err ?: cowfs_cleanup(upper, d_inode(dir), this);
+		inode_unlock(d_inode(dir));
+	}
+	dput(this);
 	return err;
 }
 
@@ -322,14 +304,9 @@ static int cowfs_check_d_type(struct cowfs_fs *ofs, struct dentry *dir,
 		.name = name,
 		.d_type = DT_UNKNOWN,
 	};
-	struct file *file;
 	int err;
 
-	file = dentry_open(&path, O_RDONLY | O_DIRECTORY, current_cred());
-	if (IS_ERR(file))
-		return PTR_ERR(file);
-	err = iterate_dir(file, &dc.ctx);
-	fput(file);
+	err = cowfs_iterate_real_dir(&path, &dc.ctx);
 	if (err)
 		return err;
 	return dc.d_type == DT_REG ? 0 : -EINVAL;

@@ -3,6 +3,7 @@
  * cowfs: small helpers shared by the rest of the filesystem.
  */
 #include <linux/cred.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mount.h>
 #include <linux/slab.h>
@@ -311,4 +312,86 @@ void cowfs_dentry_clear_flag(unsigned long flag, struct dentry *dentry)
 bool cowfs_dentry_test_flag(unsigned long flag, struct dentry *dentry)
 {
 	return test_bit(flag, (unsigned long *)&dentry->d_fsdata);
+}
+
+/* ---- reading real directories --------------------------------------------- */
+
+/* "." or "..": every directory has them, nobody needs them listed. */
+bool cowfs_name_is_dot(const char *name, int len)
+{
+	return name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.'));
+}
+
+/* Open the real directory @path for reading, with the current creds. */
+struct file *cowfs_open_real_dir(const struct path *path)
+{
+	return dentry_open(path, O_RDONLY | O_DIRECTORY | O_LARGEFILE,
+			   current_cred());
+}
+
+/* Read the whole real directory @path, from the start, through @ctx. */
+int cowfs_iterate_real_dir(const struct path *path, struct dir_context *ctx)
+{
+	struct file *file;
+	int err;
+
+	file = cowfs_open_real_dir(path);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	ctx->pos = 0;
+	err = iterate_dir(file, ctx);
+	fput(file);
+	return err;
+}
+
+static bool cowfs_names_actor(struct dir_context *ctx, const char *name,
+			      int len, loff_t pos, u64 ino, unsigned int type)
+{
+	struct cowfs_names *nm = container_of(ctx, struct cowfs_names, ctx);
+
+	if (cowfs_name_is_dot(name, len))
+		return true;
+	if (nm->used + len + 1 > nm->size) {
+		nm->full = true;
+		return false;
+	}
+	memcpy(nm->buf + nm->used, name, len);
+	nm->buf[nm->used + len] = '\0';
+	nm->used += len + 1;
+	nm->count++;
+	return true;
+}
+
+/* A buffer of a page for cowfs_names_read(); free with cowfs_names_free(). */
+int cowfs_names_alloc(struct cowfs_names *nm)
+{
+	*nm = (struct cowfs_names) { .size = PAGE_SIZE };
+	nm->buf = kmalloc(nm->size, GFP_KERNEL);
+	return nm->buf ? 0 : -ENOMEM;
+}
+
+void cowfs_names_free(struct cowfs_names *nm)
+{
+	kfree(nm->buf);
+	nm->buf = NULL;
+}
+
+/*
+ * Read one buffer of names (without "." and "..") from @file, from where
+ * it is: the next call goes on after the last name that fitted.  Returns
+ * how many were read, 0 at the end, or an error.
+ */
+int cowfs_names_read(struct file *file, struct cowfs_names *nm)
+{
+	int err;
+
+	nm->ctx.actor = cowfs_names_actor;
+	nm->ctx.pos = file->f_pos;
+	nm->used = 0;
+	nm->count = 0;
+	nm->full = false;
+	err = iterate_dir(file, &nm->ctx);
+	if (err < 0)
+		return err;
+	return nm->count;
 }
