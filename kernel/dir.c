@@ -174,9 +174,10 @@ static int cowfs_lock_upper(struct cowfs_fs *ofs,
 
 	/*
 	 * workdir is the union's upper layer's: a volume's objects never
-	 * move through it, even when the volume shares its filesystem.
+	 * move through it, even when the volume shares its filesystem
+	 * (callers handle a volume's 0/0 devices in place).
 	 */
-	if (with_workdir && layer != &ofs->layers[0])
+	if (WARN_ON_ONCE(with_workdir && layer != &ofs->layers[0]))
 		return -EXDEV;
 
 	if (with_workdir) {
@@ -199,6 +200,30 @@ static int cowfs_lock_upper(struct cowfs_fs *ofs,
 		return err;
 	}
 	return 0;
+}
+
+/*
+ * A 0/0 character device below a volume's root hides nothing, since a
+ * volume has no layers below it, and workdir is not the volume's: remove
+ * it in place from locked @upperdir of @layer and look @name up again.
+ */
+static int cowfs_remove_stray_whiteout(const struct cowfs_layer *layer,
+				       struct dentry *upperdir,
+				       const struct qstr *name,
+				       struct dentry **upper)
+{
+	int err = cowfs_do_unlink(layer, d_inode(upperdir), *upper);
+
+	dput(*upper);
+	*upper = NULL;
+	if (err)
+		return err;
+	*upper = cowfs_do_lookup_locked(layer, name->name, upperdir, name->len);
+	if (IS_ERR(*upper)) {
+		err = PTR_ERR(*upper);
+		*upper = NULL;
+	}
+	return err;
 }
 
 /*
@@ -284,7 +309,12 @@ static int cowfs_create_object(struct dentry *dentry, struct inode *inode,
 	upperdir = cowfs_dentry_upper(parent);
 	err = cowfs_lock_upper(ofs, layer, upperdir, &dentry->d_name, false,
 			       &upper);
-	if (!err && cowfs_is_whiteout(upper)) {
+	if (!err && cowfs_is_whiteout(upper) && layer != &ofs->layers[0]) {
+		err = cowfs_remove_stray_whiteout(layer, upperdir,
+						  &dentry->d_name, &upper);
+		if (err)
+			cowfs_unlock_upper(ofs, upperdir, false);
+	} else if (!err && cowfs_is_whiteout(upper)) {
 		/* Replacing a whiteout takes workdir too: lock again */
 		dput(upper);
 		cowfs_unlock_upper(ofs, upperdir, false);
@@ -619,9 +649,10 @@ static int cowfs_remove(struct dentry *dentry, bool is_dir)
 	/*
 	 * Removed without a whiteout, so in place: its whiteouts go first,
 	 * atomically.  (cowfs_replace_with_whiteout() moves a directory out
-	 * of sight before it removes them.)
+	 * of sight before it removes them.)  Below a volume they hide
+	 * nothing: they go just before the directory, in place.
 	 */
-	if (!whiteout && !list_empty(&whiteouts)) {
+	if (!whiteout && !list_empty(&whiteouts) && layer == &ofs->layers[0]) {
 		opaquedir = cowfs_clear_empty(dentry, &whiteouts);
 		if (IS_ERR(opaquedir)) {
 			err = PTR_ERR(opaquedir);
@@ -650,6 +681,8 @@ static int cowfs_remove(struct dentry *dentry, bool is_dir)
 		goto out_dput;
 
 	if (!whiteout) {
+		if (is_dir && !opaquedir && !list_empty(&whiteouts))
+			cowfs_cleanup_whiteouts(layer, upper, &whiteouts);
 		if (is_dir)
 			err = cowfs_do_rmdir(layer, d_inode(upperdir), upper);
 		else
@@ -894,8 +927,11 @@ static int cowfs_rename(struct mnt_idmap *idmap, struct inode *olddir,
 		goto out_free;
 	old_cred = cowfs_override_creds(old->d_sb);
 
-	/* Replacing a directory: its whiteouts go first, atomically */
-	if (!list_empty(&whiteouts)) {
+	/*
+	 * Replacing a directory: its whiteouts go first, atomically (below
+	 * a volume, where they hide nothing, in place once it is locked).
+	 */
+	if (!list_empty(&whiteouts) && layer == &ofs->layers[0]) {
 		opaquedir = cowfs_clear_empty(new, &whiteouts);
 		if (IS_ERR(opaquedir)) {
 			err = PTR_ERR(opaquedir);
@@ -946,6 +982,8 @@ static int cowfs_rename(struct mnt_idmap *idmap, struct inode *olddir,
 	err = -ENOTEMPTY;
 	if (newdentry == trap)
 		goto out_unlock;
+	if (!opaquedir && !list_empty(&whiteouts))
+		cowfs_cleanup_whiteouts(layer, newdentry, &whiteouts);
 
 	real_flags = flags & RENAME_EXCHANGE;
 	if (cowfs_is_whiteout(newdentry)) {

@@ -18,6 +18,14 @@
 #               union's upperdir or workdir is refused at mount (ELOOP,
 #               as overlayfs's overlapping layers), and a bind volume on
 #               or around the volume store at volume-new
+#   0/0 devices a character device 0/0 put below a volume's root from
+#               outside is hidden like a whiteout but hides nothing:
+#               creating at its name and removing a directory holding
+#               one work in place, in the volume (they used to go through
+#               the union's workdir: EXDEV for a volume on another
+#               filesystem, and on the same one the object was built in
+#               workdir, on the union's upper layer, a new directory
+#               marked opaque, and moved into the volume)
 #   depth       a bind volume whose directory is on a stacked filesystem
 #               (a cowfs over an overlayfs) raises the union's stacking
 #               depth like any layer: past FILESYSTEM_MAX_STACK_DEPTH the
@@ -37,7 +45,7 @@ skip() { say "SKIP: $*"; exit 4; }
 require_cowctl_and_module
 tmp=$(mktemp -d /tmp/volume-hostile.XXXXXX)
 volume_test_init
-trap 'volume_test_cleanup hv-ro hv-bind hv-pin hv-ov' EXIT
+trap 'volume_test_cleanup hv-ro hv-bind hv-pin hv-ov hv-wh' EXIT
 
 mkdir -p "$tmp/store" "$tmp/l/v" "$tmp/m"
 echo lower >"$tmp/l/file"
@@ -191,6 +199,38 @@ if modprobe -q overlay 2>/dev/null && grep -qw overlay /proc/filesystems; then
 else
 	say "no overlayfs: stacking depth not tested"
 fi
+
+# ---- 0/0 devices below a volume's root -----------------------------------
+
+# On the union's upper filesystem (/tmp), and on a tmpfs of its own
+for where in same other; do
+	d=$tmp/wh-$where
+	mkdir -p "$d" "$tmp/whu-$where" "$tmp/whw-$where"
+	[ "$where" = same ] || mount -t tmpfs tmpfs "$d"
+	mkdir -p "$d/vol/dir"
+	mknod "$d/vol/f" c 0 0 && mknod "$d/vol/sub" c 0 0 &&
+		mknod "$d/vol/dir/w" c 0 0 || skip "mknod of a 0/0 device failed"
+	check "$where fs: bind volume hv-wh with 0/0 devices" \
+		"$cowctl" volume create --type bind --opt "device=$d/vol" hv-wh
+	check "$where fs: mount a union with it" mount -t cowfs none "$tmp/m" \
+		-o "lowerdir=$tmp/l,upperdir=$tmp/whu-$where,workdir=$tmp/whw-$where,volume=hv-wh:/v"
+	check "$where fs: the 0/0 devices are not listed" \
+		sh -c "! ls -a '$tmp/m/v' '$tmp/m/v/dir' | grep -qxE 'f|sub|w'"
+	check "$where fs: create a file at a 0/0 device's name" \
+		sh -c "echo new >'$tmp/m/v/f'"
+	check "$where fs: mkdir at another's" mkdir "$tmp/m/v/sub"
+	check "$where fs: rmdir a directory that holds one" rmdir "$tmp/m/v/dir"
+	check "$where fs: the file is in the volume" grep -qx new "$d/vol/f"
+	out=$(getfattr -h -d -m - "$d/vol/sub" 2>&1)
+	[ -d "$d/vol/sub" ] && ! echo "$out" | grep -q overlay
+	result $? "$where fs: the directory is in the volume, without our xattrs ($out)"
+	check "$where fs: the removed directory is gone from the volume" \
+		test ! -e "$d/vol/dir"
+	check "$where fs: nothing left in the union's workdir" \
+		sh -c "[ -z \"\$(ls -A '$tmp/whw-$where/work')\" ]"
+	umount "$tmp/m" 2>/dev/null
+	"$cowctl" volume rm hv-wh >/dev/null 2>&1
+done
 
 echo "# $n checks, $nfail failed"
 [ "$nfail" = 0 ]
