@@ -370,7 +370,9 @@ static int nl_do(struct cnl *c, uint8_t cmd, const char *name,
 	return cnl_send(c, &nlmsg);
 }
 
-static const char *const frz_volumes[] = { "frz-warm", "frz-new", "frz-del" };
+static const char *const frz_volumes[] = {
+	"frz-warm", "frz-new", "frz-del", "frz-att",
+};
 
 /* Put the store back where it was (or on /tmp): our filesystem goes away. */
 static void store_restore(struct frz *f)
@@ -598,14 +600,15 @@ static void upperfs_cleanup(struct __test_metadata *_metadata, struct frz *f)
 			TH_LOG("process %d is stuck in the kernel (its stack: /proc/%d/stack)",
 			       pid, pid);
 	}
+	/* Unmount what can be: lazily if something is stuck on it */
+	if (is_mounted(f->rw.e.mnt))
+		umount2(f->rw.e.mnt, f->wedged ? MNT_DETACH : 0);
+	/* Once no union uses a volume of the store */
 	if (f->nl_open)
 		store_restore(f);
 	if (f->fsfd >= 0)
 		close(f->fsfd);
 	f->fsfd = -1;
-	/* Unmount what can be: lazily if something is stuck on it */
-	if (is_mounted(f->rw.e.mnt))
-		umount2(f->rw.e.mnt, f->wedged ? MNT_DETACH : 0);
 	if (f->fs_mounted && umount2(f->fs, f->wedged ? MNT_DETACH : 0))
 		umount2(f->fs, MNT_DETACH);
 	if (f->loopfd >= 0)
@@ -1394,6 +1397,45 @@ static const char *ck_volume_del(struct frz *f)
 
 FROZEN_CASE(volume_del, "volume-del of a local volume (netlink)",
 	    prep_volume_del, op_volume_del, ck_volume_del, .volumes = true)
+
+/*
+ * A local volume attached in the union, its data in the store on the
+ * frozen filesystem: a write inside it waits for the thaw like one to
+ * the upper layer, and lands in the volume.
+ */
+static int prep_write_volume(struct frz *f)
+{
+	int ret = nl_do(&f->nl, COWFS_CMD_VOLUME_NEW, "frz-att", NULL);
+
+	if (ret) {
+		errno = -ret;
+		return ret;
+	}
+	if (rw_umount(&f->rw) || rw_mount(&f->rw, "volume=frz-att:/vol"))
+		return -1;
+	return mkfile(FM("vol/data"), "volume\n");
+}
+
+static int op_write_volume(struct frz *f)
+{
+	return append(FM("vol/data"), "more\n");
+}
+
+static const char *ck_write_volume(struct frz *f)
+{
+	if (strcmp(slurp(FM("vol/data")), "volume\nmore\n"))
+		return WRONG("vol/data in the union: %s", slurp(FM("vol/data")));
+	if (strcmp(slurp(pathf("%s/frz-att/_data/data", f->store)),
+		   "volume\nmore\n"))
+		return WRONG("the volume's data in the store: %s",
+			     slurp(pathf("%s/frz-att/_data/data", f->store)));
+	return NULL;
+}
+
+FROZEN_CASE(write_in_attached_volume,
+	    "a write in a volume attached to the union (its data on the frozen filesystem)",
+	    prep_write_volume, op_write_volume, ck_write_volume,
+	    .volumes = true)
 
 /* ---- freeze/thaw churn against copy-ups ------------------------------------ */
 

@@ -31,8 +31,9 @@ trap 'volume_test_cleanup vi-bind' EXIT
 
 # idmap SRC DST MAP: an idmapped mount of SRC at DST (open_tree,
 # mount_setattr, move_mount) whose user namespace has uid_map and gid_map
-# MAP.  The VM runs tests in a chroot, where unshare(CLONE_NEWUSER) fails
-# with EPERM: the child that makes the namespace leaves it for init's root.
+# MAP.  Where tests run in a chroot (scripts/vm used to chroot),
+# unshare(CLONE_NEWUSER) fails with EPERM: the child that makes the
+# namespace then leaves it for init's root first.
 idmap() {
 	python3 - "$@" <<'EOF'
 import ctypes, os, sys
