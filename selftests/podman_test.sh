@@ -7,7 +7,9 @@
 # namespace, with userxattr).  Each run imports a busybox image, runs a
 # container that appends to, deletes and renames image files, commits it,
 # and runs the committed image, which must show the changes; no network.
-# The same runs with podman's native overlayfs as the reference.  A run
+# The same runs with podman's native overlayfs as the reference, and
+# rootless with fuse-overlayfs (the mount_program rootless podman used
+# before unprivileged overlayfs), when it is installed.  A run
 # on cowfs must really have mounted cowfs (findmnt while the container is
 # up).  With a mount_program podman stores layers with AUFS .wh.
 # whiteouts, which the helper has cowfs read (aufs_whiteouts).
@@ -78,7 +80,7 @@ chmod 644 "$tmp/rootfs.tar"
 # run WHO DRIVER: the podman cycle as WHO (root, rootless) on DRIVER
 # (cowfs, overlay); TAP lines via result.
 cycle() {
-	local who=$1 drv=$2 d=$tmp/$1-$2 out want
+	local who=$1 drv=$2 d=$tmp/$1-${2%%.*} out want
 	local -a pm=(podman --root "$d/root" --runroot "$d/run"
 		     --storage-driver overlay --cgroup-manager cgroupfs
 		     --events-backend file)
@@ -87,6 +89,8 @@ cycle() {
 	mkdir -p "$d/xdg" "$d/root" "$d/run"
 	if [ "$drv" = cowfs ]; then
 		pm+=(--storage-opt "overlay.mount_program=$tmp/cowfs-mount-program")
+	elif [ "$drv" = fuse.fuse-overlayfs ]; then
+		pm+=(--storage-opt "overlay.mount_program=$(command -v fuse-overlayfs)")
 	fi
 	if [ "$who" = rootless ]; then
 		chown -R "$uid:$uid" "$d"
@@ -136,5 +140,19 @@ for who in root rootless; do
 		cycle "$who" "$drv"
 	done
 done
+# What rootless podman used before kernels had unprivileged overlayfs
+[ -c /dev/fuse ] || modprobe fuse 2>/dev/null
+if command -v fuse-overlayfs >/dev/null && [ -c /dev/fuse ]; then
+	# Without udev (the test VM) /dev/fuse is root's only: a node of
+	# our own, open to all, over it in this mount namespace
+	if ! setpriv --reuid="$uid" --regid="$uid" --clear-groups \
+		test -w /dev/fuse; then
+		mknod -m 666 "$tmp/fuse" c 10 229 &&
+			mount --bind "$tmp/fuse" /dev/fuse
+	fi
+	cycle rootless fuse.fuse-overlayfs
+else
+	say "no fuse-overlayfs or /dev/fuse: its rootless run skipped"
+fi
 
 tap_end
