@@ -420,6 +420,8 @@ void cowfs_put_entry(struct cowfs_entry *oe);
 void cowfs_free_entry(struct cowfs_entry *oe);
 bool cowfs_dentry_weird(struct dentry *dentry);
 bool cowfs_is_whiteout(struct dentry *dentry);
+bool cowfs_layer_has_name(const struct cowfs_layer *layer, struct dentry *dir,
+			  const char *name, int len);
 bool cowfs_is_opaquedir(const struct cowfs_layer *layer, struct dentry *dir);
 void cowfs_path_lower(struct dentry *dentry, struct path *path);
 void cowfs_path_real(struct dentry *dentry, struct path *path);

@@ -248,19 +248,12 @@ static bool cowfs_aufs_whiteout(const struct cowfs_layer *layer,
 				const char *name, int len, struct dentry *dir)
 {
 	char wh[NAME_MAX + 1];
-	struct dentry *this;
-	bool found;
 
 	if (!layer->aufs_whiteouts || len > NAME_MAX - COWFS_AUFS_WH_LEN)
 		return false;
 	memcpy(wh, COWFS_AUFS_WH, COWFS_AUFS_WH_LEN);
 	memcpy(wh + COWFS_AUFS_WH_LEN, name, len);
-	this = cowfs_do_lookup(layer, wh, dir, len + COWFS_AUFS_WH_LEN);
-	if (IS_ERR(this))
-		return false;
-	found = d_is_positive(this);
-	dput(this);
-	return found;
+	return cowfs_layer_has_name(layer, dir, wh, len + COWFS_AUFS_WH_LEN);
 }
 
 /*

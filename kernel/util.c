@@ -69,6 +69,20 @@ bool cowfs_is_whiteout(struct dentry *dentry)
 	return inode && IS_WHITEOUT(inode);
 }
 
+/* Whether @dir of @layer holds @len bytes of @name (lookup errors: no). */
+bool cowfs_layer_has_name(const struct cowfs_layer *layer, struct dentry *dir,
+			  const char *name, int len)
+{
+	struct dentry *this = cowfs_do_lookup(layer, name, dir, len);
+	bool found;
+
+	if (IS_ERR(this))
+		return false;
+	found = d_is_positive(this);
+	dput(this);
+	return found;
+}
+
 /* overlay.opaque=y on a directory hides the layers below it. */
 bool cowfs_is_opaquedir(const struct cowfs_layer *layer, struct dentry *dir)
 {
@@ -78,18 +92,10 @@ bool cowfs_is_opaquedir(const struct cowfs_layer *layer, struct dentry *dir)
 
 	if (!d_is_dir(dir))
 		return false;
-	if (layer->aufs_whiteouts) {
-		struct dentry *opq = cowfs_do_lookup(layer, COWFS_AUFS_OPQ, dir,
-						     strlen(COWFS_AUFS_OPQ));
-
-		if (!IS_ERR(opq)) {
-			bool found = d_is_positive(opq);
-
-			dput(opq);
-			if (found)
-				return true;
-		}
-	}
+	if (layer->aufs_whiteouts &&
+	    cowfs_layer_has_name(layer, dir, COWFS_AUFS_OPQ,
+				 strlen(COWFS_AUFS_OPQ)))
+		return true;
 	if (!(d_inode(dir)->i_opflags & IOP_XATTR))
 		return false;
 
