@@ -475,6 +475,14 @@ int cowfs_names_alloc(struct cowfs_names *nm);
 void cowfs_names_free(struct cowfs_names *nm);
 int cowfs_names_read(struct file *file, struct cowfs_names *nm);
 
+/* nameidx.c */
+struct cowfs_nidx;
+const struct cowfs_nidx *cowfs_nidx_get(struct inode *dir);
+unsigned int cowfs_nidx_next(const struct cowfs_nidx *nidx, const char *name,
+			     unsigned int len, unsigned int pos,
+			     unsigned int numlower);
+void cowfs_nidx_free(struct cowfs_nidx *nidx);
+
 /* graft.c */
 int cowfs_attach_volumes(struct super_block *sb, struct fs_context *fc);
 int cowfs_graft_volumes(struct super_block *sb, struct fs_context *fc);

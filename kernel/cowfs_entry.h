@@ -148,6 +148,15 @@ struct cowfs_inode {
 	char *redirect;
 	/* Bumped on every change to a directory's merged contents */
 	u64 version;
+	/*
+	 * A merged directory's name index (nameidx.c): set once, published
+	 * with cmpxchg_release(), read with smp_load_acquire().  Until then,
+	 * the lower entries its lookups have probed, and how many make one
+	 * worth building.
+	 */
+	struct cowfs_nidx *nidx;
+	unsigned int nidx_probes;
+	unsigned int nidx_need;
 	/* Serialises copy-up, redirect updates and llseek */
 	struct mutex lock;
 	struct inode vfs_inode;

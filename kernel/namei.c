@@ -323,11 +323,13 @@ static int cowfs_lookup_layer(struct cowfs_lookup_data *d,
 /*
  * The lower layers below the upper: those of the parent's stack for a
  * plain name or a relative redirect, every layer's root for an absolute
- * redirect.
+ * redirect.  The parent's name index (nameidx.c), if it has one, skips the
+ * positions of its stack that do not hold the name.
  */
-static int cowfs_lookup_lower(struct cowfs_lookup_data *d,
-			      struct cowfs_entry *poe)
+static int cowfs_lookup_lower(struct cowfs_lookup_data *d, struct inode *dir)
 {
+	struct cowfs_entry *poe = COWFS_I(dir)->oe;
+	const struct cowfs_nidx *nidx = cowfs_nidx_get(dir);
 	struct cowfs_fs *ofs = d->ofs;
 	unsigned int i = 0;
 	int err = 0;
@@ -347,6 +349,17 @@ static int cowfs_lookup_lower(struct cowfs_lookup_data *d,
 		while (i < cowfs_numlower(poe) &&
 		       poe->lowerstack[i].layer->idx < d->next_idx)
 			i++;
+		if (nidx) {
+			/* A relative redirect names an entry of this parent */
+			if (d->redirect)
+				i = cowfs_nidx_next(nidx, d->redirect,
+						    strlen(d->redirect), i,
+						    cowfs_numlower(poe));
+			else
+				i = cowfs_nidx_next(nidx, d->name.name,
+						    d->name.len, i,
+						    cowfs_numlower(poe));
+		}
 		if (i == cowfs_numlower(poe))
 			break;
 		err = cowfs_lookup_layer(d, &poe->lowerstack[i]);
@@ -404,7 +417,6 @@ static int cowfs_lookup_upper_layer(struct cowfs_lookup_data *d,
 struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 			    unsigned int flags)
 {
-	struct cowfs_entry *poe = COWFS_I(dir)->oe;
 	struct dentry *upperdir = cowfs_dentry_upper(dentry->d_parent);
 	struct dentry *upperdentry = NULL;
 	struct cowfs_entry *oe = NULL;
@@ -449,7 +461,7 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 	if (!err && d.redirect)
 		redirect = kstrdup(d.redirect, GFP_KERNEL);
 	if (!err && !d.stop)
-		err = cowfs_lookup_lower(&d, poe);
+		err = cowfs_lookup_lower(&d, dir);
 	/* Renamed since it was copied up: find its origin by file handle */
 	if (!err && d.origin && !d.ctr) {
 		const struct cowfs_layer *layer;

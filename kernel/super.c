@@ -108,6 +108,9 @@ static struct inode *cowfs_alloc_inode(struct super_block *sb)
 	oi->__upperdentry = NULL;
 	oi->redirect = NULL;
 	oi->version = 0;
+	oi->nidx = NULL;
+	oi->nidx_probes = 0;
+	oi->nidx_need = 0;
 	return &oi->vfs_inode;
 }
 
@@ -122,6 +125,7 @@ static void cowfs_free_inode(struct inode *inode)
 
 	kfree(oi->redirect);
 	kfree(oi->oe);
+	cowfs_nidx_free(oi->nidx);
 	kmem_cache_free(cowfs_inode_cachep, oi);
 }
 

@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * cowfs: the name index of a merged directory.
+ *
+ * A lookup in a merged directory probes the directory of every lower
+ * layer in its stack, top first, until one decides the name (see
+ * namei.c).  Most probes miss: at 64 layers a lookup costs 64 real
+ * lookups, and a miss (a PATH search, a library search) costs them all.
+ *
+ * The lower layers do not change while they are mounted (overlayfs's rule
+ * too: changing them is undefined behaviour), so the first lookups in a
+ * merged directory read its lower directories once and index, by name,
+ * which positions of the stack hold each name.  A lookup then probes only
+ * those positions, and a name no lower layer holds costs one hash probe.
+ * Every answer still comes from a real lookup in the layer: the index only
+ * says where not to look.  It can therefore never show a name that no
+ * layer has; it must never omit a position that has the name, which is why
+ * it is built only where a directory's listing names everything a lookup
+ * finds (cowfs_nidx_dir_ok()), only from a complete read of every
+ * directory, and over-approximates: an AUFS marker .wh.NAME counts as a
+ * NAME there, a whiteout is a name like any other.
+ *
+ * The upper layer is never indexed: it changes, and a lookup always probes
+ * it first.  A directory gets an index only when its lookups have probed
+ * about as many entries as reading it costs (cowfs_nidx_worth()), so a
+ * directory that is looked up in once is never read whole; one that is too
+ * big (COWFS_NIDX_MAX_NAMES) is never indexed.  The index lives and dies
+ * with the directory's inode, so memory pressure reclaims it with the
+ * inode, and it is read without locks: it is complete before it is
+ * published and never changes after.
+ */
+#include <linux/fs.h>
+#include <linux/hash.h>
+#include <linux/moduleparam.h>
+#include <linux/slab.h>
+#include <linux/stringhash.h>
+
+#include "cowfs.h"
+
+static bool cowfs_lookup_index = true;
+module_param_named(lookup_index, cowfs_lookup_index, bool, 0644);
+MODULE_PARM_DESC(lookup_index,
+		 "Index the names of merged lower directories, so that a lookup probes only the layers that hold the name (default: on)");
+
+/* Names (counted once per layer) one index holds at most */
+#define COWFS_NIDX_MAX_NAMES	65536
+/* The arena the index's entries come from grows by this much */
+#define COWFS_NIDX_CHUNK	(16 * 1024)
+/* Starting size of the hash table, as a power of two */
+#define COWFS_NIDX_MIN_BITS	6
+
+/* A position in the stack that holds a name; in stack order */
+struct cowfs_nidx_occ {
+	struct cowfs_nidx_occ *next;
+	unsigned int pos;
+};
+
+struct cowfs_nidx_name {
+	struct cowfs_nidx_name *next;	/* hash chain */
+	struct cowfs_nidx_occ *occ;
+	u32 hash;
+	u16 len;
+	char name[];
+};
+
+struct cowfs_nidx_chunk {
+	struct cowfs_nidx_chunk *next;
+	size_t used;
+	char data[];
+};
+
+struct cowfs_nidx {
+	struct cowfs_nidx_name **buckets;
+	unsigned int bits;
+	unsigned int names;
+	unsigned int occs;
+	struct cowfs_nidx_chunk *chunks;
+};
+
+/* The state of an inode that will not be indexed (too big, unreadable) */
+#define COWFS_NIDX_NONE		((struct cowfs_nidx *)ERR_PTR(-ENOENT))
+
+static void *cowfs_nidx_alloc(struct cowfs_nidx *nidx, size_t size)
+{
+	struct cowfs_nidx_chunk *c = nidx->chunks;
+	void *p;
+
+	size = ALIGN(size, sizeof(void *));
+	if (!c || c->used + size > COWFS_NIDX_CHUNK - sizeof(*c)) {
+		c = kmalloc(COWFS_NIDX_CHUNK, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		if (!c)
+			return NULL;
+		c->used = 0;
+		c->next = nidx->chunks;
+		nidx->chunks = c;
+	}
+	p = c->data + c->used;
+	c->used += size;
+	return p;
+}
+
+static void cowfs_nidx_destroy(struct cowfs_nidx *nidx)
+{
+	struct cowfs_nidx_chunk *c, *next;
+
+	for (c = nidx->chunks; c; c = next) {
+		next = c->next;
+		kfree(c);
+	}
+	kvfree(nidx->buckets);
+	kfree(nidx);
+}
+
+/* Free what cowfs_nidx_get() hung on an inode (NULL and "none" too). */
+void cowfs_nidx_free(struct cowfs_nidx *nidx)
+{
+	if (!IS_ERR_OR_NULL(nidx))
+		cowfs_nidx_destroy(nidx);
+}
+
+static u32 cowfs_nidx_hash(const struct cowfs_nidx *nidx, const char *name,
+			   unsigned int len)
+{
+	/* Salted with the index's address, as the dcache salts with the parent */
+	return full_name_hash(nidx, name, len);
+}
+
+static struct cowfs_nidx_name *
+cowfs_nidx_find(const struct cowfs_nidx *nidx, const char *name,
+		unsigned int len, u32 hash)
+{
+	struct cowfs_nidx_name *n;
+
+	n = nidx->buckets[hash_32(hash, nidx->bits)];
+	for (; n; n = n->next) {
+		if (n->hash == hash && n->len == len &&
+		    !memcmp(n->name, name, len))
+			return n;
+	}
+	return NULL;
+}
+
+/* Double the hash table once it holds more names than buckets. */
+static int cowfs_nidx_grow(struct cowfs_nidx *nidx)
+{
+	unsigned int bits = nidx->bits + 1;
+	struct cowfs_nidx_name **buckets, *n, *next;
+	unsigned int i;
+
+	buckets = kvcalloc(1U << bits, sizeof(*buckets),
+			   GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!buckets)
+		return -ENOMEM;
+	for (i = 0; i < (1U << nidx->bits); i++) {
+		for (n = nidx->buckets[i]; n; n = next) {
+			u32 b = hash_32(n->hash, bits);
+
+			next = n->next;
+			n->next = buckets[b];
+			buckets[b] = n;
+		}
+	}
+	kvfree(nidx->buckets);
+	nidx->buckets = buckets;
+	nidx->bits = bits;
+	return 0;
+}
+
+/* Note that stack position @pos holds @name. */
+static int cowfs_nidx_add(struct cowfs_nidx *nidx, const char *name,
+			  unsigned int len, unsigned int pos)
+{
+	u32 hash = cowfs_nidx_hash(nidx, name, len);
+	struct cowfs_nidx_name *n = cowfs_nidx_find(nidx, name, len, hash);
+	struct cowfs_nidx_occ *occ;
+
+	/* A .wh.NAME marker and a NAME in one layer: one position */
+	if (n && n->occ->pos == pos)
+		return 0;
+	if (++nidx->occs > COWFS_NIDX_MAX_NAMES)
+		return -E2BIG;
+	occ = cowfs_nidx_alloc(nidx, sizeof(*occ));
+	if (!occ)
+		return -ENOMEM;
+	occ->pos = pos;
+	if (!n) {
+		if (nidx->names >= (1U << nidx->bits)) {
+			int err = cowfs_nidx_grow(nidx);
+
+			if (err)
+				return err;
+		}
+		n = cowfs_nidx_alloc(nidx, struct_size(n, name, len));
+		if (!n)
+			return -ENOMEM;
+		n->hash = hash;
+		n->len = len;
+		memcpy(n->name, name, len);
+		n->occ = NULL;
+		n->next = nidx->buckets[hash_32(hash, nidx->bits)];
+		nidx->buckets[hash_32(hash, nidx->bits)] = n;
+		nidx->names++;
+	}
+	/* Newest first while building: cowfs_nidx_finish() turns it round */
+	occ->next = n->occ;
+	n->occ = occ;
+	return 0;
+}
+
+/* Put every name's positions in stack order, top layer first. */
+static void cowfs_nidx_finish(struct cowfs_nidx *nidx)
+{
+	struct cowfs_nidx_occ *occ, *next, *prev;
+	struct cowfs_nidx_name *n;
+	unsigned int i;
+
+	for (i = 0; i < (1U << nidx->bits); i++) {
+		for (n = nidx->buckets[i]; n; n = n->next) {
+			prev = NULL;
+			for (occ = n->occ; occ; occ = next) {
+				next = occ->next;
+				occ->next = prev;
+				prev = occ;
+			}
+			n->occ = prev;
+		}
+	}
+}
+
+struct cowfs_nidx_fill {
+	struct dir_context ctx;
+	struct cowfs_nidx *nidx;
+	unsigned int pos;
+	bool aufs_whiteouts;
+	int err;
+};
+
+static bool cowfs_nidx_actor(struct dir_context *ctx, const char *name,
+			     int len, loff_t offset, u64 ino, unsigned int type)
+{
+	struct cowfs_nidx_fill *fill = container_of(ctx, struct cowfs_nidx_fill,
+						    ctx);
+
+	if (cowfs_name_is_dot(name, len))
+		return true;
+	/* No name a lookup could ask for: a crafted layer, no index */
+	if (len > NAME_MAX) {
+		fill->err = -ENAMETOOLONG;
+		return false;
+	}
+	/* What .wh.NAME whites out is NAME: probe this layer for it */
+	if (fill->aufs_whiteouts && cowfs_is_aufs_name(name, len)) {
+		name += COWFS_AUFS_WH_LEN;
+		len -= COWFS_AUFS_WH_LEN;
+		if (!len)
+			return true;
+	}
+	fill->err = cowfs_nidx_add(fill->nidx, name, len, fill->pos);
+	return !fill->err;
+}
+
+/*
+ * Does a listing of @dir name every entry a lookup there finds?  Not where
+ * names fold (case-insensitive directories), not on a filesystem that
+ * revalidates its dentries (remote ones, and procfs, whose thread
+ * directories are found but not listed), and not at a filesystem's root,
+ * where a lookup may find a hidden control directory (ZFS's .zfs).
+ */
+static bool cowfs_nidx_dir_ok(struct dentry *dir)
+{
+	if (dir->d_flags & (DCACHE_OP_HASH | DCACHE_OP_COMPARE |
+			    DCACHE_OP_REVALIDATE | DCACHE_OP_WEAK_REVALIDATE))
+		return false;
+	if (dir->d_sb->s_d_op && (dir->d_sb->s_d_op->d_revalidate ||
+				  dir->d_sb->s_d_op->d_weak_revalidate ||
+				  dir->d_sb->s_d_op->d_hash))
+		return false;
+	return dir != dir->d_sb->s_root;
+}
+
+static struct cowfs_nidx *cowfs_nidx_build(struct cowfs_entry *oe)
+{
+	struct cowfs_nidx_fill fill = {
+		.ctx.actor = cowfs_nidx_actor,
+	};
+	struct cowfs_nidx *nidx;
+	unsigned int i;
+	int err = 0;
+
+	for (i = 0; i < cowfs_numlower(oe); i++) {
+		if (!cowfs_nidx_dir_ok(oe->lowerstack[i].dentry))
+			return COWFS_NIDX_NONE;
+	}
+
+	nidx = kzalloc(sizeof(*nidx), GFP_KERNEL_ACCOUNT);
+	if (!nidx)
+		return NULL;
+	nidx->bits = COWFS_NIDX_MIN_BITS;
+	nidx->buckets = kvcalloc(1U << nidx->bits, sizeof(*nidx->buckets),
+				 GFP_KERNEL_ACCOUNT);
+	if (!nidx->buckets)
+		goto fail;
+
+	fill.nidx = nidx;
+	for (i = 0; i < cowfs_numlower(oe) && !err; i++) {
+		const struct cowfs_path *lp = &oe->lowerstack[i];
+		struct path path = { .mnt = lp->layer->mnt, .dentry = lp->dentry };
+
+		fill.pos = i;
+		fill.aufs_whiteouts = lp->layer->aufs_whiteouts;
+		err = cowfs_iterate_real_dir(&path, &fill.ctx);
+		/* A listing cut short would leave names out: no index */
+		if (!err)
+			err = fill.err;
+	}
+	if (err) {
+		pr_debug("no name index for %pd: %d\n",
+			 oe->lowerstack[0].dentry, err);
+		cowfs_nidx_destroy(nidx);
+		/* Out of memory may pass; a listing that fails will not */
+		return err == -ENOMEM ? NULL : COWFS_NIDX_NONE;
+	}
+	cowfs_nidx_finish(nidx);
+	return nidx;
+
+fail:
+	cowfs_nidx_destroy(nidx);
+	return NULL;
+}
+
+/*
+ * Is an index worth reading @oe's directories whole?  Once the lookups
+ * without one have probed about a quarter as many entries as the
+ * directories hold, as their sizes estimate (at least one full probe of
+ * the stack, so a directory looked up in once is never read).
+ */
+static bool cowfs_nidx_worth(struct cowfs_inode *oi, struct cowfs_entry *oe)
+{
+	unsigned int probes = READ_ONCE(oi->nidx_probes);
+	unsigned int need = READ_ONCE(oi->nidx_need);
+	unsigned int i;
+
+	if (!need) {
+		u64 size = 0;
+
+		for (i = 0; i < cowfs_numlower(oe); i++)
+			size += i_size_read(d_inode(oe->lowerstack[i].dentry));
+		/* 32 bytes an entry is a fair guess for most filesystems */
+		need = clamp_t(u64, size / 32 / 4, cowfs_numlower(oe),
+			       COWFS_NIDX_MAX_NAMES);
+		WRITE_ONCE(oi->nidx_need, need);
+	}
+	if (probes >= need)
+		return true;
+	WRITE_ONCE(oi->nidx_probes, probes + cowfs_numlower(oe));
+	return false;
+}
+
+/*
+ * The name index of the merged directory @dir, built now if it is worth
+ * it; NULL if there is none.  Call with the mounter's credentials (the
+ * lower directories are read with them).
+ */
+const struct cowfs_nidx *cowfs_nidx_get(struct inode *dir)
+{
+	struct cowfs_inode *oi = COWFS_I(dir);
+	struct cowfs_entry *oe = oi->oe;
+	struct cowfs_nidx *nidx, *old;
+
+	/* Pairs with cmpxchg_release() below: the index is complete */
+	nidx = smp_load_acquire(&oi->nidx);
+	if (nidx)
+		return IS_ERR(nidx) ? NULL : nidx;
+	if (cowfs_numlower(oe) < 2 || !READ_ONCE(cowfs_lookup_index) ||
+	    !cowfs_nidx_worth(oi, oe))
+		return NULL;
+
+	nidx = cowfs_nidx_build(oe);
+	if (!nidx)
+		return NULL;
+	/* Two lookups may have built it at once: the first one wins */
+	old = cmpxchg_release(&oi->nidx, NULL, nidx);
+	if (old) {
+		cowfs_nidx_free(nidx);
+		nidx = old;
+	}
+	return IS_ERR(nidx) ? NULL : nidx;
+}
+
+/*
+ * The first position of the stack at or after @pos that holds @len bytes
+ * of @name, or cowfs_numlower() of the stack if none does.
+ */
+unsigned int cowfs_nidx_next(const struct cowfs_nidx *nidx, const char *name,
+			     unsigned int len, unsigned int pos,
+			     unsigned int numlower)
+{
+	const struct cowfs_nidx_name *n;
+	const struct cowfs_nidx_occ *occ;
+
+	n = cowfs_nidx_find(nidx, name, len, cowfs_nidx_hash(nidx, name, len));
+	for (occ = n ? n->occ : NULL; occ; occ = occ->next) {
+		if (occ->pos >= pos)
+			return occ->pos;
+	}
+	return numlower;
+}
