@@ -468,6 +468,36 @@ static inline char *cowfs_names_next(const struct cowfs_names *nm, char *name)
 	return name < nm->buf + nm->used ? name : NULL;
 }
 
+/* An arena of small objects, freed all at once; zero-initialise it */
+struct cowfs_arena {
+	struct cowfs_arena_chunk *chunks;
+};
+
+void *cowfs_arena_alloc(struct cowfs_arena *arena, size_t size);
+void cowfs_arena_free(struct cowfs_arena *arena);
+
+/* A node of a cowfs_ntable, inside an object that holds the name */
+struct cowfs_nnode {
+	struct cowfs_nnode *next;
+	const char *name;
+	u32 hash;
+	u32 len;
+};
+
+struct cowfs_ntable {
+	struct cowfs_nnode **buckets;
+	unsigned int bits;
+	unsigned int count;
+	const void *salt;
+};
+
+int cowfs_ntable_init(struct cowfs_ntable *t, const void *salt);
+void cowfs_ntable_destroy(struct cowfs_ntable *t);
+struct cowfs_nnode *cowfs_ntable_find(const struct cowfs_ntable *t,
+				      const char *name, unsigned int len,
+				      u32 *hashp);
+int cowfs_ntable_add(struct cowfs_ntable *t, struct cowfs_nnode *n, u32 hash);
+
 bool cowfs_name_is_dot(const char *name, int len);
 struct file *cowfs_open_real_dir(const struct path *path);
 int cowfs_iterate_real_dir(const struct path *path, struct dir_context *ctx);

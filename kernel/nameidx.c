@@ -30,10 +30,8 @@
  * published and never changes after.
  */
 #include <linux/fs.h>
-#include <linux/hash.h>
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
-#include <linux/stringhash.h>
 
 #include "cowfs.h"
 
@@ -44,10 +42,6 @@ MODULE_PARM_DESC(lookup_index,
 
 /* Names (counted once per layer) one index holds at most */
 #define COWFS_NIDX_MAX_NAMES	65536
-/* The arena the index's entries come from grows by this much */
-#define COWFS_NIDX_CHUNK	(16 * 1024)
-/* Starting size of the hash table, as a power of two */
-#define COWFS_NIDX_MIN_BITS	6
 
 /* A position in the stack that holds a name; in stack order */
 struct cowfs_nidx_occ {
@@ -56,58 +50,25 @@ struct cowfs_nidx_occ {
 };
 
 struct cowfs_nidx_name {
-	struct cowfs_nidx_name *next;	/* hash chain */
+	struct cowfs_nnode node;
 	struct cowfs_nidx_occ *occ;
-	u32 hash;
-	u16 len;
+	struct cowfs_nidx_occ **tail;
 	char name[];
 };
 
-struct cowfs_nidx_chunk {
-	struct cowfs_nidx_chunk *next;
-	size_t used;
-	char data[];
-};
-
 struct cowfs_nidx {
-	struct cowfs_nidx_name **buckets;
-	unsigned int bits;
-	unsigned int names;
+	struct cowfs_ntable names;
 	unsigned int occs;
-	struct cowfs_nidx_chunk *chunks;
+	struct cowfs_arena arena;
 };
 
 /* The state of an inode that will not be indexed (too big, unreadable) */
 #define COWFS_NIDX_NONE		((struct cowfs_nidx *)ERR_PTR(-ENOENT))
 
-static void *cowfs_nidx_alloc(struct cowfs_nidx *nidx, size_t size)
-{
-	struct cowfs_nidx_chunk *c = nidx->chunks;
-	void *p;
-
-	size = ALIGN(size, sizeof(void *));
-	if (!c || c->used + size > COWFS_NIDX_CHUNK - sizeof(*c)) {
-		c = kmalloc(COWFS_NIDX_CHUNK, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-		if (!c)
-			return NULL;
-		c->used = 0;
-		c->next = nidx->chunks;
-		nidx->chunks = c;
-	}
-	p = c->data + c->used;
-	c->used += size;
-	return p;
-}
-
 static void cowfs_nidx_destroy(struct cowfs_nidx *nidx)
 {
-	struct cowfs_nidx_chunk *c, *next;
-
-	for (c = nidx->chunks; c; c = next) {
-		next = c->next;
-		kfree(c);
-	}
-	kvfree(nidx->buckets);
+	cowfs_arena_free(&nidx->arena);
+	cowfs_ntable_destroy(&nidx->names);
 	kfree(nidx);
 }
 
@@ -118,113 +79,44 @@ void cowfs_nidx_free(struct cowfs_nidx *nidx)
 		cowfs_nidx_destroy(nidx);
 }
 
-static u32 cowfs_nidx_hash(const struct cowfs_nidx *nidx, const char *name,
-			   unsigned int len)
-{
-	/* Salted with the index's address, as the dcache salts with the parent */
-	return full_name_hash(nidx, name, len);
-}
-
-static struct cowfs_nidx_name *
-cowfs_nidx_find(const struct cowfs_nidx *nidx, const char *name,
-		unsigned int len, u32 hash)
-{
-	struct cowfs_nidx_name *n;
-
-	n = nidx->buckets[hash_32(hash, nidx->bits)];
-	for (; n; n = n->next) {
-		if (n->hash == hash && n->len == len &&
-		    !memcmp(n->name, name, len))
-			return n;
-	}
-	return NULL;
-}
-
-/* Double the hash table once it holds more names than buckets. */
-static int cowfs_nidx_grow(struct cowfs_nidx *nidx)
-{
-	unsigned int bits = nidx->bits + 1;
-	struct cowfs_nidx_name **buckets, *n, *next;
-	unsigned int i;
-
-	buckets = kvcalloc(1U << bits, sizeof(*buckets),
-			   GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (!buckets)
-		return -ENOMEM;
-	for (i = 0; i < (1U << nidx->bits); i++) {
-		for (n = nidx->buckets[i]; n; n = next) {
-			u32 b = hash_32(n->hash, bits);
-
-			next = n->next;
-			n->next = buckets[b];
-			buckets[b] = n;
-		}
-	}
-	kvfree(nidx->buckets);
-	nidx->buckets = buckets;
-	nidx->bits = bits;
-	return 0;
-}
-
 /* Note that stack position @pos holds @name. */
 static int cowfs_nidx_add(struct cowfs_nidx *nidx, const char *name,
 			  unsigned int len, unsigned int pos)
 {
-	u32 hash = cowfs_nidx_hash(nidx, name, len);
-	struct cowfs_nidx_name *n = cowfs_nidx_find(nidx, name, len, hash);
+	struct cowfs_nidx_name *n;
 	struct cowfs_nidx_occ *occ;
+	struct cowfs_nnode *node;
+	u32 hash;
+	int err;
 
+	node = cowfs_ntable_find(&nidx->names, name, len, &hash);
+	n = node ? container_of(node, struct cowfs_nidx_name, node) : NULL;
 	/* A .wh.NAME marker and a NAME in one layer: one position */
-	if (n && n->occ->pos == pos)
+	if (n && container_of(n->tail, struct cowfs_nidx_occ, next)->pos == pos)
 		return 0;
 	if (++nidx->occs > COWFS_NIDX_MAX_NAMES)
 		return -E2BIG;
-	occ = cowfs_nidx_alloc(nidx, sizeof(*occ));
+	occ = cowfs_arena_alloc(&nidx->arena, sizeof(*occ));
 	if (!occ)
 		return -ENOMEM;
 	occ->pos = pos;
+	occ->next = NULL;
 	if (!n) {
-		if (nidx->names >= (1U << nidx->bits)) {
-			int err = cowfs_nidx_grow(nidx);
-
-			if (err)
-				return err;
-		}
-		n = cowfs_nidx_alloc(nidx, struct_size(n, name, len));
+		n = cowfs_arena_alloc(&nidx->arena, struct_size(n, name, len));
 		if (!n)
 			return -ENOMEM;
-		n->hash = hash;
-		n->len = len;
 		memcpy(n->name, name, len);
-		n->occ = NULL;
-		n->next = nidx->buckets[hash_32(hash, nidx->bits)];
-		nidx->buckets[hash_32(hash, nidx->bits)] = n;
-		nidx->names++;
+		n->node.name = n->name;
+		n->node.len = len;
+		err = cowfs_ntable_add(&nidx->names, &n->node, hash);
+		if (err)
+			return err;
+		n->tail = &n->occ;
 	}
-	/* Newest first while building: cowfs_nidx_finish() turns it round */
-	occ->next = n->occ;
-	n->occ = occ;
+	/* Layers are read top first: positions stay in stack order */
+	*n->tail = occ;
+	n->tail = &occ->next;
 	return 0;
-}
-
-/* Put every name's positions in stack order, top layer first. */
-static void cowfs_nidx_finish(struct cowfs_nidx *nidx)
-{
-	struct cowfs_nidx_occ *occ, *next, *prev;
-	struct cowfs_nidx_name *n;
-	unsigned int i;
-
-	for (i = 0; i < (1U << nidx->bits); i++) {
-		for (n = nidx->buckets[i]; n; n = n->next) {
-			prev = NULL;
-			for (occ = n->occ; occ; occ = next) {
-				next = occ->next;
-				occ->next = prev;
-				prev = occ;
-			}
-			n->occ = prev;
-		}
-	}
 }
 
 struct cowfs_nidx_fill {
@@ -295,10 +187,7 @@ static struct cowfs_nidx *cowfs_nidx_build(struct cowfs_entry *oe)
 	nidx = kzalloc(sizeof(*nidx), GFP_KERNEL_ACCOUNT);
 	if (!nidx)
 		return NULL;
-	nidx->bits = COWFS_NIDX_MIN_BITS;
-	nidx->buckets = kvcalloc(1U << nidx->bits, sizeof(*nidx->buckets),
-				 GFP_KERNEL_ACCOUNT);
-	if (!nidx->buckets)
+	if (cowfs_ntable_init(&nidx->names, nidx))
 		goto fail;
 
 	fill.nidx = nidx;
@@ -320,7 +209,6 @@ static struct cowfs_nidx *cowfs_nidx_build(struct cowfs_entry *oe)
 		/* Out of memory may pass; a listing that fails will not */
 		return err == -ENOMEM ? NULL : COWFS_NIDX_NONE;
 	}
-	cowfs_nidx_finish(nidx);
 	return nidx;
 
 fail:
@@ -395,11 +283,13 @@ unsigned int cowfs_nidx_next(const struct cowfs_nidx *nidx, const char *name,
 			     unsigned int len, unsigned int pos,
 			     unsigned int numlower)
 {
-	const struct cowfs_nidx_name *n;
-	const struct cowfs_nidx_occ *occ;
+	const struct cowfs_nnode *node;
+	const struct cowfs_nidx_occ *occ = NULL;
 
-	n = cowfs_nidx_find(nidx, name, len, cowfs_nidx_hash(nidx, name, len));
-	for (occ = n ? n->occ : NULL; occ; occ = occ->next) {
+	node = cowfs_ntable_find(&nidx->names, name, len, NULL);
+	if (node)
+		occ = container_of(node, struct cowfs_nidx_name, node)->occ;
+	for (; occ; occ = occ->next) {
 		if (occ->pos >= pos)
 			return occ->pos;
 	}

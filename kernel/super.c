@@ -125,7 +125,6 @@ static void cowfs_free_inode(struct inode *inode)
 
 	kfree(oi->redirect);
 	kfree(oi->oe);
-	cowfs_nidx_free(oi->nidx);
 	kmem_cache_free(cowfs_inode_cachep, oi);
 }
 
@@ -136,6 +135,8 @@ static void cowfs_destroy_inode(struct inode *inode)
 
 	dput(oi->__upperdentry);
 	cowfs_put_entry(oi->oe);
+	/* Only ref-walk lookups use it: no RCU grace period needed */
+	cowfs_nidx_free(oi->nidx);
 }
 
 /* The real object of a regular file, for file_dentry() and friends. */

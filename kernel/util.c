@@ -5,8 +5,10 @@
 #include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/hash.h>
 #include <linux/mount.h>
 #include <linux/slab.h>
+#include <linux/stringhash.h>
 #include <linux/xattr.h>
 
 #include "cowfs.h"
@@ -400,4 +402,143 @@ int cowfs_names_read(struct file *file, struct cowfs_names *nm)
 	if (err < 0)
 		return err;
 	return nm->count;
+}
+
+/* ---- tables of names ------------------------------------------------------- */
+
+/* Objects of an arena come from chunks of this size */
+#define COWFS_ARENA_CHUNK	(16 * 1024)
+
+struct cowfs_arena_chunk {
+	struct cowfs_arena_chunk *next;
+	size_t used;
+	char data[];
+};
+
+/*
+ * Many small objects freed at once (every name of a directory): one
+ * allocation per 16 KiB, charged to the caller's memory cgroup.
+ */
+void *cowfs_arena_alloc(struct cowfs_arena *arena, size_t size)
+{
+	const size_t room = COWFS_ARENA_CHUNK - sizeof(struct cowfs_arena_chunk);
+	struct cowfs_arena_chunk *c = arena->chunks;
+	void *p;
+
+	size = ALIGN(size, sizeof(void *));
+	if (WARN_ON_ONCE(size > room))
+		return NULL;
+	if (!c || c->used + size > room) {
+		c = kmalloc(COWFS_ARENA_CHUNK, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		if (!c)
+			return NULL;
+		c->used = 0;
+		c->next = arena->chunks;
+		arena->chunks = c;
+	}
+	p = c->data + c->used;
+	c->used += size;
+	return p;
+}
+
+void cowfs_arena_free(struct cowfs_arena *arena)
+{
+	struct cowfs_arena_chunk *c, *next;
+
+	for (c = arena->chunks; c; c = next) {
+		next = c->next;
+		kfree(c);
+	}
+	arena->chunks = NULL;
+}
+
+/* Starting size of a name table, as a power of two */
+#define COWFS_NTABLE_MIN_BITS	6
+
+/*
+ * A hash table of names, salted with @salt (as the dcache salts with the
+ * parent) so that a crafted layer cannot choose names that collide.  Its
+ * nodes live in their owner's memory (an arena, usually).
+ */
+int cowfs_ntable_init(struct cowfs_ntable *t, const void *salt)
+{
+	t->bits = COWFS_NTABLE_MIN_BITS;
+	t->count = 0;
+	t->salt = salt;
+	t->buckets = kvcalloc(1U << t->bits, sizeof(*t->buckets),
+			      GFP_KERNEL_ACCOUNT);
+	return t->buckets ? 0 : -ENOMEM;
+}
+
+void cowfs_ntable_destroy(struct cowfs_ntable *t)
+{
+	kvfree(t->buckets);
+	t->buckets = NULL;
+}
+
+/* The node of @len bytes of @name, or NULL; *@hashp: its hash, for add. */
+struct cowfs_nnode *cowfs_ntable_find(const struct cowfs_ntable *t,
+				      const char *name, unsigned int len,
+				      u32 *hashp)
+{
+	u32 hash = full_name_hash(t->salt, name, len);
+	struct cowfs_nnode *n;
+
+	if (hashp)
+		*hashp = hash;
+	n = t->buckets[hash_32(hash, t->bits)];
+	for (; n; n = n->next) {
+		if (n->hash == hash && n->len == len &&
+		    !memcmp(n->name, name, len))
+			return n;
+	}
+	return NULL;
+}
+
+/* Double the table once it holds more names than buckets. */
+static int cowfs_ntable_grow(struct cowfs_ntable *t)
+{
+	unsigned int bits = t->bits + 1;
+	struct cowfs_nnode **buckets, *n, *next;
+	unsigned int i;
+
+	buckets = kvcalloc(1U << bits, sizeof(*buckets),
+			   GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!buckets)
+		return -ENOMEM;
+	for (i = 0; i < (1U << t->bits); i++) {
+		for (n = t->buckets[i]; n; n = next) {
+			u32 b = hash_32(n->hash, bits);
+
+			next = n->next;
+			n->next = buckets[b];
+			buckets[b] = n;
+		}
+	}
+	kvfree(t->buckets);
+	t->buckets = buckets;
+	t->bits = bits;
+	return 0;
+}
+
+/*
+ * Add @n, whose ->name and ->len are set and not in @t yet; @hash from
+ * cowfs_ntable_find().
+ */
+int cowfs_ntable_add(struct cowfs_ntable *t, struct cowfs_nnode *n, u32 hash)
+{
+	u32 b;
+
+	if (t->count >= (1U << t->bits)) {
+		int err = cowfs_ntable_grow(t);
+
+		if (err)
+			return err;
+	}
+	n->hash = hash;
+	b = hash_32(hash, t->bits);
+	n->next = t->buckets[b];
+	t->buckets[b] = n;
+	t->count++;
+	return 0;
 }
