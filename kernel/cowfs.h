@@ -574,6 +574,8 @@ int cowfs_check_empty_dir(struct dentry *dentry, struct list_head *whiteouts);
 void cowfs_cleanup_whiteouts(const struct cowfs_layer *layer,
 			     struct dentry *upper, struct list_head *whiteouts);
 void cowfs_cache_free_list(struct list_head *list);
+struct cowfs_dir_cache;
+void cowfs_dir_cache_put(struct cowfs_dir_cache *cache);
 
 /* file.c */
 extern const struct file_operations cowfs_file_operations;

@@ -157,6 +157,8 @@ struct cowfs_inode {
 	struct cowfs_nidx *nidx;
 	unsigned int nidx_probes;
 	unsigned int nidx_need;
+	/* A merged directory's list of names (readdir.c), under i_rwsem */
+	struct cowfs_dir_cache *dir_cache;
 	/* Serialises copy-up, redirect updates and llseek */
 	struct mutex lock;
 	struct inode vfs_inode;

@@ -7,19 +7,22 @@
  * same name below, and whiteouts take part in hiding but are never shown.
  * The list is built when the directory is first read (or read again from
  * the start after it changed) and the position is an index into it, so
- * seekdir() and telldir() are exact.
+ * seekdir() and telldir() are exact.  The list of a merged directory stays
+ * with its inode for the next reader until the directory changes: the
+ * layers below do not change while mounted, and every change made through
+ * the union bumps the directory's version.
  */
 #include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/namei.h>
-#include <linux/rbtree.h>
+#include <linux/refcount.h>
 #include <linux/slab.h>
 
 #include "cowfs.h"
 
 struct cowfs_cache_entry {
-	struct rb_node node;
+	struct cowfs_nnode node;
 	struct list_head l_node;
 	u64 ino;
 	unsigned int type;
@@ -34,19 +37,25 @@ struct cowfs_cache_entry {
 };
 
 struct cowfs_dir_cache {
+	/* The inode's reference, and one per open file reading it */
+	refcount_t ref;
 	u64 version;
 	unsigned int count;
 	/* Entries to show, in the order they are read; whiteouts are not */
 	struct cowfs_cache_entry **entries;
-	/* Every name, shown or not, for freeing */
+	/* Every name, shown or not */
 	struct list_head all;
+	/* Where the entries are */
+	struct cowfs_arena arena;
 };
 
 struct cowfs_readdir_data {
 	struct dir_context ctx;
 	struct super_block *sb;
 	const struct cowfs_layer *layer;
-	struct rb_root root;
+	/* The names read so far, while the list is built */
+	struct cowfs_ntable names;
+	struct cowfs_arena *arena;
 	struct list_head *all;
 	/* Character devices of the layer being read: maybe whiteouts */
 	struct list_head chrdevs;
@@ -54,36 +63,15 @@ struct cowfs_readdir_data {
 	int err;
 };
 
-static int cowfs_cache_cmp(const char *name, int len,
-			   const struct cowfs_cache_entry *p)
+/* The entry already read for @len bytes of @name, or NULL. */
+static struct cowfs_cache_entry *
+cowfs_cache_find(struct cowfs_readdir_data *rdd, const char *name, int len,
+		 u32 *hashp)
 {
-	int cmp = strncmp(name, p->name, min(len, p->len));
+	struct cowfs_nnode *node;
 
-	return cmp ?: len - p->len;
-}
-
-static struct cowfs_cache_entry *cowfs_cache_find(struct rb_root *root,
-						  const char *name, int len,
-						  struct rb_node ***linkp,
-						  struct rb_node **parentp)
-{
-	struct rb_node **link = &root->rb_node;
-	struct rb_node *parent = NULL;
-
-	while (*link) {
-		struct cowfs_cache_entry *p;
-		int cmp;
-
-		parent = *link;
-		p = rb_entry(parent, struct cowfs_cache_entry, node);
-		cmp = cowfs_cache_cmp(name, len, p);
-		if (!cmp)
-			return p;
-		link = cmp < 0 ? &parent->rb_left : &parent->rb_right;
-	}
-	*linkp = link;
-	*parentp = parent;
-	return NULL;
+	node = cowfs_ntable_find(&rdd->names, name, len, hashp);
+	return node ? container_of(node, struct cowfs_cache_entry, node) : NULL;
 }
 
 /*
@@ -95,8 +83,6 @@ static const char *cowfs_fill_aufs(struct cowfs_readdir_data *rdd,
 				   const char *name, int *namelen)
 {
 	struct cowfs_cache_entry *p;
-	struct rb_node **link;
-	struct rb_node *parent;
 
 	if (!strncmp(name, COWFS_AUFS_OPQ, *namelen) &&
 	    *namelen == strlen(COWFS_AUFS_OPQ))
@@ -105,7 +91,7 @@ static const char *cowfs_fill_aufs(struct cowfs_readdir_data *rdd,
 	*namelen -= COWFS_AUFS_WH_LEN;
 	if (!*namelen)
 		return NULL;
-	p = cowfs_cache_find(&rdd->root, name, *namelen, &link, &parent);
+	p = cowfs_cache_find(rdd, name, *namelen, NULL);
 	/* The same layer's NAME, read first: the whiteout wins */
 	if (p && p->layer == rdd->layer->idx && !p->is_whiteout) {
 		p->is_whiteout = true;
@@ -122,9 +108,8 @@ static bool cowfs_fill_merge(struct dir_context *ctx, const char *name,
 	struct cowfs_readdir_data *rdd =
 		container_of(ctx, struct cowfs_readdir_data, ctx);
 	struct cowfs_cache_entry *p;
-	struct rb_node **link;
-	struct rb_node *parent;
 	bool aufs = false;
+	u32 hash;
 
 	if (rdd->layer->aufs_whiteouts && cowfs_is_aufs_name(name, namelen)) {
 		name = cowfs_fill_aufs(rdd, name, &namelen);
@@ -134,10 +119,10 @@ static bool cowfs_fill_merge(struct dir_context *ctx, const char *name,
 	}
 
 	/* A name from a higher layer hides this one */
-	if (cowfs_cache_find(&rdd->root, name, namelen, &link, &parent))
+	if (cowfs_cache_find(rdd, name, namelen, &hash))
 		return true;
 
-	p = kmalloc(struct_size(p, name, namelen + 1), GFP_KERNEL);
+	p = cowfs_arena_alloc(rdd->arena, struct_size(p, name, namelen + 1));
 	if (!p) {
 		rdd->err = -ENOMEM;
 		return false;
@@ -151,8 +136,11 @@ static bool cowfs_fill_merge(struct dir_context *ctx, const char *name,
 	p->is_aufs = aufs;
 	p->is_upper = rdd->layer->idx == 0;
 	p->layer = rdd->layer->idx;
-	rb_link_node(&p->node, parent, link);
-	rb_insert_color(&p->node, &rdd->root);
+	p->node.name = p->name;
+	p->node.len = namelen;
+	rdd->err = cowfs_ntable_add(&rdd->names, &p->node, hash);
+	if (rdd->err)
+		return false;
 
 	if (aufs) {
 		list_add_tail(&p->l_node, rdd->all);
@@ -221,11 +209,12 @@ void cowfs_cache_free_list(struct list_head *list)
 	INIT_LIST_HEAD(list);
 }
 
-static void cowfs_cache_free(struct cowfs_dir_cache *cache)
+/* Drop a reference to a directory's list (NULL is fine). */
+void cowfs_dir_cache_put(struct cowfs_dir_cache *cache)
 {
-	if (!cache)
+	if (!cache || !refcount_dec_and_test(&cache->ref))
 		return;
-	cowfs_cache_free_list(&cache->all);
+	cowfs_arena_free(&cache->arena);
 	kvfree(cache->entries);
 	kfree(cache);
 }
@@ -282,19 +271,25 @@ static struct cowfs_dir_cache *cowfs_cache_build(struct dentry *dentry)
 	struct cowfs_readdir_data rdd = {
 		.ctx.actor = cowfs_fill_merge,
 		.sb = dentry->d_sb,
-		.root = RB_ROOT,
 		.chrdevs = LIST_HEAD_INIT(rdd.chrdevs),
 	};
 	const struct cred *old_cred;
 	unsigned int i;
 	int err = 0;
 
-	cache = kzalloc(sizeof(*cache), GFP_KERNEL);
+	cache = kzalloc(sizeof(*cache), GFP_KERNEL_ACCOUNT);
 	if (!cache)
 		return ERR_PTR(-ENOMEM);
+	refcount_set(&cache->ref, 1);
 	INIT_LIST_HEAD(&cache->all);
 	cache->version = READ_ONCE(COWFS_I(inode)->version);
 	rdd.all = &cache->all;
+	rdd.arena = &cache->arena;
+	err = cowfs_ntable_init(&rdd.names, cache);
+	if (err) {
+		kfree(cache);
+		return ERR_PTR(err);
+	}
 
 	old_cred = cowfs_override_creds(dentry->d_sb);
 	/* Volumes attached here come first: they hide the layers' entries */
@@ -321,12 +316,13 @@ static struct cowfs_dir_cache *cowfs_cache_build(struct dentry *dentry)
 	if (!err && upper && cowfs_dir_is_impure(dentry))
 		cowfs_cache_update_ino(dentry, cache);
 	cowfs_revert_creds(old_cred);
+	cowfs_ntable_destroy(&rdd.names);
 	if (err)
 		goto out_free;
 
 	err = -ENOMEM;
 	cache->entries = kvmalloc_array(rdd.count, sizeof(*cache->entries),
-					GFP_KERNEL);
+					GFP_KERNEL_ACCOUNT);
 	if (!cache->entries && rdd.count)
 		goto out_free;
 
@@ -337,8 +333,35 @@ static struct cowfs_dir_cache *cowfs_cache_build(struct dentry *dentry)
 	return cache;
 
 out_free:
-	cowfs_cache_free(cache);
+	cowfs_dir_cache_put(cache);
 	return ERR_PTR(err);
+}
+
+/*
+ * The list of names to read @dentry by, with a reference for the caller:
+ * the one its inode keeps if the directory has not changed since, else a
+ * new one, which the inode keeps if the directory is merged.  Called with
+ * the directory locked exclusively, as every change to it is.
+ */
+static struct cowfs_dir_cache *cowfs_cache_get(struct dentry *dentry)
+{
+	struct inode *inode = d_inode(dentry);
+	struct cowfs_inode *oi = COWFS_I(inode);
+	struct cowfs_dir_cache *cache = oi->dir_cache;
+
+	if (cache && cache->version == READ_ONCE(oi->version)) {
+		refcount_inc(&cache->ref);
+		return cache;
+	}
+	cowfs_dir_cache_put(cache);
+	oi->dir_cache = NULL;
+
+	cache = cowfs_cache_build(dentry);
+	if (!IS_ERR(cache) && cowfs_dir_is_merged(inode)) {
+		refcount_inc(&cache->ref);
+		oi->dir_cache = cache;
+	}
+	return cache;
 }
 
 static int cowfs_iterate(struct file *file, struct dir_context *ctx)
@@ -350,11 +373,11 @@ static int cowfs_iterate(struct file *file, struct dir_context *ctx)
 	/* Read again from the start: see what changed since */
 	if (!cache || (!ctx->pos &&
 		       cache->version != READ_ONCE(COWFS_I(inode)->version))) {
-		struct cowfs_dir_cache *new = cowfs_cache_build(dentry);
+		struct cowfs_dir_cache *new = cowfs_cache_get(dentry);
 
 		if (IS_ERR(new))
 			return PTR_ERR(new);
-		cowfs_cache_free(cache);
+		cowfs_dir_cache_put(cache);
 		file->private_data = new;
 		cache = new;
 	}
@@ -418,6 +441,18 @@ static int cowfs_dir_fsync(struct file *file, loff_t start, loff_t end,
 	return err;
 }
 
+/* A copy of upper whiteout @p on @whiteouts, for the cleanup. */
+static bool cowfs_whiteout_note(const struct cowfs_cache_entry *p,
+				struct list_head *whiteouts)
+{
+	struct cowfs_cache_entry *wh;
+
+	wh = kmemdup(p, struct_size(p, name, p->len + 1), GFP_KERNEL);
+	if (wh)
+		list_add_tail(&wh->l_node, whiteouts);
+	return wh;
+}
+
 /*
  * Whether a directory about to be removed or replaced is empty as the
  * union shows it.  The whiteouts of its upper directory are moved to
@@ -443,8 +478,10 @@ int cowfs_check_empty_dir(struct dentry *dentry, struct list_head *whiteouts)
 			break;
 		}
 		if (p->is_whiteout) {
-			if (p->is_upper)
-				list_move_tail(&p->l_node, whiteouts);
+			if (p->is_upper && !cowfs_whiteout_note(p, whiteouts)) {
+				err = -ENOMEM;
+				break;
+			}
 			continue;
 		}
 		if (cowfs_name_is_dot(p->name, p->len))
@@ -452,7 +489,7 @@ int cowfs_check_empty_dir(struct dentry *dentry, struct list_head *whiteouts)
 		err = -ENOTEMPTY;
 		break;
 	}
-	cowfs_cache_free(cache);
+	cowfs_dir_cache_put(cache);
 	if (err)
 		cowfs_cache_free_list(whiteouts);
 	return err;
@@ -489,7 +526,7 @@ static int cowfs_dir_open(struct inode *inode, struct file *file)
 
 static int cowfs_dir_release(struct inode *inode, struct file *file)
 {
-	cowfs_cache_free(file->private_data);
+	cowfs_dir_cache_put(file->private_data);
 	return 0;
 }
 

@@ -111,6 +111,7 @@ static struct inode *cowfs_alloc_inode(struct super_block *sb)
 	oi->nidx = NULL;
 	oi->nidx_probes = 0;
 	oi->nidx_need = 0;
+	oi->dir_cache = NULL;
 	return &oi->vfs_inode;
 }
 
@@ -135,8 +136,9 @@ static void cowfs_destroy_inode(struct inode *inode)
 
 	dput(oi->__upperdentry);
 	cowfs_put_entry(oi->oe);
-	/* Only ref-walk lookups use it: no RCU grace period needed */
+	/* Only ref-walk lookups and readers of the directory use these */
 	cowfs_nidx_free(oi->nidx);
+	cowfs_dir_cache_put(oi->dir_cache);
 }
 
 /* The real object of a regular file, for file_dentry() and friends. */

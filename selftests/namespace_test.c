@@ -66,6 +66,88 @@ static int create_file(const char *path, const char *data, int flags)
 	return ret;
 }
 
+/*
+ * A merged directory's listing is kept for the next reader (readdir.c):
+ * each change through the union must show in the next listing, each one
+ * read by a new open after a complete listing kept the old one.
+ */
+TEST_F(ns, kept_listing_sees_every_change)
+{
+	const char *d = M("merged");
+	int fd;
+
+	ASSERT_EQ(3, count_entries(d));
+	ASSERT_EQ(0, create_file(M("merged/new"), "n\n", O_EXCL));
+	EXPECT_TRUE(dir_lists(d, "new"));
+	ASSERT_EQ(0, unlink(M("merged/a")));
+	EXPECT_FALSE(dir_lists(d, "a"));
+	ASSERT_EQ(0, mkdir(M("merged/sub"), 0755));
+	EXPECT_TRUE(dir_lists(d, "sub"));
+	ASSERT_EQ(0, rmdir(M("merged/sub")));
+	EXPECT_FALSE(dir_lists(d, "sub"));
+	ASSERT_EQ(0, rename(M("lf"), M("merged/moved_in")));
+	EXPECT_TRUE(dir_lists(d, "moved_in"));
+	ASSERT_EQ(0, rename(M("merged/b"), M("moved_out")));
+	EXPECT_FALSE(dir_lists(d, "b"));
+	ASSERT_EQ(0, rename(M("merged/c"), M("merged/c2")));
+	EXPECT_FALSE(dir_lists(d, "c"));
+	EXPECT_TRUE(dir_lists(d, "c2"));
+	ASSERT_EQ(0, link(M("merged/c2"), M("merged/c3")));
+	EXPECT_TRUE(dir_lists(d, "c3"));
+	ASSERT_EQ(0, symlink("c2", M("merged/sym")));
+	EXPECT_TRUE(dir_lists(d, "sym"));
+	ASSERT_EQ(0, mkfifo(M("merged/fifo"), 0644));
+	EXPECT_TRUE(dir_lists(d, "fifo"));
+	fd = open(d, O_TMPFILE | O_WRONLY, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, linkat(fd, "", AT_FDCWD, M("merged/tmp"), AT_EMPTY_PATH));
+	close(fd);
+	EXPECT_TRUE(dir_lists(d, "tmp"));
+	/* new c2 c3 fifo moved_in sym tmp */
+	EXPECT_EQ(7, count_entries(d));
+	ASSERT_EQ(0, rw_remount(RW));
+	EXPECT_EQ(7, count_entries(d));
+}
+
+/*
+ * A reader in the middle of a listing keeps it while the directory
+ * changes (its positions stay exact); from the start again, it sees the
+ * change, and so does a reader that opens it afterwards.
+ */
+TEST_F(ns, reader_keeps_its_listing_over_a_change)
+{
+	struct dirent *de;
+	int i, n = 0;
+	long pos;
+	DIR *a;
+
+	a = opendir(M("merged"));
+	ASSERT_NE(NULL, a);
+	/* . .. a b c: two of them, whichever come first */
+	for (i = 0; i < 2; i++)
+		ASSERT_NE(NULL, readdir(a));
+	pos = telldir(a);
+	ASSERT_EQ(0, create_file(M("merged/new"), "n\n", O_EXCL));
+	ASSERT_EQ(0, unlink(M("merged/a")));
+	EXPECT_TRUE(dir_lists(M("merged"), "new"));
+	EXPECT_FALSE(dir_lists(M("merged"), "a"));
+	/* The rest of a's listing: the old one, from where it was */
+	seekdir(a, pos);
+	while ((de = readdir(a))) {
+		EXPECT_STRNE("new", de->d_name);
+		n++;
+	}
+	EXPECT_EQ(3, n);
+	rewinddir(a);
+	n = 0;
+	while ((de = readdir(a))) {
+		EXPECT_STRNE("a", de->d_name);
+		n += !strcmp(de->d_name, "new");
+	}
+	EXPECT_EQ(1, n);
+	closedir(a);
+}
+
 TEST_F(ns, create_new_file)
 {
 	ASSERT_EQ(0, create_file(M("new"), "new\n", O_EXCL));
