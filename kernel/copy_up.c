@@ -503,6 +503,28 @@ static void cowfs_restore_dir_times(struct cowfs_fs *ofs,
 	inode_unlock(d_inode(upperdir));
 }
 
+/*
+ * fsync=strict: the temporary object's metadata (and a directory's
+ * entries) reach the disk before the rename shows it, for filesystems that
+ * do not order metadata updates (overlayfs's ovl_sync_file()).
+ */
+static int cowfs_sync_temp(struct cowfs_fs *ofs, struct dentry *temp)
+{
+	struct path path = { .mnt = cowfs_upper_mnt(ofs), .dentry = temp };
+	struct file *file;
+	int err;
+
+	if (!ofs->config.fsync_strict ||
+	    !(d_is_reg(temp) || d_is_dir(temp)))
+		return 0;
+	file = dentry_open(&path, O_LARGEFILE | O_RDONLY, current_cred());
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	err = vfs_fsync(file, 0);
+	fput(file);
+	return err;
+}
+
 /* Rename the finished temporary object to @name in @upperdir. */
 static int cowfs_install_temp(struct cowfs_fs *ofs, struct inode *inode,
 			      struct dentry *temp, struct dentry *upperdir,
@@ -696,6 +718,8 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 	cowfs_start_write(upper);
 	if (!err)
 		err = cowfs_copy_metadata(ofs, &lowerpath, temp, &stat);
+	if (!err)
+		err = cowfs_sync_temp(ofs, temp);
 	if (!err)
 		err = cowfs_install_temp(ofs, inode, temp,
 					 cowfs_dentry_upper(parent),

@@ -34,6 +34,12 @@ struct cowfs_config {
 	bool userxattr;
 	/* aufs_whiteouts: the layers' .wh. files are whiteouts too */
 	bool aufs_whiteouts;
+	/* default_permissions: accepted and shown, as on overlayfs 6.12 */
+	bool default_permissions;
+	/* fsync=strict: fsync every copied-up file and directory */
+	bool fsync_strict;
+	/* uuid=null was given: shown (cowfs behaves so with any value) */
+	bool uuid_null;
 	/* The redirect_dir= value given, for show_options; NULL if none */
 	const char *redirect_shown;
 };

@@ -59,6 +59,12 @@ enum cowfs_opt {
 	opt_volatile,
 	opt_aufs_whiteouts,
 	opt_volume,
+	opt_datadir_add,
+	opt_default_permissions,
+	opt_uuid,
+	opt_nfs_export,
+	opt_verity,
+	opt_fsync,
 };
 
 enum {
@@ -79,6 +85,29 @@ static const struct constant_table cowfs_parameter_redirect_dir[] = {
 static const struct constant_table cowfs_parameter_bool[] = {
 	{ "on",		true },
 	{ "off",	false },
+	{}
+};
+
+/* overlayfs's values; cowfs behaves as uuid=null (docs/overlay-differences.md) */
+static const struct constant_table cowfs_parameter_uuid[] = {
+	{ "off",	cowfs_uuid_off },
+	{ "null",	cowfs_uuid_null },
+	{ "on",		cowfs_uuid_on },
+	{ "auto",	cowfs_uuid_auto },
+	{}
+};
+
+static const struct constant_table cowfs_parameter_verity[] = {
+	{ "off",	0 },
+	{ "on",		1 },
+	{ "require",	2 },
+	{}
+};
+
+static const struct constant_table cowfs_parameter_fsync[] = {
+	{ "volatile",	cowfs_fsync_volatile },
+	{ "auto",	cowfs_fsync_auto },
+	{ "strict",	cowfs_fsync_strict },
 	{}
 };
 
@@ -103,6 +132,12 @@ const struct fs_parameter_spec cowfs_parameter_spec[] = {
 	fsparam_flag("volatile", opt_volatile),
 	fsparam_flag("aufs_whiteouts", opt_aufs_whiteouts),
 	fsparam_string("volume", opt_volume),
+	fsparam_string("datadir+", opt_datadir_add),
+	fsparam_flag("default_permissions", opt_default_permissions),
+	fsparam_enum("uuid", opt_uuid, cowfs_parameter_uuid),
+	fsparam_enum("nfs_export", opt_nfs_export, cowfs_parameter_bool),
+	fsparam_enum("verity", opt_verity, cowfs_parameter_verity),
+	fsparam_enum("fsync", opt_fsync, cowfs_parameter_fsync),
 	{}
 };
 
@@ -367,6 +402,10 @@ static int cowfs_parse_lowerdir(struct fs_context *fc, const char *value)
 		}
 		if (*p != ':' && *p)
 			continue;
+		if (*p && p[1] == ':') {
+			kfree(dup);
+			return invalfc(fc, "data-only layers ('::') are not supported");
+		}
 		if (*p) {
 			*p = '\0';
 			cowfs_unescape(s);
@@ -437,7 +476,32 @@ static int cowfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 		return 0;
 	case opt_volatile:
 		/* A hint that syncs may be skipped: cowfs syncs all the same */
+		ctx->fsync_mode = cowfs_fsync_volatile;
 		return 0;
+	case opt_fsync:
+		ctx->fsync_mode = result.uint_32;
+		return 0;
+	case opt_default_permissions:
+		/* overlayfs 6.12 accepts it and checks permissions the same */
+		ctx->default_permissions = true;
+		return 0;
+	case opt_uuid:
+		if (result.uint_32 == cowfs_uuid_on || result.uint_32 == cowfs_uuid_off)
+			return invalfc(fc, "uuid=%s is not supported (cowfs acts as uuid=null)",
+				       param->string);
+		ctx->uuid_mode = result.uint_32;
+		return 0;
+	case opt_nfs_export:
+		if (result.uint_32)
+			return invalfc(fc, "nfs_export=on is not supported: no NFS export");
+		return 0;
+	case opt_verity:
+		if (result.uint_32)
+			return invalfc(fc, "verity=%s needs metacopy, which cowfs does not have",
+				       param->string);
+		return 0;
+	case opt_datadir_add:
+		return invalfc(fc, "data-only lower layers (datadir+) are not supported");
 	case opt_index:
 		if (result.uint_32)
 			return invalfc(fc, "index=on is not supported (use index=off)");
@@ -490,6 +554,9 @@ int cowfs_params_verify(struct fs_context *fc, struct cowfs_config *config)
 	}
 	config->userxattr = ctx->userxattr;
 	config->aufs_whiteouts = ctx->aufs_whiteouts;
+	config->default_permissions = ctx->default_permissions;
+	config->fsync_strict = ctx->fsync_mode == cowfs_fsync_strict;
+	config->uuid_null = ctx->uuid_mode == cowfs_uuid_null;
 	config->redirect_dir = !mode || mode == redirect_on;
 	config->redirect_follow = mode != redirect_nofollow;
 	config->redirect_shown = mode ? cowfs_redirect_names[mode] : NULL;
@@ -639,6 +706,12 @@ int cowfs_options_walk(struct cowfs_fs *ofs, void *arg,
 	/* What was asked for, not what it implies (userxattr: nofollow) */
 	if (!err && ofs->config.redirect_shown)
 		err = fn("redirect_dir", ofs->config.redirect_shown, arg);
+	if (!err && ofs->config.default_permissions)
+		err = fn("default_permissions", NULL, arg);
+	if (!err && ofs->config.uuid_null)
+		err = fn("uuid", "null", arg);
+	if (!err && ofs->config.fsync_strict)
+		err = fn("fsync", "strict", arg);
 	if (!err && ofs->config.userxattr)
 		err = fn("userxattr", NULL, arg);
 	if (!err && ofs->config.aufs_whiteouts)

@@ -14,6 +14,19 @@ struct cowfs_fs_context_layer {
 	struct path path;	/* resolved when the option was parsed */
 };
 
+enum cowfs_fsync {
+	cowfs_fsync_volatile = 1,
+	cowfs_fsync_auto,
+	cowfs_fsync_strict,
+};
+
+enum cowfs_uuid {
+	cowfs_uuid_off = 1,
+	cowfs_uuid_null,
+	cowfs_uuid_on,
+	cowfs_uuid_auto,
+};
+
 struct cowfs_fs_context {
 	struct cowfs_fs_context_layer *lower;
 	unsigned int nr;
@@ -25,6 +38,10 @@ struct cowfs_fs_context {
 	int redirect_mode;
 	bool userxattr;
 	bool aufs_whiteouts;
+	bool default_permissions;
+	/* fsync=, uuid=: 0 if not given, else enum cowfs_fsync/cowfs_uuid */
+	int fsync_mode;
+	int uuid_mode;
 	/* volume=NAME:/target, as given */
 	char *volumes[COWFS_MAX_VOLUMES];
 	unsigned int nr_volumes;

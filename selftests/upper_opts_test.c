@@ -348,6 +348,157 @@ TEST_F(uo, metacopy_off_accepted)
 	EXPECT_EQ(0, rw_mount(RW, "metacopy=off"));
 }
 
+/*
+ * overlayfs 6.12's other options: accepted with overlayfs's meaning, and
+ * shown as overlayfs shows them (not when they say the default).
+ */
+TEST_F(uo, overlay_options_accepted)
+{
+	static const struct {
+		const char *opt, *shown;
+	} cases[] = {
+		{ "default_permissions", "default_permissions" },
+		{ "uuid=null", "uuid=null" },
+		{ "uuid=auto", NULL },
+		{ "fsync=strict", "fsync=strict" },
+		{ "fsync=auto", NULL },
+		{ "nfs_export=off", NULL },
+		{ "verity=off", NULL },
+	};
+	struct mnt_info mi;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		char *key = strndup(cases[i].opt, strcspn(cases[i].opt, "="));
+
+		ASSERT_EQ(0, rw_mount(RW, cases[i].opt)) TH_LOG("%s", cases[i].opt);
+		ASSERT_EQ(1, mountinfo_find(RW->e.mnt, &mi));
+		if (cases[i].shown) {
+			EXPECT_NE(NULL, strstr(mi.super_opts, cases[i].shown))
+				TH_LOG("%s not in %s", cases[i].shown, mi.super_opts);
+		} else {
+			EXPECT_EQ(NULL, strstr(mi.super_opts, key))
+				TH_LOG("%s shown in %s", key, mi.super_opts);
+		}
+		mnt_info_free(&mi);
+		free(key);
+		EXPECT_EQ(0, mkfile(M("f"), "written\n"));
+		ASSERT_EQ(0, rw_umount(RW));
+	}
+}
+
+/* What cowfs does not have is refused, with a reason in the log */
+TEST_F(uo, overlay_options_refused)
+{
+	static const struct {
+		const char *key, *value, *why;
+	} cases[] = {
+		{ "uuid", "on", "uuid=on is not supported" },
+		{ "uuid", "off", "uuid=off is not supported" },
+		{ "nfs_export", "on", "nfs_export=on is not supported" },
+		{ "verity", "on", "needs metacopy" },
+		{ "verity", "require", "needs metacopy" },
+		{ "datadir+", "/tmp", "data-only lower layers" },
+	};
+	struct fsparam p[3] = {
+		{ "upperdir", RW->upper },
+		{ "workdir", RW->work },
+	};
+	size_t i;
+
+	if (is_overlay())
+		SKIP(return, "overlayfs has them (documented)");
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		p[2] = (struct fsparam){ cases[i].key, cases[i].value };
+		EXPECT_EQ(-EINVAL, union_mount(true, RW->e.mnt,
+					       (const char *const *)RW->e.layers,
+					       RW->e.nlayers, p, 3, self->log,
+					       8192));
+		EXPECT_NE(NULL, strstr(self->log, cases[i].why))
+			TH_LOG("%s=%s: %s", cases[i].key, cases[i].value, self->log);
+	}
+	EXPECT_EQ(-EINVAL, mount_data(RW->e.mnt,
+				      pathf("lowerdir=%s::%s,upperdir=%s,workdir=%s",
+					    RW->e.layers[0], B("m2"), RW->upper,
+					    RW->work)));
+	EXPECT_FALSE(is_mounted(RW->e.mnt));
+}
+
+#define TRACING	"/sys/kernel/tracing"
+
+static int write_str(const char *path, const char *s, int flags)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | flags);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * vfs_fsync() and vfs_fsync_range() calls (a call may count twice) by
+ * this task while it runs @fn(@arg); <0: no kprobe events here.
+ */
+static int count_fsyncs(void (*fn)(const char *arg), const char *arg)
+{
+	char line[512], tag[32];
+	int n = 0;
+	FILE *f;
+
+	if (access(TRACING "/kprobe_events", F_OK))
+		mount("nodev", TRACING, "tracefs", 0, NULL);
+	if (write_str(TRACING "/kprobe_events",
+		      "p:cowfs_uo/fsync vfs_fsync\n"
+		      "p:cowfs_uo/fsync_range vfs_fsync_range\n", O_APPEND))
+		return -1;
+	write_str(TRACING "/trace", "", O_TRUNC);
+	if (write_str(TRACING "/events/cowfs_uo/enable", "1", 0))
+		n = -1;
+	if (n == 0)
+		fn(arg);
+	write_str(TRACING "/events/cowfs_uo/enable", "0", 0);
+	snprintf(tag, sizeof(tag), "-%d ", getpid());
+	f = fopen(TRACING "/trace", "re");
+	while (n >= 0 && f && fgets(line, sizeof(line), f))
+		n += line[0] != '#' && strstr(line, tag) && strstr(line, "fsync");
+	if (f)
+		fclose(f);
+	write_str(TRACING "/kprobe_events",
+		  "-:cowfs_uo/fsync\n-:cowfs_uo/fsync_range\n", O_APPEND);
+	return n;
+}
+
+static void create_in(const char *path)
+{
+	mkfile(path, "new\n");
+}
+
+/*
+ * fsync=strict syncs a directory it copies up before it shows it; the
+ * default does not (a directory's copy-up writes no data), on overlayfs
+ * as here.
+ */
+TEST_F(uo, fsync_strict_syncs_directory_copy_up)
+{
+	int n;
+
+	ASSERT_EQ(0, rw_mount(RW, NULL));
+	n = count_fsyncs(create_in, M("sub/a"));
+	if (n < 0)
+		SKIP(return, "no kprobe events");
+	EXPECT_EQ(0, n);
+	EXPECT_EQ(S_IFDIR, ftype(UP(RW, "sub")));
+	ASSERT_EQ(0, rw_umount(RW));
+	ASSERT_EQ(0, mkdir_p(LP(RW, 0, "sub2"), 0755));
+	ASSERT_EQ(0, rw_mount(RW, "fsync=strict"));
+	EXPECT_LE(1, count_fsyncs(create_in, M("sub2/a")));
+	EXPECT_EQ(S_IFDIR, ftype(UP(RW, "sub2")));
+}
+
 TEST_F(uo, remount_read_only_and_back)
 {
 	ASSERT_EQ(0, rw_mount(RW, NULL));
