@@ -24,12 +24,18 @@
  * it first.  A directory gets an index only when its lookups have probed
  * about as many entries as reading it costs (cowfs_nidx_worth()), so a
  * directory that is looked up in once is never read whole; one that is too
- * big (COWFS_NIDX_MAX_NAMES) is never indexed.  The index lives and dies
- * with the directory's inode, so memory pressure reclaims it with the
- * inode, and it is read without locks: it is complete before it is
- * published and never changes after.
+ * big (COWFS_NIDX_MAX_NAMES) is never indexed.  The index lives while an
+ * inode holds it, so memory pressure reclaims it with the inodes, and it
+ * is read without locks: it is complete before it is published and never
+ * changes after.
+ *
+ * The unions of one image stack the same real directories: they share the
+ * index of each (cowfs_nidx_shared), so only the first container started
+ * from an image reads them, and they hold one copy.
  */
 #include <linux/fs.h>
+#include <linux/hashtable.h>
+#include <linux/jhash.h>
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
 
@@ -56,11 +62,32 @@ struct cowfs_nidx_name {
 	char name[];
 };
 
+/* What an index was read from: one of these per position of the stack */
+struct cowfs_nidx_key {
+	struct dentry *dentry;
+	bool aufs_whiteouts;
+};
+
 struct cowfs_nidx {
 	struct cowfs_ntable names;
 	unsigned int occs;
 	struct cowfs_arena arena;
+	/* In cowfs_nidx_shared while an inode holds a reference */
+	struct hlist_node share;
+	refcount_t ref;
+	u32 key_hash;
+	unsigned int numlower;
+	/*
+	 * Not references: every inode that holds the index holds these
+	 * dentries in its stack, so none is freed (and its address reused)
+	 * while the index is in the table.
+	 */
+	struct cowfs_nidx_key *key;
 };
+
+/* Every index some inode holds, by the directories it was read from */
+static DEFINE_HASHTABLE(cowfs_nidx_shared, 8);
+static DEFINE_SPINLOCK(cowfs_nidx_lock);
 
 /* The state of an inode that will not be indexed (too big, unreadable) */
 #define COWFS_NIDX_NONE		((struct cowfs_nidx *)ERR_PTR(-ENOENT))
@@ -69,14 +96,94 @@ static void cowfs_nidx_destroy(struct cowfs_nidx *nidx)
 {
 	cowfs_arena_free(&nidx->arena);
 	cowfs_ntable_destroy(&nidx->names);
+	kfree(nidx->key);
 	kfree(nidx);
 }
 
-/* Free what cowfs_nidx_get() hung on an inode (NULL and "none" too). */
+/* Drop what cowfs_nidx_get() hung on an inode (NULL and "none" too). */
 void cowfs_nidx_free(struct cowfs_nidx *nidx)
 {
-	if (!IS_ERR_OR_NULL(nidx))
+	bool last;
+
+	if (IS_ERR_OR_NULL(nidx))
+		return;
+	/* Once an inode is destroyed: no need for refcount_dec_and_lock() */
+	spin_lock(&cowfs_nidx_lock);
+	last = refcount_dec_and_test(&nidx->ref);
+	if (last)
+		hash_del(&nidx->share);
+	spin_unlock(&cowfs_nidx_lock);
+	if (last)
 		cowfs_nidx_destroy(nidx);
+}
+
+static u32 cowfs_nidx_key_hash(const struct cowfs_entry *oe)
+{
+	u32 hash = cowfs_numlower(oe);
+	unsigned int i;
+
+	for (i = 0; i < cowfs_numlower(oe); i++) {
+		u64 p = (unsigned long)oe->lowerstack[i].dentry;
+
+		hash = jhash_3words(lower_32_bits(p), upper_32_bits(p),
+				    oe->lowerstack[i].layer->aufs_whiteouts,
+				    hash);
+	}
+	return hash;
+}
+
+static bool cowfs_nidx_key_match(const struct cowfs_nidx *nidx,
+				 const struct cowfs_entry *oe, u32 hash)
+{
+	unsigned int i;
+
+	if (nidx->key_hash != hash || nidx->numlower != cowfs_numlower(oe))
+		return false;
+	for (i = 0; i < nidx->numlower; i++) {
+		if (nidx->key[i].dentry != oe->lowerstack[i].dentry ||
+		    nidx->key[i].aufs_whiteouts !=
+		    oe->lowerstack[i].layer->aufs_whiteouts)
+			return false;
+	}
+	return true;
+}
+
+/* The index another union read from @oe's directories, referenced; or NULL */
+static struct cowfs_nidx *cowfs_nidx_find_shared(const struct cowfs_entry *oe,
+						 u32 hash)
+{
+	struct cowfs_nidx *nidx;
+
+	spin_lock(&cowfs_nidx_lock);
+	hash_for_each_possible(cowfs_nidx_shared, nidx, share, hash) {
+		if (cowfs_nidx_key_match(nidx, oe, hash) &&
+		    refcount_inc_not_zero(&nidx->ref))
+			goto out;
+	}
+	nidx = NULL;
+out:
+	spin_unlock(&cowfs_nidx_lock);
+	return nidx;
+}
+
+/* Offer the new @nidx to other unions; another's, if it came first. */
+static struct cowfs_nidx *cowfs_nidx_share(struct cowfs_nidx *nidx,
+					   const struct cowfs_entry *oe)
+{
+	struct cowfs_nidx *other;
+
+	spin_lock(&cowfs_nidx_lock);
+	hash_for_each_possible(cowfs_nidx_shared, other, share, nidx->key_hash) {
+		if (cowfs_nidx_key_match(other, oe, nidx->key_hash) &&
+		    refcount_inc_not_zero(&other->ref)) {
+			spin_unlock(&cowfs_nidx_lock);
+			cowfs_nidx_destroy(nidx);
+			return other;
+		}
+	}
+	hash_add(cowfs_nidx_shared, &nidx->share, nidx->key_hash);
+	spin_unlock(&cowfs_nidx_lock);
+	return nidx;
 }
 
 /* Note that stack position @pos holds @name. */
@@ -170,7 +277,7 @@ static bool cowfs_nidx_dir_ok(struct dentry *dir)
 	return dir != dir->d_sb->s_root;
 }
 
-static struct cowfs_nidx *cowfs_nidx_build(struct cowfs_entry *oe)
+static struct cowfs_nidx *cowfs_nidx_build(struct cowfs_entry *oe, u32 hash)
 {
 	struct cowfs_nidx_fill fill = {
 		.ctx.actor = cowfs_nidx_actor,
@@ -187,8 +294,19 @@ static struct cowfs_nidx *cowfs_nidx_build(struct cowfs_entry *oe)
 	nidx = kzalloc(sizeof(*nidx), GFP_KERNEL_ACCOUNT);
 	if (!nidx)
 		return NULL;
-	if (cowfs_ntable_init(&nidx->names, nidx))
+	refcount_set(&nidx->ref, 1);
+	INIT_HLIST_NODE(&nidx->share);
+	nidx->key_hash = hash;
+	nidx->numlower = cowfs_numlower(oe);
+	nidx->key = kmalloc_array(nidx->numlower, sizeof(*nidx->key),
+				  GFP_KERNEL_ACCOUNT);
+	if (!nidx->key || cowfs_ntable_init(&nidx->names, nidx))
 		goto fail;
+	for (i = 0; i < nidx->numlower; i++) {
+		nidx->key[i].dentry = oe->lowerstack[i].dentry;
+		nidx->key[i].aufs_whiteouts =
+			oe->lowerstack[i].layer->aufs_whiteouts;
+	}
 
 	fill.nidx = nidx;
 	for (i = 0; i < cowfs_numlower(oe) && !err; i++) {
@@ -254,18 +372,32 @@ const struct cowfs_nidx *cowfs_nidx_get(struct inode *dir)
 	struct cowfs_inode *oi = COWFS_I(dir);
 	struct cowfs_entry *oe = oi->oe;
 	struct cowfs_nidx *nidx, *old;
+	bool first, worth;
+	u32 hash;
 
 	/* Pairs with cmpxchg_release() below: the index is complete */
 	nidx = smp_load_acquire(&oi->nidx);
 	if (nidx)
 		return IS_ERR(nidx) ? NULL : nidx;
-	if (cowfs_numlower(oe) < 2 || !READ_ONCE(cowfs_lookup_index) ||
-	    !cowfs_nidx_worth(oi, oe))
+	if (cowfs_numlower(oe) < 2 || !READ_ONCE(cowfs_lookup_index))
 		return NULL;
 
-	nidx = cowfs_nidx_build(oe);
-	if (!nidx)
+	/* Another union of the image may have one: ask at the first lookup */
+	first = !READ_ONCE(oi->nidx_probes);
+	worth = cowfs_nidx_worth(oi, oe);
+	if (!first && !worth)
 		return NULL;
+	hash = cowfs_nidx_key_hash(oe);
+	nidx = cowfs_nidx_find_shared(oe, hash);
+	if (!nidx) {
+		if (!worth)
+			return NULL;
+		nidx = cowfs_nidx_build(oe, hash);
+		if (!nidx)
+			return NULL;
+		if (!IS_ERR(nidx))
+			nidx = cowfs_nidx_share(nidx, oe);
+	}
 	/* Two lookups may have built it at once: the first one wins */
 	old = cmpxchg_release(&oi->nidx, NULL, nidx);
 	if (old) {

@@ -153,13 +153,18 @@ static int build_image(struct cowfs_env *env, unsigned char kind[NL][NNAMES],
 	return 0;
 }
 
-static int mount_it(struct cowfs_env *env, bool aufs)
+static int mount_at(struct cowfs_env *env, const char *mnt, bool aufs)
 {
 	const struct fsparam extra[] = { { "aufs_whiteouts", NULL } };
 	char log[256];
 
-	return union_mount(false, env->mnt, (const char *const *)env->layers,
+	return union_mount(false, mnt, (const char *const *)env->layers,
 			   env->nlayers, extra, aufs ? 1 : 0, log, sizeof(log));
+}
+
+static int mount_it(struct cowfs_env *env, bool aufs)
+{
+	return mount_at(env, env->mnt, aufs);
 }
 
 FIXTURE_SETUP(nameidx)
@@ -378,6 +383,35 @@ TEST_F(nameidx, the_index_decides)
 	EXPECT_EQ(indexed ? -ENOENT : 0,
 		  lstat_err(pathf("%s/d/late", self->env.mnt)));
 	close(fd);
+}
+
+/*
+ * The unions of one image share each directory's index: a second union
+ * over the same layers does not read them again, so the name a layer
+ * gained after the first union indexed d does not show in the second one
+ * either, not even at its first lookup.
+ */
+TEST_F(nameidx, unions_of_one_image_share_it)
+{
+	bool indexed = !strcmp(variant->fstype, "cowfs") && variant->index;
+	const char *m2 = pathf("%s/m2", self->env.base);
+	char *mnt2 = strdup(m2);
+	int fd, i;
+
+	fd = open(pathf("%s/d", self->env.mnt), O_RDONLY | O_DIRECTORY);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < NABSENT; i++)
+		EXPECT_EQ(-ENOENT, lstat_err(pathf("%s/d/absent%03d",
+						   self->env.mnt, i)));
+	ASSERT_EQ(0, mkfile(LPATH(&self->env, NL - 1, "d/late"), "late"));
+	ASSERT_EQ(0, mkdir_p(mnt2, 0755));
+	ASSERT_EQ(0, mount_at(&self->env, mnt2, variant->aufs));
+	EXPECT_EQ(indexed ? -ENOENT : 0, lstat_err(pathf("%s/d/late", mnt2)));
+	/* And the shared index still answers what it holds */
+	EXPECT_EQ(0, lstat_err(pathf("%s/d/orig/c10", mnt2)));
+	EXPECT_EQ(0, umount(mnt2));
+	close(fd);
+	free(mnt2);
 }
 
 /*
