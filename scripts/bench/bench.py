@@ -21,7 +21,7 @@ Workloads (--quick makes the counts and sizes smaller, see PROFILES):
                       cowfs and overlay2 are measured together, taking
                       turns (overlay2 first in even rounds, cowfs in odd
                       ones) after an untimed warm-up round, fw_reps rounds
-  fio_{seq,rand}_{cold,warm}   fio read of an image file
+  fio_{seq,rand}_{cold,warm}   fio read of an image file, fio_reps runs
   files_{create,stat,unlink}   N files in a container directory
   readdir             listdir of an N-entry directory merged from 2 layers
   page_cache          page cache (+ ZFS ARC) after 10 containers read the
@@ -51,10 +51,10 @@ ONLY = set(GROUPS)
 PROFILES = {
     "quick": dict(layers=[1, 8], reps=1, files=1000, readdir=1000,
                   data_mib=8, fw_sizes=[4096, 1 << 20, 64 << 20], fw_reps=5,
-                  nctr=10, fio_rand_io_mib=4),
+                  nctr=10, fio_rand_io_mib=4, fio_reps=3),
     "full": dict(layers=[1, 16, 64, 128], reps=3, files=10000, readdir=10000,
                  data_mib=64, fw_sizes=[4096, 1 << 20, 64 << 20], fw_reps=9,
-                 nctr=10, fio_rand_io_mib=16),
+                 nctr=10, fio_rand_io_mib=16, fio_reps=3),
 }
 
 T0 = time.monotonic()
@@ -378,13 +378,22 @@ def fio(path, rw, bs, io_mib):
     return jobs["cold"], jobs["warm"]
 
 
-def w_fio(name, backing, path, p, rw):
+def w_fio(name, backing, path, p, rw, make_cold):
+    """fio_reps runs, the caches emptied by @make_cold before each but the
+    first (which the caller starts cold); the median and quartiles."""
     kind = "seq" if rw == "read" else "rand"
     bs, io = ("1M", p["data_mib"]) if rw == "read" else \
         ("4k", p["fio_rand_io_mib"])
-    c, w = fio(path, rw, bs, io)
-    record(name, f"fio_{kind}_cold", c, "MiB/s", backing)
-    record(name, f"fio_{kind}_warm", w, "MiB/s", backing)
+    runs = []
+    for i in range(p["fio_reps"]):
+        if i:
+            make_cold()
+        runs.append(fio(path, rw, bs, io))
+    for job, xs in (("cold", [c for c, _ in runs]),
+                    ("warm", [w for _, w in runs])):
+        q1, med, q3 = quartiles(xs)
+        record(name, f"fio_{kind}_{job}", med, "MiB/s", backing, q1=q1,
+               q3=q3, samples=[round(x, 3) for x in xs])
 
 
 def files_paths(d, p):
@@ -426,7 +435,8 @@ def w_readdir(name, backing, path, p):
 def w_io(name, backing, p, data, newdir, rddir, make_cold):
     """fio, files and readdir, sharing two cold-cache points:
     create files | cold | stat, readdir, fio random | unlink | cold | fio
-    sequential.  @make_cold empties the caches (and remounts)."""
+    sequential; fio's further runs each after a cold point of their own.
+    @make_cold empties the caches (and remounts)."""
     if "files" in ONLY:
         w_files(name, backing, newdir, p, "create")
     make_cold()
@@ -435,12 +445,12 @@ def w_io(name, backing, p, data, newdir, rddir, make_cold):
     if "readdir" in ONLY:
         w_readdir(name, backing, rddir, p)
     if "fio" in ONLY:
-        w_fio(name, backing, data, p, "randread")
+        w_fio(name, backing, data, p, "randread", make_cold)
     if "files" in ONLY:
         w_files(name, backing, newdir, p, "unlink")
     if "fio" in ONLY:
         make_cold()
-        w_fio(name, backing, data, p, "read")
+        w_fio(name, backing, data, p, "read", make_cold)
 
 
 def w_sharing(name, backing, paths, used, p, make_cold):

@@ -255,6 +255,25 @@ plot for [i=2:{len(drivers) + 1}] '{os.path.basename(dat)}' using 1:i with lines
     return f"{name}.png" if ok else None
 
 
+# ---- fio: medians and quartiles ----------------------------------------------------
+
+def fio_table(main, workloads, drivers):
+    """The fio rows as median [first-third quartile] of bench.py's fio_reps
+    runs; empty when the records have no quartiles (an older run)."""
+    ws = [w for w in workloads if w.startswith("fio_")]
+    if not any("q1" in (main.get((d, w)) or {}).get("params", {})
+               for w in ws for d in drivers):
+        return ""
+    lines = ["| workload | unit |" + "".join(f" {d} |" for d in drivers),
+             "|" + "---|" * (len(drivers) + 2)]
+    for w in ws:
+        row = [main.get((d, w)) for d in drivers]
+        unit = next((r["unit"] for r in row if r), "")
+        lines.append(f"| {title(w)} | {unit} |"
+                     + "".join(f" {fw_cell(r)} |" for r in row))
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("results")
@@ -326,6 +345,12 @@ def main():
                   FW_NOTE.format(settle=", the filesystem settled by a "
                                  "freeze and thaw" if meta.get("fw_settle")
                                  else ""), "", ut, ""]
+    ft = fio_table(main_idx, workloads, cmp_drivers + ["direct"])
+    if ft:
+        parts += ["### fio: medians and quartiles", "",
+                  f"Medians [first–third quartile] of "
+                  f"{meta['params'].get('fio_reps', 1)} fio runs per driver, "
+                  "each cold job after the caches were emptied.", "", ft, ""]
     md = "\n".join(parts)
     with open(os.path.join(outdir, "latest.md"), "w") as f:
         f.write(md)
