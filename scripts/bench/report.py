@@ -274,15 +274,246 @@ def fio_table(main, workloads, drivers):
     return "\n".join(lines)
 
 
+# ---- hot paths (scripts/bench/hotpath.py, issue 14) --------------------------------
+
+HOT_DRIVERS = ["direct", "overlayfs", "cowfs"]
+HOT_LAYERED = {
+    "stat_cold": "cold stat of 2,000 bottom-layer files",
+    "miss_cold": "PATH search, 2,000 misses in 8 merged dirs, cold",
+}
+HOT_FIXED = {
+    "readdir_merged": "list a 10,000-entry directory merged over 4 layers, 5 times",
+    "pread_cached": "20,000 cached 4 KiB preads at random offsets",
+    "open_close": "5,000 open + close of lower files",
+    "create_stat_unlink": "3,000 create + stat + unlink in a merged directory",
+}
+# issue 14's done-when figures: (workload, what, limit)
+HOT_TARGETS = [
+    ("stat_cold", "layers", 2.0), ("stat_cold", "overlayfs", 0.5),
+    ("miss_cold", "layers", 2.0), ("miss_cold", "overlayfs", 0.5),
+    ("readdir_merged", "overlayfs", 0.7),
+]
+
+HOT_NOTE = """scripts/bench/hotpath.py in a VM whose clock counts guest instructions
+(`scripts/vm --icount`, 1 ns each), so a figure is the work done and repeats
+from run to run.  overlayfs (`mount -t overlay`), cowfs (`mount -t cowfs`)
+and **direct** take turns in each of {rounds} rounds, the first of them
+rotating (one warm-up round not counted); medians [first–third quartile],
+in ms.  All layers are directories of one tmpfs and the upper layer is
+empty.  The timed loops are a small C program (`hotpath.c`): a Python loop
+costs more than the tmpfs lookups it times.
+
+* Layer-count rows: the union of the N bottom layers of a stack in which
+  every layer has the same directories (`d/` and eight PATH directories)
+  with a few files of its own, so those directories are merged across all
+  N layers; the 2,000 stat'ed files are in the bottom layer, and the PATH
+  search (250 commands, each tried in the 8 directories) finds nothing in
+  any layer.  **Cold**: the union is mounted afresh before each timed pass.
+  `drop_caches` would not do it: it frees only unused dentries, and tmpfs
+  layers cannot be made cold (their dentries are their storage, pinned);
+  the layers' positive dentries stay cached for every driver alike, and
+  tmpfs keeps no negative ones.  direct: the bottom layer itself.
+* The other rows: a union of 4 layers, mounted afresh for each driver and
+  round; direct: a plain directory holding the tree that union shows.
+  The preads and the opens follow an untimed pass that caches the file's
+  pages and the names.
+* Issue 14's done-when figures are ratios to report, not pass/fail
+  checks."""
+
+
+def hot_index(recs):
+    return {(r["driver"], r["workload"]): r for r in recs}
+
+
+def hot_ratio_cell(a, b):
+    r = ratio(a and a["value"], b and b["value"])
+    return fmt(r) + "×" if r is not None else "–"
+
+
+def hot_layer_counts(idx, w):
+    return sorted({r["params"]["layers"] for (d, k), r in idx.items()
+                   if k.startswith(w + "_")})
+
+
+def hot_tables(idx, base):
+    """The layer-count table and the 4-layer table, markdown."""
+    bcol = " cowfs vs base |" if base else ""
+    out = ["| workload | layers |" + "".join(f" {d} |" for d in HOT_DRIVERS)
+           + " cowfs/overlayfs | cowfs vs 1 layer | overlayfs vs 1 layer |"
+           + bcol,
+           "|" + "---|" * (len(HOT_DRIVERS) + 5 + bool(base))]
+    for w, what in HOT_LAYERED.items():
+        for n in hot_layer_counts(idx, w):
+            k, k1 = f"{w}_{n}", f"{w}_1"
+            out.append(
+                f"| {what} | {n} |"
+                + "".join(f" {fw_cell(idx.get((d, k)))} |" for d in HOT_DRIVERS)
+                + f" {hot_ratio_cell(idx.get(('cowfs', k)), idx.get(('overlayfs', k)))} |"
+                + f" {hot_ratio_cell(idx.get(('cowfs', k)), idx.get(('cowfs', k1)))} |"
+                + f" {hot_ratio_cell(idx.get(('overlayfs', k)), idx.get(('overlayfs', k1)))} |"
+                + (f" {hot_ratio_cell(idx.get(('cowfs', k)), base.get(('cowfs', k)))} |"
+                   if base else ""))
+    out += ["", "| workload |" + "".join(f" {d} |" for d in HOT_DRIVERS)
+            + " cowfs/overlayfs | cowfs/direct |" + bcol,
+            "|" + "---|" * (len(HOT_DRIVERS) + 3 + bool(base))]
+    for w, what in HOT_FIXED.items():
+        if not any(idx.get((d, w)) for d in HOT_DRIVERS):
+            continue
+        c = idx.get(("cowfs", w))
+        out.append(f"| {what} |"
+                   + "".join(f" {fw_cell(idx.get((d, w)))} |" for d in HOT_DRIVERS)
+                   + f" {hot_ratio_cell(c, idx.get(('overlayfs', w)))} |"
+                   + f" {hot_ratio_cell(c, idx.get(('direct', w)))} |"
+                   + (f" {hot_ratio_cell(c, base.get(('cowfs', w)))} |"
+                      if base else ""))
+    return "\n".join(out)
+
+
+def hot_targets(idx, base):
+    """Issue 14's done-when figures, measured: a table of ratios."""
+    rows = ["| figure | cowfs | issue 14 |", "|---|---|---|"]
+    for w, what, limit in HOT_TARGETS:
+        name = HOT_LAYERED.get(w) or HOT_FIXED[w]
+        if what == "layers":
+            ns = [n for n in hot_layer_counts(idx, w) if n >= 64][:1]
+            if not ns:
+                continue
+            k = f"{w}_{ns[0]}"
+            cell = hot_ratio_cell(idx.get(("cowfs", k)), idx.get(("cowfs", f"{w}_1")))
+            rows.append(f"| {name}: {ns[0]} layers / 1 layer | {cell} | ≤ {limit:g}× |")
+        else:
+            if w in HOT_LAYERED:
+                ns = [n for n in hot_layer_counts(idx, w) if n >= 64][:1]
+                if not ns:
+                    continue
+                k, label = f"{w}_{ns[0]}", f"{name}, {ns[0]} layers"
+            else:
+                k, label = w, name
+            cell = hot_ratio_cell(idx.get(("cowfs", k)), idx.get(("overlayfs", k)))
+            rows.append(f"| {label}: cowfs / overlayfs | {cell} | ≤ {limit:g}× |")
+    if base:
+        worst = max(((ratio(r["value"], base[k]["value"]), k[1])
+                     for k, r in idx.items()
+                     if k[0] == "cowfs" and k in base and base[k]["value"]),
+                    default=None)
+        if worst:
+            rows.append(f"| cowfs / base run, the largest ({worst[1]}) "
+                        f"| {fmt(worst[0])}× | ≤ 1× (nothing slower) |")
+    return "\n".join(rows)
+
+
+def hot_layer_plot(outdir, name, idx):
+    """Cost vs layer count, one panel per layered workload, with quartiles."""
+    panels = [w for w in HOT_LAYERED if hot_layer_counts(idx, w)]
+    if not panels:
+        return None
+    dats = []
+    for w in panels:
+        with tempfile.NamedTemporaryFile("w", suffix=".dat", dir=outdir,
+                                         delete=False) as f:
+            for n in hot_layer_counts(idx, w):
+                vals = []
+                for d in HOT_DRIVERS:
+                    r = idx.get((d, f"{w}_{n}"))
+                    q = r["params"] if r else {}
+                    vals += [f"{r['value']:.6g}", f"{q.get('q1', r['value']):.6g}",
+                             f"{q.get('q3', r['value']):.6g}"] if r else ["NaN"] * 3
+                f.write(f"{n} " + " ".join(vals) + "\n")
+            dats.append(f.name)
+    plots = []
+    for w, dat in zip(panels, dats):
+        lines = ", ".join(
+            f"'{os.path.basename(dat)}' using 1:{2 + 3 * i}:{3 + 3 * i}:{4 + 3 * i} "
+            f"with yerrorlines lw 2 title '{d}'"
+            for i, d in enumerate(HOT_DRIVERS))
+        plots.append(f"set title '{HOT_LAYERED[w]}'\nplot {lines}")
+    script = f"""
+set terminal pngcairo size 900,{380 * len(panels)} font 'sans,10'
+set output '{name}.png'
+set multiplot layout {len(panels)},1
+set xlabel 'layers'
+set ylabel 'ms (instruction clock)'
+set logscale x 2
+set yrange [0:*]
+set grid
+set key left top
+{chr(10).join(plots)}
+unset multiplot
+"""
+    ok = gnuplot(script, outdir)
+    for dat in dats:
+        os.unlink(dat)
+    return f"{name}.png" if ok else None
+
+
+def hotpath_section(path, outdir, base_path=None):
+    """The "Hot paths" section of latest.md and docs/benchmarks.md from a
+    hotpath.py JSON file: (markdown, [plot files])."""
+    with open(path) as f:
+        data = json.load(f)
+    meta, idx = data["meta"], hot_index(data["records"])
+    base, base_ctx = {}, ""
+    if base_path:
+        with open(base_path) as f:
+            bdata = json.load(f)
+        base, bm = hot_index(bdata["records"]), bdata["meta"]
+        base_ctx = (f"  \"cowfs vs base\": against `{base_path}`, cowfs.ko of "
+                    f"{bm.get('git', '?')} (sha256 "
+                    f"{bm.get('cowfs_ko_sha256', '?')[:12]}), {bm['date']}.")
+    plots = [hot_layer_plot(outdir, "hotpath_layers", idx)]
+    labels = {"readdir_merged": "merged readdir", "pread_cached": "pread",
+              "open_close": "open, close",
+              "create_stat_unlink": "create, stat, unlink"}
+    fixed = {(d, labels[w]): r for (d, w), r in idx.items() if w in HOT_FIXED}
+    ws = [labels[w] for w in HOT_FIXED if any((d, labels[w]) in fixed
+                                              for d in HOT_DRIVERS)]
+    if ws:
+        plots.append(bar_plot(outdir, "hotpath_fixed", fixed, ws, HOT_DRIVERS,
+                              "ms (instruction clock)",
+                              "hot paths over 4 layers"))
+    ctx = (f"{meta['profile']} run, {meta['date']}, kernel {meta['kernel']}, "
+           f"clock {meta['clock']}, cowfs.ko of {meta.get('git', '?')} "
+           f"(sha256 {meta.get('cowfs_ko_sha256', '?')[:12]})"
+           f"; {meta['seconds']} s in the guest")
+    parts = ["### Hot paths: cowfs, overlayfs and the layer used directly", "",
+             HOT_NOTE.format(rounds=meta["params"]["rounds"]), "",
+             f"Hot paths: {ctx}." + base_ctx,
+             "", hot_tables(idx, base), "",
+             "Issue 14's figures for cowfs, measured:", "",
+             hot_targets(idx, base), ""]
+    return "\n".join(parts), [p for p in plots if p]
+
+
+def hotpath_only(a):
+    """report.py --hotpath FILE without bench.py's results (make
+    bench-hotpath): DIR/latest.md is the hot path section alone."""
+    os.makedirs(a.outdir, exist_ok=True)
+    md, plots = hotpath_section(a.hotpath, a.outdir, a.hotpath_base)
+    md += "\n" + "\n\n".join(f"![{p[:-4]}]({p})" for p in plots) + "\n"
+    with open(os.path.join(a.outdir, "latest.md"), "w") as f:
+        f.write(md)
+    print(md)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("results")
+    ap.add_argument("results", nargs="?",
+                    help="bench.py JSON (none: --hotpath alone)")
     ap.add_argument("--outdir", required=True)
     ap.add_argument("--docs", help="write this markdown page too")
     ap.add_argument("--wall", type=int, help="wall time of the VM run (s)")
     ap.add_argument("--icount", help="bench.py JSON of the first-write run "
                     "with the instruction clock (scripts/vm --icount)")
+    ap.add_argument("--hotpath", help="hotpath.py JSON: the hot paths "
+                    "section (issue 14)")
+    ap.add_argument("--hotpath-base", help="an earlier hotpath.py JSON to "
+                    "compare cowfs with (e.g. of the module before a change)")
     a = ap.parse_args()
+    if not a.results:
+        if not a.hotpath:
+            ap.error("give bench.py's results, --hotpath, or both")
+        hotpath_only(a)
+        return
 
     with open(a.results) as f:
         data = json.load(f)
@@ -351,6 +582,10 @@ def main():
                   f"Medians [first–third quartile] of "
                   f"{meta['params'].get('fio_reps', 1)} fio runs per driver, "
                   "each cold job after the caches were emptied.", "", ft, ""]
+    if a.hotpath:
+        hot_md, hot_plots = hotpath_section(a.hotpath, outdir, a.hotpath_base)
+        parts += [hot_md]
+        plots += hot_plots
     md = "\n".join(parts)
     with open(os.path.join(outdir, "latest.md"), "w") as f:
         f.write(md)
