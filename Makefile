@@ -35,7 +35,7 @@ phase = @printf '\n==> %s\n' "$(1)"
 
 .PHONY: all help deps ksrc module cowctl selftests clean distclean \
 	checkpatch check-wrappers w1 sparse test check demo shell kdir bench \
-	bench-quick bench-first-write
+	bench-quick bench-first-write bench-hotpath
 
 all: module cowctl selftests
 
@@ -44,7 +44,7 @@ help:
 	@echo 'targets: all module cowctl selftests deps ksrc checkpatch check-wrappers'
 	@echo '         w1 sparse'
 	@echo '         test check demo shell clean distclean stress bench bench-quick'
-	@echo '         bench-first-write'
+	@echo '         bench-first-write bench-hotpath (HOTPATH_BASE=old.json)'
 	@echo '         fuzz-images (COUNT=1000 START=1 FSTYPE=cowfs|overlay)'
 	@echo '         install uninstall dkms-install dkms-uninstall dkms-check'
 	@echo '         debug-kernel debug-module check-debug (docs/debug-kernel.md)'
@@ -169,6 +169,7 @@ check-debug: debug-module cowctl selftests
 # '--drivers cowfs,zfs' to pick).  bench-quick: bench-results/quick/.
 # bench-first-write: cowfs against overlay2, first write (copy-up) only,
 # ext4 and xfs uppers, wall and instruction clocks (bench-results/first-write/).
+# bench and bench-quick also time the hot paths (bench-hotpath, below).
 bench bench-quick: deps module cowctl
 	$(call phase,$@: storage drivers in a VM)
 	scripts/bench/run.sh $(if $(filter bench-quick,$@),--quick,--full) $(BENCH_ARGS)
@@ -176,6 +177,15 @@ bench bench-quick: deps module cowctl
 bench-first-write: deps module cowctl
 	$(call phase,$@: cowfs and overlay2 first write in a VM)
 	scripts/bench/run.sh --full --first-write
+
+# bench-hotpath: lookups, readdir, reads and opens of cowfs, overlayfs and
+# the layer used directly, by the instruction clock, at 1 to 128 layers
+# (scripts/bench/hotpath.py, issue 14; bench-results/hotpath/).
+# HOTPATH_BASE=an earlier hotpath_icount.json: compare cowfs with it.
+HOTPATH_BASE ?=
+bench-hotpath: deps module
+	$(call phase,$@: hot paths of cowfs against overlayfs and direct in a VM)
+	scripts/bench/run.sh --full --hotpath $(if $(HOTPATH_BASE),--hotpath-base $(HOTPATH_BASE))
 
 # A real machine (as root).  'make install': cowctl into $(PREFIX)/sbin
 # with cowctl(8), cowfs(5) and the bash completion, and the default volume

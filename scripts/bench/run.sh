@@ -4,19 +4,24 @@
 # make bench / make bench-quick: run scripts/bench/bench.py in the test VM
 # (QEMU, TCG) with every storage driver, then cowfs's and overlay2's first
 # write once more in a VM whose clock counts instructions (scripts/vm
-# --icount), then make the table, the plots and docs/benchmarks.md on the
-# host with scripts/bench/report.py.
+# --icount), then the hot paths of cowfs, overlayfs and direct in such a
+# VM (scripts/bench/hotpath.py, issue 14), then make the table, the plots
+# and docs/benchmarks.md on the host with scripts/bench/report.py.
 #
-#   scripts/bench/run.sh --full | --quick [--first-write] [--drivers a,b]
-#                        [--mem MB]
+#   scripts/bench/run.sh --full | --quick [--first-write | --hotpath]
+#                        [--drivers a,b] [--mem MB] [--hotpath-base JSON]
 #
 # --first-write: only the first-write comparison of cowfs and overlay2
 # (ext4 and xfs uppers, both clocks): make bench-first-write.
+# --hotpath: only the hot paths: make bench-hotpath.  --hotpath-base: an
+# earlier hotpath_icount.json (say, of the module before a change) that
+# the report compares cowfs with.
 # Output:
-#   full:   bench-results/latest.json, first_write_icount.json, latest.md,
-#           *.png; docs/benchmarks.md
+#   full:   bench-results/latest.json, first_write_icount.json,
+#           hotpath_icount.json, latest.md, *.png; docs/benchmarks.md
 #   quick:  bench-results/quick/...
 #   --first-write: bench-results/first-write/...
+#   --hotpath: bench-results/hotpath/...
 # The guest console (progress) streams to stdout.
 set -euo pipefail
 
@@ -25,15 +30,19 @@ cd "$repo"
 mode=full
 drivers=
 fw_only=0
+hot_only=0
+hot_base=
 mem=${BENCH_MEM:-4096}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--full) mode=full; shift ;;
 	--quick) mode=quick; shift ;;
 	--first-write) fw_only=1; shift ;;
+	--hotpath) hot_only=1; shift ;;
+	--hotpath-base) hot_base=$2; shift 2 ;;
 	--drivers) drivers=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
-	-h | --help) sed -n '3,21s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,28s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
 	esac
 done
@@ -50,7 +59,43 @@ if [ "$fw_only" = 1 ]; then
 	[ -n "$drivers" ] && { echo "run.sh: --first-write measures cowfs and overlay2; no --drivers" >&2; exit 2; }
 	drivers=overlay2,cowfs
 fi
+if [ "$hot_only" = 1 ]; then
+	out=bench-results/hotpath
+	{ [ "$fw_only" = 1 ] || [ -n "$drivers" ]; } &&
+		{ echo "run.sh: --hotpath measures cowfs, overlayfs and direct alone" >&2; exit 2; }
+fi
 mkdir -p "$out"
+
+# hotpath.py in a VM whose clock counts instructions, into
+# $out/hotpath_icount.json; fails if it wrote none.
+hotpath_vm() {
+	local hstamp hrc=0 hargs=(--out "$out/hotpath_icount.json" --clock icount)
+	[ "$mode" = quick ] && hargs+=(--quick)
+	hstamp=$(mktemp)
+	echo "run.sh: hot paths of cowfs, overlayfs and direct, guest clock counting instructions"
+	scripts/vm --icount --mem "$mem" --timeout "$tmo" -- \
+		python3 scripts/bench/hotpath.py "${hargs[@]}" || hrc=$?
+	if [ ! "$out/hotpath_icount.json" -nt "$hstamp" ]; then
+		echo "run.sh: the icount VM wrote no $out/hotpath_icount.json" >&2
+		hrc=1
+	fi
+	rm -f "$hstamp"
+	return "$hrc"
+}
+hot=()
+if [ -n "$hot_base" ]; then
+	# a copy: the base may be the very file this run replaces
+	cp "$hot_base" "$out/hotpath_base.json"
+	hot+=(--hotpath-base "$out/hotpath_base.json")
+fi
+
+if [ "$hot_only" = 1 ]; then
+	hotpath_vm || exit 1
+	python3 scripts/bench/report.py --hotpath "$out/hotpath_icount.json" \
+		--outdir "$out" "${hot[@]}"
+	echo "run.sh: hot paths done: $out/latest.md"
+	exit 0
+fi
 
 for t in fio gnuplot mkfs.btrfs mkfs.xfs dmsetup zfs; do
 	command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || [ -x "/sbin/$t" ] || {
@@ -92,8 +137,16 @@ if [[ $dl == *,cowfs,* && $dl == *,overlay2,* ]]; then
 	fi
 fi
 
+if [ "$fw_only" = 0 ] && [[ $dl == *,cowfs,* ]]; then
+	if hotpath_vm; then
+		hot+=(--hotpath "$out/hotpath_icount.json")
+	else
+		rc=1
+	fi
+fi
+
 report=(python3 scripts/bench/report.py "$out/latest.json" --outdir "$out"
-	--wall "$vm_s" "${icount[@]}")
+	--wall "$vm_s" "${icount[@]}" "${hot[@]}")
 [ "$mode" = full ] && [ "$fw_only" = 0 ] && report+=(--docs docs/benchmarks.md)
 "${report[@]}"
 echo "run.sh: $mode benchmark done in $((SECONDS - start))s: $out/latest.md"
