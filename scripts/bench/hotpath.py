@@ -10,7 +10,9 @@ item 3).
 Every layer is a directory of one tmpfs, so what is measured is the
 union's own work.  The timed loops are in C (hotpath.c, compiled into the
 guest's /tmp at start), one process per timed pass, with relative paths
-from the union's root; hotpath-helper prints the nanoseconds of its loop.
+from the union's root; hotpath-helper sleeps 100 ms (idle time, which
+--icount skips) so that the last unmount's deferred work is done, then
+prints the nanoseconds of its loop.
 
 Layer-count workloads, for N in --layers (1, 16, 64, 128; quick 1, 16, 64):
 the union of the N bottom layers of a 128-layer stack.  Every layer has a

@@ -301,7 +301,9 @@ and **direct** take turns in each of {rounds} rounds, the first of them
 rotating (one warm-up round not counted); medians [first–third quartile],
 in ms.  All layers are directories of one tmpfs and the upper layer is
 empty.  The timed loops are a small C program (`hotpath.c`): a Python loop
-costs more than the tmpfs lookups it times.
+costs more than the tmpfs lookups it times.  It sleeps 100 ms before its
+clock starts, so that the work the last unmount left (RCU callbacks,
+kworkers: the clock counts every vCPU) is not counted.
 
 * Layer-count rows: the union of the N bottom layers of a stack in which
   every layer has the same directories (`d/` and eight PATH directories)
