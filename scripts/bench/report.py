@@ -486,15 +486,49 @@ def hotpath_section(path, outdir, base_path=None):
     return "\n".join(parts), [p for p in plots if p]
 
 
+HOT_BEGIN = "<!-- hot paths: make bench-hotpath replaces this section -->"
+HOT_END = "<!-- end of hot paths -->"
+
+
+def hot_docs_block(md, plots, outdir, docs):
+    """The hot path section as docs/benchmarks.md holds it: between
+    markers, with its plots, so that make bench-hotpath can replace it."""
+    rel = os.path.relpath(outdir, os.path.dirname(docs))
+    imgs = "\n\n".join(f"![{p[:-4]}]({rel}/{p})" for p in plots)
+    return f"{HOT_BEGIN}\n{md}\n{imgs}\n{HOT_END}\n"
+
+
+def splice_hot_docs(docs, block):
+    """Put @block in place of the page's hot path section, or before its
+    plots if it has none yet."""
+    with open(docs) as f:
+        page = f.read()
+    if HOT_BEGIN in page and HOT_END in page:
+        head, rest = page.split(HOT_BEGIN, 1)
+        page = head + block + rest.split(HOT_END, 1)[1].lstrip("\n")
+    elif "\n## Plots\n" in page:
+        head, tail = page.split("\n## Plots\n", 1)
+        page = head + "\n" + block + "\n## Plots\n" + tail
+    else:
+        page += "\n" + block
+    with open(docs + ".tmp", "w") as f:
+        f.write(page)
+    os.replace(docs + ".tmp", docs)
+    print(f"report.py: wrote the hot paths into {docs}")
+
+
 def hotpath_only(a):
     """report.py --hotpath FILE without bench.py's results (make
-    bench-hotpath): DIR/latest.md is the hot path section alone."""
+    bench-hotpath): DIR/latest.md is the hot path section alone, and with
+    --docs it replaces that section of the page."""
     os.makedirs(a.outdir, exist_ok=True)
     md, plots = hotpath_section(a.hotpath, a.outdir, a.hotpath_base)
-    md += "\n" + "\n\n".join(f"![{p[:-4]}]({p})" for p in plots) + "\n"
     with open(os.path.join(a.outdir, "latest.md"), "w") as f:
-        f.write(md)
+        f.write(md + "\n" +
+                "\n\n".join(f"![{p[:-4]}]({p})" for p in plots) + "\n")
     print(md)
+    if a.docs:
+        splice_hot_docs(a.docs, hot_docs_block(md, plots, a.outdir, a.docs))
 
 
 def main():
@@ -584,10 +618,14 @@ def main():
                   f"Medians [first–third quartile] of "
                   f"{meta['params'].get('fio_reps', 1)} fio runs per driver, "
                   "each cold job after the caches were emptied.", "", ft, ""]
+    hot_block = ""
     if a.hotpath:
         hot_md, hot_plots = hotpath_section(a.hotpath, outdir, a.hotpath_base)
         parts += [hot_md]
-        plots += hot_plots
+        if a.docs:
+            hot_block = hot_docs_block(hot_md, hot_plots, outdir, a.docs)
+        else:
+            plots += hot_plots
     md = "\n".join(parts)
     with open(os.path.join(outdir, "latest.md"), "w") as f:
         f.write(md)
@@ -596,6 +634,7 @@ def main():
     if a.docs:
         rel = os.path.relpath(outdir, os.path.dirname(a.docs))
         imgs = "\n\n".join(f"![{p[:-4]}]({rel}/{p})" for p in plots)
+        md_docs = md.replace(hot_md, hot_block) if hot_block else md
         page = f"""# Storage driver benchmarks
 
 `make bench` (full) and `make bench-quick` run `scripts/bench/bench.py` in
@@ -637,7 +676,7 @@ How to read it:
 
 ## Latest run
 
-{md}
+{md_docs}
 ## Plots
 
 {imgs}

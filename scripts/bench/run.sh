@@ -21,7 +21,8 @@
 #           hotpath_icount.json, latest.md, *.png; docs/benchmarks.md
 #   quick:  bench-results/quick/...
 #   --first-write: bench-results/first-write/...
-#   --hotpath: bench-results/hotpath/...
+#   --hotpath: bench-results/hotpath/..., and (full) its section of
+#           docs/benchmarks.md
 # The guest console (progress) streams to stdout.
 set -euo pipefail
 
@@ -42,7 +43,7 @@ while [ $# -gt 0 ]; do
 	--hotpath-base) hot_base=$2; shift 2 ;;
 	--drivers) drivers=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
-	-h | --help) sed -n '3,28s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,26s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
 	esac
 done
@@ -91,6 +92,7 @@ fi
 
 if [ "$hot_only" = 1 ]; then
 	hotpath_vm || exit 1
+	[ "$mode" = full ] && hot+=(--docs docs/benchmarks.md)
 	python3 scripts/bench/report.py --hotpath "$out/hotpath_icount.json" \
 		--outdir "$out" "${hot[@]}"
 	echo "run.sh: hot paths done: $out/latest.md"
