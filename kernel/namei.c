@@ -329,7 +329,9 @@ static int cowfs_lookup_layer(struct cowfs_lookup_data *d,
 static int cowfs_lookup_lower(struct cowfs_lookup_data *d, struct inode *dir)
 {
 	struct cowfs_entry *poe = COWFS_I(dir)->oe;
-	const struct cowfs_nidx *nidx = cowfs_nidx_get(dir);
+	/* One lower directory: nothing to skip */
+	const struct cowfs_nidx *nidx = cowfs_numlower(poe) > 1 ?
+					cowfs_nidx_get(dir) : NULL;
 	struct cowfs_fs *ofs = d->ofs;
 	unsigned int i = 0;
 	int err = 0;
