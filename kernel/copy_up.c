@@ -463,6 +463,14 @@ static int cowfs_copy_metadata(struct cowfs_fs *ofs,
 						cowfs_xattr(ofs, COWFS_XA_ORIGIN),
 						fb, len, 0);
 			kfree(fb);
+			/*
+			 * user.* xattrs are refused on symlinks and special
+			 * files (userxattr): they go without an origin, as on
+			 * overlayfs (ovl_set_origin_fh()).
+			 */
+			if (err == -EPERM && ofs->config.userxattr &&
+			    !S_ISREG(stat->mode))
+				err = 0;
 			if (err)
 				return err;
 		}

@@ -36,6 +36,9 @@ if [ "${1:-}" = --inside ]; then
 	mount -t tmpfs tmpfs "$d" || { echo "not ok $fs: tmpfs in the namespace"; exit 0; }
 	mkdir -p "$d/l/dir/sub" "$d/l/gone" "$d/l/old" "$d/u" "$d/w" "$d/m"
 	echo lower >"$d/l/file"
+	ln -s file "$d/l/link"
+	ln -s file "$d/l/link2"
+	mkfifo "$d/l/fifo"
 	echo x >"$d/l/dir/sub/x"
 	echo y >"$d/l/gone/y"
 	echo o >"$d/l/old/o"
@@ -61,6 +64,10 @@ if [ "${1:-}" = --inside ]; then
 	t "the old name is gone" test ! -e "$d/m/file"
 	out=$(mv "$d/m/old" "$d/m/new" 2>&1)
 	t "rename of a lower directory: EXDEV, so mv copies it (no redirect)" sh -c "[ -f '$d/m/new/o' ] && [ ! -e '$d/m/old' ]"
+	# user.* xattrs cannot go on symlinks and fifos: copied up without an origin
+	t "touch -h of a lower symlink copies it up" sh -c "touch -h -d @1000000000 '$d/m/link' && [ -L '$d/u/link' ] && [ \"\$(stat -c %Y '$d/m/link')\" = 1000000000 ]"
+	t "rename of a lower symlink" sh -c "mv '$d/m/link2' '$d/m/link3' && [ \"\$(readlink '$d/m/link3')\" = file ] && [ ! -L '$d/m/link2' ]"
+	t "link of a lower fifo" sh -c "ln '$d/m/fifo' '$d/m/fifo2' && [ -p '$d/m/fifo2' ] && [ -p '$d/u/fifo' ]"
 	t "user.overlay.* names are hidden in the union" sh -c "! getfattr --absolute-names -d -m - '$d/m/gone' 2>/dev/null | grep -q overlay"
 	t "umount" umount "$d/m"
 	exit 0
