@@ -4,11 +4,14 @@
 
   report.py RESULTS.json --outdir DIR [--docs docs/benchmarks.md] [--wall S]
             [--icount FIRST_WRITE_ICOUNT.json]
+            [--rootless-icount ROOTLESS_ICOUNT.json]
 
 Adds to every record its ratio to overlay2 and to 'direct' (the backing
 filesystem used directly) for the same workload and backing, writes them
 back into the JSON, writes DIR/latest.md (markdown tables) and the plots
 DIR/*.png (gnuplot, pngcairo), and, with --docs, the page that shows them.
+The rootless containers (bench.py's rootless group) get a section of their
+own, with their ratio to overlayfs mounted in a user namespace.
 """
 
 import argparse
@@ -17,6 +20,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import textwrap
 
 ORDER = ["overlay2", "cowfs", "devicemapper", "btrfs", "zfs", "direct"]
 # workload -> (title, better): "lower" or "higher" is better
@@ -176,6 +180,136 @@ idle time skipped): the work each driver does, repeatable to about 0.1%.
 between identical runs (the emulator, not the drivers: the page
 allocations per copy-up are the same each time); read it for its
 spread."""
+
+
+# ---- rootless containers -------------------------------------------------------
+
+# bench.py's rootless drivers, the reference (overlayfs) first
+RL_DRIVERS = [("overlay-userns", "overlayfs"), ("cowfs-userns", "cowfs"),
+              ("fuse-overlayfs", "fuse-overlayfs")]
+RL_REF = RL_DRIVERS[0][0]
+RL_TITLES = {
+    "create_mount": "container create + mount",
+    "first_write": "first write (copy-up)",
+    "files_create": "file create",
+    "files_stat": "file stat (cold)",
+    "files_chmod": "file chmod",
+    "files_rename": "file rename",
+    "files_unlink": "file unlink",
+}
+RL_UNITS = {"ms": "ms", "us/file": "µs per file"}
+
+
+def is_rootless(r):
+    return r["workload"].startswith("rootless_")
+
+
+def rl_title(w):
+    w = w[len("rootless_"):]
+    if w.startswith("first_write_"):
+        n = w.split("_")[-1]
+        return (f"{RL_TITLES['first_write']}, {n[:-1]} "
+                f"{'KiB' if n[-1] == 'k' else 'MiB'}")
+    return RL_TITLES.get(w, w)
+
+
+def add_rootless_ratios(recs):
+    """Every rootless record's ratio to overlayfs in a user namespace, the
+    same workload and backing (@recs: one run, so one clock)."""
+    idx = {(r["workload"], r.get("backing")): r for r in recs
+           if is_rootless(r) and r["driver"] == RL_REF}
+    for r in recs:
+        if is_rootless(r):
+            ref = idx.get((r["workload"], r.get("backing")))
+            r["ratio_overlay_userns"] = ratio(r["value"],
+                                              ref["value"] if ref else None)
+
+
+def rootless_table(recs, icount_recs=()):
+    """The rootless containers' table: each workload with the instruction
+    clock (--icount VM) and the wall clock (bench VM)."""
+    idx = {}
+    for clock, rs in (("wall", recs), ("icount", icount_recs)):
+        for r in rs:
+            if is_rootless(r):
+                idx[(clock, r["driver"], r["workload"])] = r
+    ws = list(dict.fromkeys(w for _, _, w in idx))
+    if not ws:
+        return ""
+    names = [n for _, n in RL_DRIVERS]
+    rows = ["| workload | unit | clock | " + " | ".join(names) + " | "
+            + " | ".join(f"{n}/{names[0]}" for n in names[1:]) + " |",
+            "|---|---|---|" + "---|" * (2 * len(names) - 1)]
+    for w in ws:
+        for clock in ("icount", "wall"):
+            row = [idx.get((clock, d, w)) for d, _ in RL_DRIVERS]
+            if not any(row):
+                continue
+            ref = row[0]["value"] if row[0] else None
+            unit = next(r["unit"] for r in row if r)
+            cells = [fw_cell(r) for r in row]
+            for r in row[1:]:
+                q = ratio(r and r["value"], ref)
+                cells.append(fmt(q) + "×" if q is not None else "–")
+            rows.append(f"| {rl_title(w)} | {RL_UNITS.get(unit, unit)} | "
+                        f"{clock} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def rootless_rounds(recs):
+    return max((len(r.get("params", {}).get("samples", []))
+                for r in recs if is_rootless(r)), default=0)
+
+
+RL_NOTE = """A rootless container engine, uid 1000 in its own user namespace
+(`unshare -Urm`), its layers and containers on the ext4 of the bench,
+mounting each container in one of three ways: **overlayfs** and **cowfs**
+mounted there with `userxattr` (by mount(2), as podman mounts overlayfs),
+and **fuse-overlayfs**{fuse_version} started in the same kind of
+namespace, as podman starts its `mount_program` (it returns once its
+daemon serves the union; it runs from a copy on tmpfs so that, like the
+kernel drivers' code, it stays in memory when the caches are dropped).  Every round
+gives each driver a fresh container.  The drivers take turns at create +
+mount (the container's directories and the mount) and at each first
+write to an image file (open, a 1-byte write, close: the copy-up; caches
+dropped and the filesystem settled just before).  Then each in turn
+creates (100 bytes each), stats, chmods, renames and unlinks {files}
+small files in a directory merged from two image layers, timed per file,
+with the caches dropped before create and before stat.  The order of the
+drivers is a different one of the 6 in each round, so that each goes
+first, second and last, and after each of the others, equally often (one
+warm-up round not counted).  Medians [first–third quartile] of {rounds}
+rounds; the ratios are of the medians to overlayfs's: above 1 is slower.
+**icount**: {icount}: the work each driver does.  **wall**: the real clock
+of {wall}, which under TCG swings by ±50% and more between identical
+runs; read it for its spread.  fuse-overlayfs's times include its
+daemon's work: every operation the kernel cannot answer from its caches
+is a round trip to the daemon."""
+
+
+def rootless_section(recs, icount, wall_ctx):
+    """The markdown section of the rootless containers, or []."""
+    icount_recs = icount["records"] if icount else []
+    rt = rootless_table(recs, icount_recs)
+    if not rt:
+        return []
+    files = next((r["params"]["files"] for r in list(recs) + icount_recs
+                  if is_rootless(r) and "files" in r.get("params", {})), "N")
+    rounds = sorted({n for n in (rootless_rounds(recs),
+                                 rootless_rounds(icount_recs)) if n})
+    ic = (f"a second VM whose clock counts guest instructions "
+          f"(`scripts/vm --icount`, 1 ns each, idle time skipped; "
+          f"{icount['meta']['date']})" if icount_recs else
+          "no instruction-clock run was given")
+    version = next((r["params"]["version"] for r in list(recs) + icount_recs
+                    if is_rootless(r) and r["driver"] == "fuse-overlayfs"
+                    and "version" in r.get("params", {})), None)
+    note = textwrap.fill(RL_NOTE.format(
+        files=files, rounds=" and ".join(str(n) for n in rounds), icount=ic,
+        wall=wall_ctx, fuse_version=f" {version}" if version else ""),
+        width=74, break_long_words=False, break_on_hyphens=False)
+    return ["### Rootless containers: overlayfs, cowfs and fuse-overlayfs "
+            "in a user namespace", "", note, "", rt, ""]
 
 
 # ---- plots ---------------------------------------------------------------------
@@ -544,6 +678,8 @@ def main():
                     "section (issue 14)")
     ap.add_argument("--hotpath-base", help="an earlier hotpath.py JSON to "
                     "compare cowfs with (e.g. of the module before a change)")
+    ap.add_argument("--rootless-icount", help="bench.py JSON of the "
+                    "rootless group with the instruction clock")
     a = ap.parse_args()
     if not a.results:
         if not a.hotpath:
@@ -561,13 +697,19 @@ def main():
     if a.wall:
         meta["wall_seconds"] = a.wall
     main_idx = add_ratios(recs)
+    add_rootless_ratios(recs)
+    rl_icount = None
+    if a.rootless_icount:
+        with open(a.rootless_icount) as f:
+            rl_icount = json.load(f)
     with open(a.results + ".tmp", "w") as f:
         json.dump(data, f, indent=1)
     os.replace(a.results + ".tmp", a.results)
 
     drivers = [d for d in ORDER if any(r["driver"] == d for r in recs)]
     cmp_drivers = [d for d in drivers if d != "direct"]
-    workloads = workload_order([r for r in recs if r.get("backing") != "xfs"])
+    workloads = workload_order([r for r in recs if r.get("backing") != "xfs"
+                                and not is_rootless(r)])
     outdir = a.outdir
     os.makedirs(outdir, exist_ok=True)
 
@@ -599,13 +741,15 @@ def main():
     parts = [f"Storage drivers: {ctx}.", ""]
     if meta.get("failed"):
         parts += [f"**Failed:** {', '.join(meta['failed'])}", ""]
-    parts += ["### Values", "", table(main_idx, workloads, drivers, "value"), "",
-              "### Ratio to overlay2", "",
-              table(main_idx, workloads, cmp_drivers + ["direct"],
-                    "ratio_overlay2", unitcol=False), "",
-              "### Ratio to the backing filesystem used directly", "",
-              table(main_idx, workloads, cmp_drivers, "ratio_direct",
-                    unitcol=False), ""]
+    if workloads:
+        parts += ["### Values", "",
+                  table(main_idx, workloads, drivers, "value"), "",
+                  "### Ratio to overlay2", "",
+                  table(main_idx, workloads, cmp_drivers + ["direct"],
+                        "ratio_overlay2", unitcol=False), "",
+                  "### Ratio to the backing filesystem used directly", "",
+                  table(main_idx, workloads, cmp_drivers, "ratio_direct",
+                        unitcol=False), ""]
     ut = upper_table(recs, icount_recs)
     if ut:
         parts += ["### First write: cowfs vs overlay, ext4 and xfs upper", "",
@@ -626,6 +770,7 @@ def main():
             hot_block = hot_docs_block(hot_md, hot_plots, outdir, a.docs)
         else:
             plots += hot_plots
+    parts += rootless_section(recs, rl_icount, f"the bench VM ({meta['date']})")
     md = "\n".join(parts)
     with open(os.path.join(outdir, "latest.md"), "w") as f:
         f.write(md)
@@ -673,6 +818,11 @@ How to read it:
   changes one byte of it.  For direct the 10 containers are 10 plain
   copies of the file (what a system without copy-on-write stores).
 * direct's "create + mount" is a mkdir and a bind mount.
+* Rootless containers: overlayfs and cowfs mounted with `userxattr` in a
+  user namespace, and fuse-overlayfs, as uid 1000 in `unshare -Urm`,
+  taking turns; the section at the end, with both clocks.
+  `scripts/bench/run.sh --full --rootless` repeats just that comparison
+  (`bench-results/rootless/latest.md`).
 
 ## Latest run
 
