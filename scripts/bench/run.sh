@@ -5,10 +5,12 @@
 # (QEMU, TCG) with every storage driver, then cowfs's and overlay2's first
 # write once more in a VM whose clock counts instructions (scripts/vm
 # --icount), then the hot paths of cowfs, overlayfs and direct in such a
-# VM (scripts/bench/hotpath.py, issue 14), then make the table, the plots
-# and docs/benchmarks.md on the host with scripts/bench/report.py.
+# VM (scripts/bench/hotpath.py, issue 14), then the rootless containers
+# once more in such a VM, then make the table, the plots and
+# docs/benchmarks.md on the host with scripts/bench/report.py.
 #
-#   scripts/bench/run.sh --full | --quick [--first-write | --hotpath]
+#   scripts/bench/run.sh --full | --quick
+#                        [--first-write | --hotpath | --rootless]
 #                        [--drivers a,b] [--mem MB] [--hotpath-base JSON]
 #
 # --first-write: only the first-write comparison of cowfs and overlay2
@@ -16,13 +18,17 @@
 # --hotpath: only the hot paths: make bench-hotpath.  --hotpath-base: an
 # earlier hotpath_icount.json (say, of the module before a change) that
 # the report compares cowfs with.
+# --rootless: only the rootless containers (cowfs and overlayfs in a user
+# namespace, fuse-overlayfs; both clocks).
 # Output:
 #   full:   bench-results/latest.json, first_write_icount.json,
-#           hotpath_icount.json, latest.md, *.png; docs/benchmarks.md
+#           hotpath_icount.json, rootless_icount.json, latest.md, *.png;
+#           docs/benchmarks.md
 #   quick:  bench-results/quick/...
 #   --first-write: bench-results/first-write/...
 #   --hotpath: bench-results/hotpath/..., and (full) its section of
 #           docs/benchmarks.md
+#   --rootless: bench-results/rootless/...
 # The guest console (progress) streams to stdout.
 set -euo pipefail
 
@@ -33,6 +39,7 @@ drivers=
 fw_only=0
 hot_only=0
 hot_base=
+rl_only=0
 mem=${BENCH_MEM:-4096}
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -41,9 +48,10 @@ while [ $# -gt 0 ]; do
 	--first-write) fw_only=1; shift ;;
 	--hotpath) hot_only=1; shift ;;
 	--hotpath-base) hot_base=$2; shift 2 ;;
+	--rootless) rl_only=1; shift ;;
 	--drivers) drivers=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
-	-h | --help) sed -n '3,26s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,32s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
 	esac
 done
@@ -64,6 +72,12 @@ if [ "$hot_only" = 1 ]; then
 	out=bench-results/hotpath
 	{ [ "$fw_only" = 1 ] || [ -n "$drivers" ]; } &&
 		{ echo "run.sh: --hotpath measures cowfs, overlayfs and direct alone" >&2; exit 2; }
+fi
+if [ "$rl_only" = 1 ]; then
+	{ [ "$fw_only" = 1 ] || [ "$hot_only" = 1 ]; } &&
+		{ echo "run.sh: one of --first-write, --hotpath, --rootless" >&2; exit 2; }
+	out=bench-results/rootless
+	[ -n "$drivers" ] && { echo "run.sh: --rootless measures its own three drivers; no --drivers" >&2; exit 2; }
 fi
 mkdir -p "$out"
 
@@ -99,7 +113,7 @@ if [ "$hot_only" = 1 ]; then
 	exit 0
 fi
 
-for t in fio gnuplot mkfs.btrfs mkfs.xfs dmsetup zfs; do
+for t in fio gnuplot mkfs.btrfs mkfs.xfs dmsetup zfs fuse-overlayfs; do
 	command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || [ -x "/sbin/$t" ] || {
 		echo "run.sh: $t not found: run 'make deps'" >&2
 		exit 1
@@ -110,9 +124,12 @@ args=(--out "$out/latest.json")
 [ "$mode" = quick ] && args+=(--quick)
 [ -n "$drivers" ] && args+=(--drivers "$drivers")
 [ "$fw_only" = 1 ] && args+=(--only first_write,upper_xfs)
+[ "$rl_only" = 1 ] && args+=(--only rootless)
 fw_args=(--out "$out/first_write_icount.json" --clock icount
 	--drivers overlay2,cowfs --only first_write,upper_xfs)
 [ "$mode" = quick ] && fw_args+=(--quick)
+rl_args=(--out "$out/rootless_icount.json" --clock icount --only rootless)
+[ "$mode" = quick ] && rl_args+=(--quick)
 
 start=$SECONDS
 stamp=$(mktemp)
@@ -127,7 +144,7 @@ echo "run.sh: the VM part took ${vm_s}s (exit status $rc)"
 
 icount=()
 dl=",${drivers:-overlay2,cowfs},"
-if [[ $dl == *,cowfs,* && $dl == *,overlay2,* ]]; then
+if [ "$rl_only" = 0 ] && [[ $dl == *,cowfs,* && $dl == *,overlay2,* ]]; then
 	echo "run.sh: first write of cowfs and overlay2 again, guest clock counting instructions"
 	scripts/vm --icount --mem "$mem" --timeout "$tmo" -- \
 		python3 scripts/bench/bench.py "${fw_args[@]}" || rc=$?
@@ -139,7 +156,7 @@ if [[ $dl == *,cowfs,* && $dl == *,overlay2,* ]]; then
 	fi
 fi
 
-if [ "$fw_only" = 0 ] && [[ $dl == *,cowfs,* ]]; then
+if [ "$fw_only" = 0 ] && [ "$rl_only" = 0 ] && [[ $dl == *,cowfs,* ]]; then
 	if hotpath_vm; then
 		hot+=(--hotpath "$out/hotpath_icount.json")
 	else
@@ -147,9 +164,23 @@ if [ "$fw_only" = 0 ] && [[ $dl == *,cowfs,* ]]; then
 	fi
 fi
 
+rl_icount=()
+if [ "$fw_only" = 0 ]; then
+	echo "run.sh: the rootless containers again, guest clock counting instructions"
+	scripts/vm --icount --mem "$mem" --timeout "$tmo" -- \
+		python3 scripts/bench/bench.py "${rl_args[@]}" || rc=$?
+	if [ "$out/rootless_icount.json" -nt "$stamp" ]; then
+		rl_icount=(--rootless-icount "$out/rootless_icount.json")
+	else
+		echo "run.sh: the icount VM wrote no $out/rootless_icount.json" >&2
+		rc=1
+	fi
+fi
+
 report=(python3 scripts/bench/report.py "$out/latest.json" --outdir "$out"
-	--wall "$vm_s" "${icount[@]}" "${hot[@]}")
-[ "$mode" = full ] && [ "$fw_only" = 0 ] && report+=(--docs docs/benchmarks.md)
+	--wall "$vm_s" "${icount[@]}" "${hot[@]}" "${rl_icount[@]}")
+[ "$mode" = full ] && [ "$fw_only" = 0 ] && [ "$rl_only" = 0 ] &&
+	report+=(--docs docs/benchmarks.md)
 "${report[@]}"
 echo "run.sh: $mode benchmark done in $((SECONDS - start))s: $out/latest.md"
 exit "$rc"
