@@ -303,8 +303,29 @@ def walk(root, on_disk=False, lowers=()):
     pic = {}
 
     def lower_dir(eff):
-        return any(os.path.isdir(os.path.join(lw, eff)) and
-                   not os.path.islink(os.path.join(lw, eff)) for lw in lowers)
+        """Do the lower layers show a directory at @eff?  Looked up as
+        the union does, top layer first, one name at a time: a whiteout
+        or a non-directory ends the search, an opaque directory hides
+        the layers below it."""
+        layers = list(lowers)
+        rel = ""
+        for name in eff.split("/"):
+            rel = os.path.join(rel, name)
+            found = []
+            for lw in layers:
+                try:
+                    st = os.lstat(os.path.join(lw, rel))
+                except OSError:
+                    continue
+                if not stat.S_ISDIR(st.st_mode):
+                    break   # a whiteout or a file: nothing merges below
+                found.append(lw)
+                if opaque_above(lw, rel):
+                    break
+            layers = found
+            if not layers:
+                return False
+        return True
 
     def visit(d, rel, parent_eff):
         for name in sorted(os.listdir(d)):
