@@ -25,8 +25,17 @@ overlayfs lists the whiteouts of a directory that is not merged (one
 layer only) in readdir; cowfs does not (documented, whiteout_test).  Names
 that readdir lists but lstat() does not find are left out on both sides.
 
+With --userns, both are mounted as a rootless container engine mounts
+them: by the root of a user namespace, with 'userxattr' (the
+user.overlay.* xattrs, no redirects: a merged directory cannot be renamed,
+EXDEV); the caller makes the namespace (overlay_diff_test.sh: uid 1000 in
+'unshare -Urm').  The test checks that it runs in one (its root is not
+the initial namespace's) and that every mount shows userxattr, and fails
+otherwise.
+
 Exit status: 0 all seeds agree, 1 a divergence (printed with the seed to
-reproduce: --seed N), 4 cannot run (not root, no cowfs or overlay).
+reproduce: --seed N) or, with --userns, no user namespace or no
+userxattr, 4 cannot run (not root, no cowfs or overlay).
 """
 
 import argparse
@@ -50,11 +59,16 @@ RENAME_NOREPLACE = 1
 RENAME_EXCHANGE = 2
 
 NAMES = ["a", "b", "c", "d", "e"]
-OVL_PREFIX = "trusted.overlay."
+OVL_PREFIX = "trusted.overlay."     # "user.overlay." with --userns
+USERNS = False                      # --userns
 
 
 class Divergence(Exception):
     pass
+
+
+class NotUserns(Exception):
+    """--userns, but the mounts are not what a user namespace makes."""
 
 
 def errname(e):
@@ -88,6 +102,28 @@ def drop_caches():
 def fs_registered(name):
     with open("/proc/filesystems") as f:
         return any(line.split()[-1] == name for line in f if line.strip())
+
+
+def userns_root():
+    """The id that this user namespace's root has outside, or None in the
+    initial namespace (whose uid_map is the identity over all ids)."""
+    with open("/proc/self/uid_map") as f:
+        ranges = [[int(x) for x in line.split()] for line in f]
+    if ranges == [[0, 0, 4294967295]]:
+        return None
+    return next((outside for inside, outside, n in ranges if inside == 0),
+                None)
+
+
+def mount_options(path):
+    """(fstype, super options) of the mount on @path, from mountinfo."""
+    found = None
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            a, b = line.split(" - ", 1)
+            if a.split()[4] == path:
+                found = b.split()[0], b.split()[2].split(",")
+    return found
 
 
 # ---- layers ------------------------------------------------------------
@@ -278,13 +314,16 @@ def run_op(side, op):
 # ---- trees ----------------------------------------------------------------
 
 
-def xattrs(path, names):
+def xattrs(path, names, hide=None):
+    """User xattrs and @names of @path, but none that starts with @hide."""
     out = {}
     try:
         listed = os.listxattr(path, follow_symlinks=False)
     except OSError as e:
         return {"<listxattr>": errname(e.errno)}
     for n in sorted(listed):
+        if hide and n.startswith(hide):
+            continue
         if n.startswith("user.") or n in names:
             try:
                 out[n] = os.getxattr(path, n, follow_symlinks=False)
@@ -350,7 +389,9 @@ def walk(root, on_disk=False, lowers=()):
             if stat.S_ISDIR(st.st_mode):
                 # a merged dir's link count is not defined (1 on both)
                 desc["stat"] = desc["stat"][:3] + desc["stat"][4:]
-            desc["xattrs"] = xattrs(full, ())
+            # the union's own xattrs on disk are compared by what they do
+            # (below); through the union, neither shows them
+            desc["xattrs"] = xattrs(full, (), OVL_PREFIX if on_disk else None)
             if on_disk and stat.S_ISDIR(st.st_mode):
                 redirect = opaque = None
                 try:
@@ -414,13 +455,22 @@ class Side:
             os.mkdir(d)
         self.opts = "lowerdir=%s,upperdir=%s,workdir=%s" % (
             ":".join(lowers), self.upper, self.work)
-        if fstype == "overlay":
+        if USERNS:
+            self.opts += ",userxattr"
+        elif fstype == "overlay":
             self.opts += ",redirect_dir=on"
         self.mounted = False
 
     def mount(self):
         do_mount(self.fstype, self.mnt, self.opts)
         self.mounted = True
+        if USERNS:
+            got = mount_options(self.mnt)
+            if got is None or got[0] != self.fstype or \
+                    "userxattr" not in got[1]:
+                raise NotUserns("%s on %s: mountinfo shows %s, not %s with "
+                                "userxattr" % (self.fstype, self.mnt, got,
+                                               self.fstype))
 
     def umount(self):
         if self.mounted:
@@ -499,11 +549,23 @@ def main():
                     help="run every seed, report each divergence")
     ap.add_argument("-v", "--verbose", action="store_true",
                     help="print every operation and overlay's result")
+    ap.add_argument("--userns", action="store_true",
+                    help="in a user namespace: both with userxattr (the "
+                    "caller makes the namespace, e.g. 'unshare -Urm')")
     args = ap.parse_args()
 
     if os.getuid() != 0:
         print("SKIP: must run as root")
         return 4
+    if args.userns:
+        global OVL_PREFIX, USERNS
+        OVL_PREFIX, USERNS = "user.overlay.", True
+        outside = userns_root()
+        if outside is None:
+            print("FAIL: --userns, but this is the initial user namespace")
+            return 1
+        print("# in a user namespace whose root is uid %d outside; "
+              "both mounted with userxattr" % outside)
     for fs in ("overlay", "cowfs"):
         if not fs_registered(fs):
             os.system("modprobe %s >/dev/null 2>&1" % fs)
@@ -521,11 +583,16 @@ def main():
             print("ok seed %d (%d ops)" % (seed, args.ops))
         except Divergence as e:
             print("DIVERGENCE seed %d, %s" % (seed, e))
-            print("  reproduce: %s --seed %d --ops %d -v"
-                  % (sys.argv[0], seed, args.ops))
+            print("  reproduce: %s%s --seed %d --ops %d -v"
+                  % (sys.argv[0], " --userns" if USERNS else "", seed,
+                     args.ops))
             failed.append(seed)
             if not args.keep_going:
                 break
+        except NotUserns as e:
+            print("FAIL seed %d: %s" % (seed, e))
+            failed.append(seed)
+            break
     ran = len(seeds) if args.keep_going or not failed else \
         list(seeds).index(failed[0]) + 1
     print("%d passed, %d failed" % (ran - len(failed), len(failed)))
