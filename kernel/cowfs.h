@@ -471,6 +471,8 @@ static inline char *cowfs_names_next(const struct cowfs_names *nm, char *name)
 /* An arena of small objects, freed all at once; zero-initialise it */
 struct cowfs_arena {
 	struct cowfs_arena_chunk *chunks;
+	/* Bytes of chunks allocated */
+	size_t size;
 };
 
 void *cowfs_arena_alloc(struct cowfs_arena *arena, size_t size);

@@ -24,7 +24,7 @@
  * it first.  A directory gets an index only when its lookups have probed
  * about as many entries as reading it costs (cowfs_nidx_worth()), so a
  * directory that is looked up in once is never read whole; one that is too
- * big (COWFS_NIDX_MAX_NAMES) is never indexed.  The index lives while an
+ * big (COWFS_NIDX_MAX_NAMES, COWFS_NIDX_MAX_BYTES) is never indexed.  The index lives while an
  * inode holds it, so memory pressure reclaims it with the inodes, and it
  * is read without locks: it is complete before it is published and never
  * changes after.
@@ -48,6 +48,8 @@ MODULE_PARM_DESC(lookup_index,
 
 /* Names (counted once per layer) one index holds at most */
 #define COWFS_NIDX_MAX_NAMES	65536
+/* ... and at most this much memory for them (long names: a crafted layer) */
+#define COWFS_NIDX_MAX_BYTES	(4 << 20)
 
 /* A position in the stack that holds a name; in stack order */
 struct cowfs_nidx_occ {
@@ -201,7 +203,8 @@ static int cowfs_nidx_add(struct cowfs_nidx *nidx, const char *name,
 	/* A .wh.NAME marker and a NAME in one layer: one position */
 	if (n && container_of(n->tail, struct cowfs_nidx_occ, next)->pos == pos)
 		return 0;
-	if (++nidx->occs > COWFS_NIDX_MAX_NAMES)
+	if (++nidx->occs > COWFS_NIDX_MAX_NAMES ||
+	    nidx->arena.size > COWFS_NIDX_MAX_BYTES)
 		return -E2BIG;
 	occ = cowfs_arena_alloc(&nidx->arena, sizeof(*occ));
 	if (!occ)

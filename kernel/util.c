@@ -435,6 +435,7 @@ void *cowfs_arena_alloc(struct cowfs_arena *arena, size_t size)
 		c->used = 0;
 		c->next = arena->chunks;
 		arena->chunks = c;
+		arena->size += COWFS_ARENA_CHUNK;
 	}
 	p = c->data + c->used;
 	c->used += size;
@@ -450,6 +451,7 @@ void cowfs_arena_free(struct cowfs_arena *arena)
 		kfree(c);
 	}
 	arena->chunks = NULL;
+	arena->size = 0;
 }
 
 /* Starting size of a name table, as a power of two */

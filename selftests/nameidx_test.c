@@ -20,6 +20,8 @@
 #define SEED		0x6e616d65
 #define BIG_TOP		36000	/* past_the_limit: names in the top layer */
 #define BIG_BOTTOM	32000	/* ... and in the bottom one: > 65536 in all */
+#define LONG_NAMES	8000	/* past_the_byte_limit: names in each of 2 layers */
+#define LONG_NAME	240	/* ... this long: more than 4 MiB in all */
 #define REDIRECT_XATTR	"trusted.overlay.redirect"
 #define PARAM		"/sys/module/cowfs/parameters/lookup_index"
 
@@ -446,6 +448,50 @@ TEST_F(nameidx, past_the_limit)
 		ASSERT_EQ(-ENOENT, lstat_err(pathf("%s/big/g%d",
 						   self->env.mnt, j)));
 	}
+	close(fd);
+	free(t);
+	free(b);
+}
+
+/*
+ * Nor one whose names take more than 4 MiB (fewer, but long, names): there
+ * the lookups probe every layer, and find a name a layer gained since.
+ */
+TEST_F_TIMEOUT(nameidx, past_the_byte_limit, 300)
+{
+	char *t = strdup(LPATH(&self->env, 0, "long"));
+	char *b = strdup(LPATH(&self->env, NL - 1, "long"));
+	char name[NAME_MAX + 1];
+	int i, j, fd;
+
+	ASSERT_EQ(0, env_umount(&self->env));
+	ASSERT_EQ(0, mkdir_p(t, 0755));
+	ASSERT_EQ(0, mkdir_p(b, 0755));
+	memset(name, 'x', LONG_NAME);
+	name[LONG_NAME] = '\0';
+	for (i = 0; i < 2 * LONG_NAMES; i++) {
+		snprintf(name, sizeof(name), "%06d", i);
+		name[6] = 'x';
+		fd = open(pathf("%s/%s", i < LONG_NAMES ? t : b, name),
+			  O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+		ASSERT_LE(0, fd);
+		close(fd);
+	}
+	ASSERT_EQ(0, mount_it(&self->env, variant->aufs));
+	fd = open(pathf("%s/long", self->env.mnt), O_RDONLY | O_DIRECTORY);
+	ASSERT_LE(0, fd);
+	/* Enough lookups to make long worth an index, twice */
+	for (j = 0; j < 2; j++) {
+		drop_caches();
+		for (i = j; i < 2 * LONG_NAMES; i += 3) {
+			snprintf(name, sizeof(name), "%06d", i);
+			name[6] = 'x';
+			ASSERT_EQ(0, lstat_err(pathf("%s/long/%s",
+						     self->env.mnt, name)));
+		}
+	}
+	ASSERT_EQ(0, mkfile(pathf("%s/late", b), "late"));
+	EXPECT_EQ(0, lstat_err(pathf("%s/long/late", self->env.mnt)));
 	close(fd);
 	free(t);
 	free(b);
