@@ -35,7 +35,7 @@ phase = @printf '\n==> %s\n' "$(1)"
 
 .PHONY: all help deps ksrc module cowctl selftests clean distclean \
 	checkpatch check-wrappers w1 sparse test check demo shell kdir bench \
-	bench-quick bench-first-write bench-hotpath
+	bench-quick bench-first-write bench-hotpath bench-rootless
 
 all: module cowctl selftests
 
@@ -45,6 +45,7 @@ help:
 	@echo '         w1 sparse'
 	@echo '         test check demo shell clean distclean stress bench bench-quick'
 	@echo '         bench-first-write bench-hotpath (HOTPATH_BASE=old.json)'
+	@echo '         bench-rootless'
 	@echo '         fuzz-images (COUNT=1000 START=1 FSTYPE=cowfs|overlay)'
 	@echo '         install uninstall dkms-install dkms-uninstall dkms-check'
 	@echo '         debug-kernel debug-module check-debug (docs/debug-kernel.md)'
@@ -177,6 +178,13 @@ bench bench-quick: deps module cowctl
 bench-first-write: deps module cowctl
 	$(call phase,$@: cowfs and overlay2 first write in a VM)
 	scripts/bench/run.sh --full --first-write
+
+# bench-rootless: a rootless engine's containers (uid 1000 in a user
+# namespace) on cowfs and overlayfs mounted with userxattr and on
+# fuse-overlayfs, wall and instruction clocks (bench-results/rootless/).
+bench-rootless: deps module cowctl
+	$(call phase,$@: rootless containers in a VM)
+	scripts/bench/run.sh --full --rootless
 
 # bench-hotpath: lookups, readdir, reads and opens of cowfs, overlayfs and
 # the layer used directly, by the instruction clock, at 1 to 128 layers
