@@ -100,7 +100,8 @@ hotpath_vm() {
 hot=()
 if [ -n "$hot_base" ]; then
 	# a copy: the base may be the very file this run replaces
-	cp "$hot_base" "$out/hotpath_base.json"
+	[ "$hot_base" -ef "$out/hotpath_base.json" ] ||
+		cp "$hot_base" "$out/hotpath_base.json"
 	hot+=(--hotpath-base "$out/hotpath_base.json")
 fi
 
