@@ -805,6 +805,20 @@ static inline int run_as_nobody(int (*fn)(const void *arg), const void *arg)
 	return WEXITSTATUS(status);
 }
 
+/* Write @s to the file @path (opened with O_WRONLY | @flags); 0 or -errno. */
+static inline int write_str(const char *path, const char *s, int flags)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | flags);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
 /* Drop the dcache/icache so the next lookups really go to the fs. */
 static inline void drop_caches(void)
 {

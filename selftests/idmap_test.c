@@ -43,18 +43,6 @@ static int sys_move_mount(int from_dfd, const char *from, int to_dfd,
 	return syscall(__NR_move_mount, from_dfd, from, to_dfd, to, flags);
 }
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -EIO;
-}
-
 /* A user namespace with uid_map and gid_map @map */
 static int userns_fd(const char *map)
 {
@@ -88,9 +76,9 @@ static int userns_fd(const char *map)
 			usleep(1000);
 	}
 	if (fd >= 0 &&
-	    (write_str(pathf("/proc/%d/uid_map", pid), map) ||
-	     write_str(pathf("/proc/%d/setgroups", pid), "deny") ||
-	     write_str(pathf("/proc/%d/gid_map", pid), map))) {
+	    (write_str(pathf("/proc/%d/uid_map", pid), map, 0) ||
+	     write_str(pathf("/proc/%d/setgroups", pid), "deny", 0) ||
+	     write_str(pathf("/proc/%d/gid_map", pid), map, 0))) {
 		close(fd);
 		fd = -1;
 	}

@@ -721,18 +721,6 @@ TEST_F_TIMEOUT(fuzz, remount_random_options, 600)
 
 /* ---- unprivileged --------------------------------------------------------------------- */
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 /*
  * As uid 65534: mount(2) and fsopen(2) are refused with EPERM.  In a user
  * namespace of its own (root there, with its own mount namespace) it may
@@ -764,9 +752,9 @@ TEST_F_TIMEOUT(fuzz, unprivileged, 600)
 		if (fsopen(test_fstype(), FSOPEN_CLOEXEC) >= 0 || errno != EPERM)
 			_exit(102);
 		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) ||
-		    write_str("/proc/self/setgroups", "deny") ||
-		    write_str("/proc/self/uid_map", "0 65534 1") ||
-		    write_str("/proc/self/gid_map", "0 65534 1"))
+		    write_str("/proc/self/setgroups", "deny", 0) ||
+		    write_str("/proc/self/uid_map", "0 65534 1", 0) ||
+		    write_str("/proc/self/gid_map", "0 65534 1", 0))
 			_exit(50);	/* no user namespace for us here */
 		for (i = 0; i < self->iters / 4; i++) {
 			int k, n = 1 + rnd(&self->rng, 6);

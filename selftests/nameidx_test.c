@@ -367,6 +367,24 @@ TEST_F(nameidx, lookups_agree_with_the_layers)
 }
 
 /*
+ * Keep d (an open descriptor, returned), look up enough absent names in
+ * it to make it worth an index, then give the bottom layer a d/late.
+ */
+static int index_d_then_grow(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(nameidx) *self)
+{
+	int fd, i;
+
+	fd = open(pathf("%s/d", self->env.mnt), O_RDONLY | O_DIRECTORY);
+	EXPECT_LE(0, fd);
+	for (i = 0; i < NABSENT; i++)
+		EXPECT_EQ(-ENOENT, lstat_err(pathf("%s/d/absent%03d",
+						   self->env.mnt, i)));
+	EXPECT_EQ(0, mkfile(LPATH(&self->env, NL - 1, "d/late"), "late"));
+	return fd;
+}
+
+/*
  * A name a lower layer gains while mounted: undefined behaviour, on
  * overlayfs as here, but it shows whether the index decides.  Once d is
  * indexed, its lookups do not probe the layer for a name it did not have.
@@ -374,14 +392,8 @@ TEST_F(nameidx, lookups_agree_with_the_layers)
 TEST_F(nameidx, the_index_decides)
 {
 	bool indexed = !strcmp(variant->fstype, "cowfs") && variant->index;
-	int fd, i;
+	int fd = index_d_then_grow(_metadata, self);
 
-	fd = open(pathf("%s/d", self->env.mnt), O_RDONLY | O_DIRECTORY);
-	ASSERT_LE(0, fd);
-	for (i = 0; i < NABSENT; i++)
-		EXPECT_EQ(-ENOENT, lstat_err(pathf("%s/d/absent%03d",
-						   self->env.mnt, i)));
-	ASSERT_EQ(0, mkfile(LPATH(&self->env, NL - 1, "d/late"), "late"));
 	EXPECT_EQ(indexed ? -ENOENT : 0,
 		  lstat_err(pathf("%s/d/late", self->env.mnt)));
 	close(fd);
@@ -398,14 +410,8 @@ TEST_F(nameidx, unions_of_one_image_share_it)
 	bool indexed = !strcmp(variant->fstype, "cowfs") && variant->index;
 	const char *m2 = pathf("%s/m2", self->env.base);
 	char *mnt2 = strdup(m2);
-	int fd, i;
+	int fd = index_d_then_grow(_metadata, self);
 
-	fd = open(pathf("%s/d", self->env.mnt), O_RDONLY | O_DIRECTORY);
-	ASSERT_LE(0, fd);
-	for (i = 0; i < NABSENT; i++)
-		EXPECT_EQ(-ENOENT, lstat_err(pathf("%s/d/absent%03d",
-						   self->env.mnt, i)));
-	ASSERT_EQ(0, mkfile(LPATH(&self->env, NL - 1, "d/late"), "late"));
 	ASSERT_EQ(0, mkdir_p(mnt2, 0755));
 	ASSERT_EQ(0, mount_at(&self->env, mnt2, variant->aufs));
 	EXPECT_EQ(indexed ? -ENOENT : 0, lstat_err(pathf("%s/d/late", mnt2)));
@@ -416,41 +422,67 @@ TEST_F(nameidx, unions_of_one_image_share_it)
 	free(mnt2);
 }
 
+/* Name @i of a big directory: six digits, padded with x to @len bytes */
+static const char *big_name(int i, int len)
+{
+	static char name[NAME_MAX + 1];
+
+	memset(name, 'x', len);
+	name[len] = '\0';
+	memcpy(name, pathf("%06d", i), 6);
+	return name;
+}
+
+/*
+ * Directory @dir with names 0..@n-1 of @len bytes, the first @n_top in the
+ * top layer and the rest in the bottom one; the union mounted again, and
+ * @dir looked up in by every third name twice, the caches dropped before
+ * each pass (the first pass makes it worth an index, the second uses
+ * whatever it got).  Returns an open descriptor of @dir, which keeps it.
+ */
+static int big_dir(struct __test_metadata *_metadata,
+		   FIXTURE_DATA(nameidx) *self, bool aufs, const char *dir,
+		   int n_top, int n, int len)
+{
+	char *t = strdup(LPATH(&self->env, 0, dir));
+	char *b = strdup(LPATH(&self->env, NL - 1, dir));
+	int i, j, fd;
+
+	EXPECT_EQ(0, env_umount(&self->env));
+	EXPECT_EQ(0, mkdir_p(t, 0755));
+	EXPECT_EQ(0, mkdir_p(b, 0755));
+	for (i = 0; i < n; i++) {
+		fd = open(pathf("%s/%s", i < n_top ? t : b, big_name(i, len)),
+			  O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+		EXPECT_LE(0, fd);
+		close(fd);
+	}
+	free(t);
+	free(b);
+	EXPECT_EQ(0, mount_it(&self->env, aufs));
+	fd = open(pathf("%s/%s", self->env.mnt, dir), O_RDONLY | O_DIRECTORY);
+	EXPECT_LE(0, fd);
+	for (j = 0; j < 2; j++) {
+		drop_caches();
+		for (i = j; i < n; i += 3)
+			EXPECT_EQ(0, lstat_err(pathf("%s/%s/%s", self->env.mnt,
+						     dir, big_name(i, len))));
+		EXPECT_EQ(-ENOENT, lstat_err(pathf("%s/%s/absent%d",
+						   self->env.mnt, dir, j)));
+	}
+	return fd;
+}
+
 /*
  * A directory with more names than an index holds is never indexed: had
  * a partial index been kept, the names past the limit would be hidden.
  */
-TEST_F(nameidx, past_the_limit)
+TEST_F_TIMEOUT(nameidx, past_the_limit, 300)
 {
-	const char *top = LPATH(&self->env, 0, "big");
-	const char *bottom = LPATH(&self->env, NL - 1, "big");
-	int i, j, fd;
-	char *t = strdup(top), *b = strdup(bottom);
+	int fd = big_dir(_metadata, self, variant->aufs, "big", BIG_TOP,
+			 BIG_TOP + BIG_BOTTOM, 6);
 
-	ASSERT_EQ(0, env_umount(&self->env));
-	ASSERT_EQ(0, mkdir_p(t, 0755));
-	ASSERT_EQ(0, mkdir_p(b, 0755));
-	for (i = 0; i < BIG_TOP + BIG_BOTTOM; i++) {
-		fd = open(pathf("%s/f%05d", i < BIG_TOP ? t : b, i),
-			  O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-		ASSERT_LE(0, fd);
-		close(fd);
-	}
-	ASSERT_EQ(0, mount_it(&self->env, variant->aufs));
-	fd = open(pathf("%s/big", self->env.mnt), O_RDONLY | O_DIRECTORY);
-	ASSERT_LE(0, fd);
-	/* The first pass makes big worth an index, the second uses it */
-	for (j = 0; j < 2; j++) {
-		drop_caches();
-		for (i = BIG_TOP + BIG_BOTTOM - 1; i >= 0; i -= 7)
-			ASSERT_EQ(0, lstat_err(pathf("%s/big/f%05d",
-						     self->env.mnt, i)));
-		ASSERT_EQ(-ENOENT, lstat_err(pathf("%s/big/g%d",
-						   self->env.mnt, j)));
-	}
 	close(fd);
-	free(t);
-	free(b);
 }
 
 /*
@@ -459,42 +491,12 @@ TEST_F(nameidx, past_the_limit)
  */
 TEST_F_TIMEOUT(nameidx, past_the_byte_limit, 300)
 {
-	char *t = strdup(LPATH(&self->env, 0, "long"));
-	char *b = strdup(LPATH(&self->env, NL - 1, "long"));
-	char name[NAME_MAX + 1];
-	int i, j, fd;
+	int fd = big_dir(_metadata, self, variant->aufs, "long", LONG_NAMES,
+			 2 * LONG_NAMES, LONG_NAME);
 
-	ASSERT_EQ(0, env_umount(&self->env));
-	ASSERT_EQ(0, mkdir_p(t, 0755));
-	ASSERT_EQ(0, mkdir_p(b, 0755));
-	memset(name, 'x', LONG_NAME);
-	name[LONG_NAME] = '\0';
-	for (i = 0; i < 2 * LONG_NAMES; i++) {
-		snprintf(name, sizeof(name), "%06d", i);
-		name[6] = 'x';
-		fd = open(pathf("%s/%s", i < LONG_NAMES ? t : b, name),
-			  O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-		ASSERT_LE(0, fd);
-		close(fd);
-	}
-	ASSERT_EQ(0, mount_it(&self->env, variant->aufs));
-	fd = open(pathf("%s/long", self->env.mnt), O_RDONLY | O_DIRECTORY);
-	ASSERT_LE(0, fd);
-	/* Enough lookups to make long worth an index, twice */
-	for (j = 0; j < 2; j++) {
-		drop_caches();
-		for (i = j; i < 2 * LONG_NAMES; i += 3) {
-			snprintf(name, sizeof(name), "%06d", i);
-			name[6] = 'x';
-			ASSERT_EQ(0, lstat_err(pathf("%s/long/%s",
-						     self->env.mnt, name)));
-		}
-	}
-	ASSERT_EQ(0, mkfile(pathf("%s/late", b), "late"));
+	ASSERT_EQ(0, mkfile(LPATH(&self->env, NL - 1, "long/late"), "late"));
 	EXPECT_EQ(0, lstat_err(pathf("%s/long/late", self->env.mnt)));
 	close(fd);
-	free(t);
-	free(b);
 }
 
 TEST_HARNESS_MAIN

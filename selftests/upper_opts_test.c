@@ -426,19 +426,6 @@ TEST_F(uo, overlay_options_refused)
 
 #define TRACING	"/sys/kernel/tracing"
 
-static int write_str(const char *path, const char *s, int flags)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC | flags);
-	int ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 /*
  * vfs_fsync() and vfs_fsync_range() calls (a call may count twice) by
  * this task while it runs @fn(@arg); <0: no kprobe events here.
