@@ -23,11 +23,11 @@
  * The upper layer is never indexed: it changes, and a lookup always probes
  * it first.  A directory gets an index only when its lookups have probed
  * about as many entries as reading it costs (cowfs_nidx_worth()), so a
- * directory that is looked up in once is never read whole; one that is too
- * big (COWFS_NIDX_MAX_NAMES, COWFS_NIDX_MAX_BYTES) is never indexed.  The index lives while an
- * inode holds it, so memory pressure reclaims it with the inodes, and it
- * is read without locks: it is complete before it is published and never
- * changes after.
+ * directory that is looked up in once is never read whole; one that is
+ * too big (COWFS_NIDX_MAX_NAMES, COWFS_NIDX_MAX_BYTES) is never indexed.
+ * The index lives while an inode holds it, so memory pressure reclaims it
+ * with the inodes, and it is read without locks: it is complete before it
+ * is published and never changes after.
  *
  * The unions of one image stack the same real directories: they share the
  * index of each (cowfs_nidx_shared), so only the first container started
