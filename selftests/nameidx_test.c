@@ -348,7 +348,7 @@ static void check_all(struct __test_metadata *_metadata,
 }
 
 /* Lookups cold, then again with the dentries gone but d (and its index) kept */
-TEST_F(nameidx, lookups_agree_with_the_layers)
+TEST_F_TIMEOUT(nameidx, lookups_agree_with_the_layers, 300)
 {
 	int fd;
 
