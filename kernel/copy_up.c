@@ -11,6 +11,11 @@
  * Copied-up files carry trusted.overlay.origin, a file handle of the
  * lower file in overlayfs's format, so that lookup finds the lower file
  * again and st_ino does not change, also after a remount.
+ *
+ * With metacopy=on a regular file is copied up without its data when only
+ * its metadata changes: the upper file gets the size but no blocks, and
+ * trusted.overlay.metacopy.  The data follows in place on the first open
+ * for write (or truncate), and only once it is durable does the xattr go.
  */
 #include <linux/cred.h>
 #include <linux/exportfs.h>
@@ -445,7 +450,8 @@ static int cowfs_create_temp(struct cowfs_fs *ofs, struct dentry *temp,
  */
 static int cowfs_copy_metadata(struct cowfs_fs *ofs,
 			       const struct path *lowerpath,
-			       struct dentry *temp, const struct kstat *stat)
+			       struct dentry *temp, const struct kstat *stat,
+			       bool metacopy)
 {
 	struct cowfs_fb *fb;
 	int err, len;
@@ -453,6 +459,15 @@ static int cowfs_copy_metadata(struct cowfs_fs *ofs,
 	err = cowfs_copy_xattr(&ofs->layers[0], lowerpath, temp);
 	if (err)
 		return err;
+
+	/* Empty: overlayfs's metacopy xattr without a verity digest */
+	if (metacopy) {
+		err = cowfs_do_setxattr(&ofs->layers[0], temp,
+					cowfs_xattr(ofs, COWFS_XA_METACOPY),
+					NULL, 0, 0);
+		if (err)
+			return err;
+	}
 
 	if (!S_ISDIR(stat->mode)) {
 		fb = cowfs_encode_origin(lowerpath->dentry, &len);
@@ -519,24 +534,17 @@ static void cowfs_restore_dir_times(struct cowfs_fs *ofs,
 static int cowfs_sync_temp(struct cowfs_fs *ofs, struct dentry *temp)
 {
 	struct path path = { .mnt = cowfs_upper_mnt(ofs), .dentry = temp };
-	struct file *file;
-	int err;
 
 	if (!ofs->config.fsync_strict ||
 	    !(d_is_reg(temp) || d_is_dir(temp)))
 		return 0;
-	file = dentry_open(&path, O_LARGEFILE | O_RDONLY, current_cred());
-	if (IS_ERR(file))
-		return PTR_ERR(file);
-	err = vfs_fsync(file, 0);
-	fput(file);
-	return err;
+	return cowfs_fsync_path(&path, 0, LLONG_MAX, 0);
 }
 
 /* Rename the finished temporary object to @name in @upperdir. */
 static int cowfs_install_temp(struct cowfs_fs *ofs, struct inode *inode,
 			      struct dentry *temp, struct dentry *upperdir,
-			      const struct qstr *name)
+			      const struct qstr *name, bool metacopy)
 {
 	struct dentry *trap, *upper;
 	struct kstat pstat;
@@ -575,8 +583,13 @@ static int cowfs_install_temp(struct cowfs_fs *ofs, struct inode *inode,
 	 * directory is unlocked: a lookup that finds the name there must
 	 * find the inode copied up too (cowfs_get_inode() checks).
 	 */
-	if (!err) /* Pairs with smp_load_acquire() in cowfs_upperdentry() */
+	if (!err) {
+		/* The data is still below: say so before the upper shows */
+		if (metacopy)
+			set_bit(COWFS_I_METACOPY, &COWFS_I(inode)->flags);
+		/* Pairs with smp_load_acquire() in cowfs_upperdentry() */
 		smp_store_release(&COWFS_I(inode)->__upperdentry, temp);
+	}
 	dput(upper);
 out_unlock:
 	unlock_rename(ofs->workdir, upperdir);
@@ -646,6 +659,86 @@ out_end_write:
 	return err;
 }
 
+/* Does a copy-up for an open with @flags need the data (not metacopy)? */
+static bool cowfs_copy_up_wants_data(int flags)
+{
+	return (OPEN_FMODE(flags) & FMODE_WRITE) || (flags & O_TRUNC);
+}
+
+/* Is @dentry in the upper layer, with its data if @flags want it? */
+static bool cowfs_copy_up_done(struct dentry *dentry, int flags)
+{
+	return cowfs_already_copied_up(dentry) &&
+	       (cowfs_has_upperdata(d_inode(dentry)) ||
+		!cowfs_copy_up_wants_data(flags));
+}
+
+/*
+ * Copy the data of metacopy file @dentry into its upper file, in place.
+ * Until the metacopy xattr goes the union reads the lower data, so a copy
+ * cut short (an error, a crash) leaves the file as it was; the data is
+ * durable before the xattr goes.  As on overlayfs, the copy's writes
+ * update the file's mtime.  O_TRUNC in @flags: the data is about to be
+ * thrown away, so the file is emptied instead.  Called with the inode's
+ * copy-up lock and write access to the upper layer.
+ */
+static int cowfs_copy_up_data(struct cowfs_fs *ofs, struct dentry *dentry,
+			      int flags)
+{
+	const struct cowfs_layer *upper = &ofs->layers[0];
+	struct inode *inode = d_inode(dentry);
+	struct path upperpath, datapath;
+	char cap[XATTR_CAPS_SZ_3];
+	ssize_t cap_size = 0;
+	struct kstat stat;
+	int err;
+
+	cowfs_path_upper(dentry, &upperpath);
+	cowfs_path_realdata(dentry, &datapath);
+	if (WARN_ON_ONCE(!upperpath.dentry || !datapath.dentry ||
+			 datapath.dentry == upperpath.dentry))
+		return -EIO;
+
+	err = cowfs_do_getattr(&upperpath, &stat, STATX_BASIC_STATS,
+			       AT_STATX_SYNC_AS_STAT);
+	if (err)
+		return err;
+
+	if (flags & O_TRUNC) {
+		err = cowfs_set_size(ofs, upperpath.dentry, 0);
+	} else {
+		/* Writing data clears security.capability: put it back after */
+		cap_size = cowfs_do_getxattr(&upperpath, XATTR_NAME_CAPS, cap,
+					     sizeof(cap));
+		if (cap_size == -ENODATA || cap_size == -EOPNOTSUPP)
+			cap_size = 0;
+		if (cap_size < 0)
+			return cap_size;
+		err = cowfs_copy_data(ofs, &datapath, upperpath.dentry,
+				      stat.size);
+	}
+	if (err)
+		return err;
+
+	cowfs_start_write(upper);
+	if (cap_size)
+		err = cowfs_do_setxattr(upper, upperpath.dentry,
+					XATTR_NAME_CAPS, cap, cap_size, 0);
+	if (!err)
+		err = cowfs_do_removexattr(upper, upperpath.dentry,
+					   cowfs_xattr(ofs, COWFS_XA_METACOPY));
+	cowfs_end_write(upper);
+	if (err)
+		return err;
+
+	/* Pairs with test_bit_acquire() in cowfs_has_upperdata() */
+	clear_bit_unlock(COWFS_I_METACOPY, &COWFS_I(inode)->flags);
+	if (!(flags & O_TRUNC))
+		atomic64_add(stat.size, &ofs->stats.copy_up_bytes);
+	cowfs_copyattr(inode);
+	return 0;
+}
+
 static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 			     int flags)
 {
@@ -656,7 +749,8 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 	bool copy_data = !(flags & O_TRUNC);
 	DEFINE_DELAYED_CALL(done);
 	const struct cred *old_cred;
-	struct path lowerpath;
+	struct path lowerpath, datapath;
+	bool metacopy;
 	const char *link = NULL;
 	struct dentry *temp;
 	struct kstat stat;
@@ -670,7 +764,7 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 	if (err)
 		return err;
 	/* Someone else copied it up while we waited */
-	if (cowfs_already_copied_up(dentry))
+	if (cowfs_copy_up_done(dentry, flags))
 		goto out_unlock;
 	/*
 	 * Removed while we waited (cowfs_remove() holds the lock too): the
@@ -687,15 +781,22 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 		goto out_unlock;
 
 	old_cred = cowfs_override_creds(dentry->d_sb);
-	/* Copied up through another name: this one is a link to it */
 	if (cowfs_upperdentry(inode)) {
-		err = cowfs_link_up(ofs, parent, dentry);
+		/* Copied up through another name: this one is a link to it */
+		if (!cowfs_dentry_test_flag(COWFS_E_UPPER_ALIAS, dentry))
+			err = cowfs_link_up(ofs, parent, dentry);
+		/* A metacopy file about to be written: its data now */
+		if (!err && !cowfs_copy_up_done(dentry, flags))
+			err = cowfs_copy_up_data(ofs, dentry, flags);
 		goto out_revert;
 	}
 	err = cowfs_do_getattr(&lowerpath, &stat, STATX_BASIC_STATS,
 			       AT_STATX_SYNC_AS_STAT);
 	if (err)
 		goto out_revert;
+	/* metacopy=on: a change of metadata only copies up metadata only */
+	metacopy = ofs->config.metacopy && S_ISREG(stat.mode) &&
+		   !cowfs_copy_up_wants_data(flags);
 
 	if (S_ISLNK(stat.mode)) {
 		link = vfs_get_link(lowerpath.dentry, &done);
@@ -719,19 +820,27 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 	if (err)
 		goto out_revert;
 
-	/* The temporary object is ours alone: copy data without locks */
-	if (S_ISREG(stat.mode) && copy_data)
-		err = cowfs_copy_data(ofs, &lowerpath, temp, stat.size);
+	/*
+	 * The temporary object is ours alone: copy data without locks, from
+	 * the lower data file (a lower metacopy file has only the metadata).
+	 * A metacopy file gets the size, as a hole.
+	 */
+	cowfs_path_realdata(dentry, &datapath);
+	if (metacopy)
+		err = cowfs_set_size(ofs, temp, stat.size);
+	else if (S_ISREG(stat.mode) && copy_data)
+		err = cowfs_copy_data(ofs, &datapath, temp, stat.size);
 
 	cowfs_start_write(upper);
 	if (!err)
-		err = cowfs_copy_metadata(ofs, &lowerpath, temp, &stat);
+		err = cowfs_copy_metadata(ofs, &lowerpath, temp, &stat,
+					  metacopy);
 	if (!err)
 		err = cowfs_sync_temp(ofs, temp);
 	if (!err)
 		err = cowfs_install_temp(ofs, inode, temp,
 					 cowfs_dentry_upper(parent),
-					 &dentry->d_name);
+					 &dentry->d_name, metacopy);
 	if (!err)
 		cowfs_dentry_set_flag(COWFS_E_UPPER_ALIAS, dentry);
 	if (err) {
@@ -747,7 +856,7 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 	cowfs_end_write(upper);
 
 	atomic64_inc(&ofs->stats.copy_ups);
-	if (S_ISREG(stat.mode) && copy_data)
+	if (S_ISREG(stat.mode) && copy_data && !metacopy)
 		atomic64_add(stat.size, &ofs->stats.copy_up_bytes);
 	cowfs_copyattr(inode);
 
@@ -761,19 +870,21 @@ out_unlock:
 }
 
 /*
- * Copy @dentry up, with its ancestors first.  O_TRUNC in @flags: the
- * data is about to be thrown away, so don't copy it.
+ * Copy @dentry up, with its ancestors first, for an open with @flags: for
+ * writing (or truncating) with its data, else (metacopy=on) perhaps only
+ * its metadata.  O_TRUNC in @flags: the data is about to be thrown away,
+ * so don't copy it.
  */
 int cowfs_copy_up_flags(struct dentry *dentry, int flags)
 {
 	int err = 0;
 
-	if (cowfs_already_copied_up(dentry))
+	if (cowfs_copy_up_done(dentry, flags))
 		return 0;
 	if (!cowfs_has_upper(COWFS_FS(dentry->d_sb)))
 		return -EROFS;
 
-	while (!err && !cowfs_already_copied_up(dentry)) {
+	while (!err && !cowfs_copy_up_done(dentry, flags)) {
 		struct dentry *next = dget(dentry);
 		struct dentry *parent;
 
@@ -794,6 +905,7 @@ int cowfs_copy_up_flags(struct dentry *dentry, int flags)
 	return err;
 }
 
+/* Copy @dentry up for a change of metadata (metacopy=on: without data) */
 int cowfs_copy_up(struct dentry *dentry)
 {
 	return cowfs_copy_up_flags(dentry, 0);

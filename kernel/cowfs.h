@@ -36,6 +36,7 @@ enum cowfs_xattr {
 	COWFS_XA_REDIRECT,
 	COWFS_XA_ORIGIN,
 	COWFS_XA_IMPURE,
+	COWFS_XA_METACOPY,
 };
 
 /* AUFS-style whiteouts (aufs_whiteouts): .wh.NAME and .wh..wh..opq */
@@ -48,6 +49,12 @@ static inline bool cowfs_is_aufs_name(const char *name, int len)
 	return len >= COWFS_AUFS_WH_LEN &&
 	       !memcmp(name, COWFS_AUFS_WH, COWFS_AUFS_WH_LEN);
 }
+
+/*
+ * trusted.overlay.metacopy: empty, or overlayfs's struct ovl_metacopy
+ * (version, length, flags, digest algorithm, then the digest's bytes)
+ */
+#define COWFS_METACOPY_MIN_SIZE	4
 
 /* Longest redirect we write; overlayfs reads up to PATH_MAX */
 #define COWFS_REDIRECT_MAX	256
@@ -425,7 +432,12 @@ bool cowfs_layer_has_name(const struct cowfs_layer *layer, struct dentry *dir,
 bool cowfs_is_opaquedir(const struct cowfs_layer *layer, struct dentry *dir);
 void cowfs_path_lower(struct dentry *dentry, struct path *path);
 void cowfs_path_real(struct dentry *dentry, struct path *path);
+void cowfs_path_realdata(struct dentry *dentry, struct path *path);
 struct inode *cowfs_inode_real(struct inode *inode);
+struct inode *cowfs_inode_realdata(struct inode *inode);
+bool cowfs_is_metacopy(struct inode *inode);
+int cowfs_fsync_path(const struct path *path, loff_t start, loff_t end,
+		     int datasync);
 struct inode *cowfs_inode_real_idmap(struct inode *inode,
 				     struct mnt_idmap **idmap);
 bool cowfs_dir_is_merged(struct inode *inode);
@@ -550,7 +562,7 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 struct inode *cowfs_get_inode(struct super_block *sb,
 			      const struct cowfs_layer *upper_layer,
 			      struct dentry *upperdentry,
-			      struct cowfs_entry *oe);
+			      struct cowfs_entry *oe, bool metacopy);
 void cowfs_copyattr(struct inode *inode);
 int cowfs_getattr(struct mnt_idmap *idmap, const struct path *path,
 		  struct kstat *stat, u32 request_mask, unsigned int flags);

@@ -11,6 +11,7 @@
 #define _COWFS_ENTRY_H
 
 #include <linux/atomic.h>
+#include <linux/bitops.h>
 #include <linux/fs.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -34,6 +35,8 @@ struct cowfs_config {
 	bool userxattr;
 	/* aufs_whiteouts: the layers' .wh. files are whiteouts too */
 	bool aufs_whiteouts;
+	/* metacopy=on: copy metadata only up until the data is written */
+	bool metacopy;
 	/* default_permissions: accepted and shown, as on overlayfs 6.12 */
 	bool default_permissions;
 	/* fsync=strict: fsync every copied-up file and directory */
@@ -133,10 +136,25 @@ struct cowfs_path {
 	struct dentry *dentry;
 };
 
-/* The real objects behind a cowfs inode, top layer first. */
+/*
+ * The real objects behind a cowfs inode, top layer first.  A regular file
+ * has one lower object, or two when the first is a metacopy file (it holds
+ * the metadata, the last the data: intermediate metacopy files are not
+ * kept, as on overlayfs).
+ */
 struct cowfs_entry {
 	unsigned int numlower;
 	struct cowfs_path lowerstack[] __counted_by(numlower);
+};
+
+/* Bits of cowfs_inode.flags */
+enum cowfs_inode_flag {
+	/*
+	 * The upper object holds the metadata only (metacopy=on): the data
+	 * is the lower data file's.  Set before the upper object is
+	 * published; cleared, with release order, once the data is copied up.
+	 */
+	COWFS_I_METACOPY,
 };
 
 struct cowfs_inode {
@@ -150,7 +168,10 @@ struct cowfs_inode {
 	struct dentry *__upperdentry;
 	/* Where the upper object is: the union's upper layer or a volume */
 	const struct cowfs_layer *upper_layer;
-	/* A renamed directory's trusted.overlay.redirect, under ->lock */
+	/*
+	 * The trusted.overlay.redirect of a renamed directory or metacopy
+	 * file, under ->lock
+	 */
 	char *redirect;
 	/* Bumped on every change to a directory's merged contents */
 	u64 version;
@@ -165,6 +186,8 @@ struct cowfs_inode {
 	unsigned int nidx_need;
 	/* A merged directory's list of names (readdir.c), under i_rwsem */
 	struct cowfs_dir_cache *dir_cache;
+	/* enum cowfs_inode_flag */
+	unsigned long flags;
 	/* Serialises copy-up, redirect updates and llseek */
 	struct mutex lock;
 	struct inode vfs_inode;
@@ -223,6 +246,20 @@ static inline struct dentry *cowfs_dentry_upper(const struct dentry *dentry)
 static inline unsigned int cowfs_numlower(const struct cowfs_entry *oe)
 {
 	return oe ? oe->numlower : 0;
+}
+
+/* Is the data the upper object's?  (Not while it is a metacopy file.) */
+static inline bool cowfs_has_upperdata(const struct inode *inode)
+{
+	/* Pairs with clear_bit_unlock() after the data copy-up */
+	return !test_bit_acquire(COWFS_I_METACOPY, &COWFS_I(inode)->flags);
+}
+
+/* The lower object holding a regular file's data: the last of its stack */
+static inline const struct cowfs_path *
+cowfs_lowerdata(const struct cowfs_entry *oe)
+{
+	return cowfs_numlower(oe) ? &oe->lowerstack[oe->numlower - 1] : NULL;
 }
 
 static inline struct cowfs_path *cowfs_lowerstack(struct cowfs_entry *oe)

@@ -425,20 +425,6 @@ static int cowfs_symlink(struct mnt_idmap *idmap, struct inode *dir,
 	return cowfs_create_object(dentry, NULL, &attr);
 }
 
-static int cowfs_link(struct dentry *old, struct inode *newdir,
-		      struct dentry *new)
-{
-	struct cowfs_cattr attr = { .mode = d_inode(old)->i_mode };
-	int err;
-
-	err = cowfs_copy_up(old);
-	if (err)
-		return err;
-
-	attr.hardlink = cowfs_dentry_upper(old);
-	return cowfs_create_object(new, d_inode(old), &attr);
-}
-
 static int cowfs_tmpfile(struct mnt_idmap *idmap, struct inode *dir,
 			 struct file *file, umode_t mode)
 {
@@ -726,10 +712,11 @@ static int cowfs_rmdir(struct inode *dir, struct dentry *dentry)
 }
 
 /*
- * Where the lower contents of directory @dentry are, to be recorded in
- * its redirect before it is renamed: its name within the same parent, or
- * the path from the root otherwise.  An existing redirect is built on, as
- * it already says where the contents came from.
+ * Where the lower contents of directory @dentry (or the data of metacopy
+ * file @dentry) are, to be recorded in its redirect before it is renamed:
+ * its name within the same parent, or the path from the root otherwise.
+ * An existing redirect is built on, as it already says where the contents
+ * came from.
  */
 static char *cowfs_get_redirect(struct dentry *dentry, bool samedir)
 {
@@ -805,6 +792,21 @@ static char *cowfs_get_redirect(struct dentry *dentry, bool samedir)
 	return redirect ?: ERR_PTR(-ENOMEM);
 }
 
+/*
+ * May @dentry's redirect be relative, a name in its parent?  When it stays
+ * in the same parent: a directory always, a metacopy file unless its lower
+ * file has other names, which could land in other directories (overlayfs's
+ * ovl_need_absolute_redirect()).
+ */
+static bool cowfs_redirect_relative(struct dentry *dentry, bool samedir)
+{
+	struct cowfs_path *lower = cowfs_lowerstack(COWFS_E(dentry));
+
+	if (!samedir || d_is_dir(dentry))
+		return samedir;
+	return lower && d_inode(lower->dentry)->i_nlink == 1;
+}
+
 struct cowfs_rename_side {
 	struct dentry *dentry;
 	bool is_dir;
@@ -823,6 +825,56 @@ static int cowfs_set_redirect_xattr(const struct cowfs_layer *layer,
 
 	/* No xattrs: the user may move the tree by copying it instead */
 	return err == -EOPNOTSUPP ? -EXDEV : err;
+}
+
+/*
+ * Metacopy file @dentry is about to get a second name in the upper layer,
+ * which must find the data too, also after a remount: give it an absolute
+ * redirect (overlayfs's ovl_set_link_redirect()).
+ */
+static int cowfs_set_link_redirect(struct dentry *dentry)
+{
+	struct cowfs_inode *oi = COWFS_I(d_inode(dentry));
+	const struct cowfs_layer *layer = cowfs_upper_layer(d_inode(dentry));
+	const struct cred *old_cred;
+	char *redirect;
+	int err;
+
+	redirect = cowfs_get_redirect(dentry, false);
+	if (IS_ERR(redirect))
+		return PTR_ERR(redirect);
+
+	err = cowfs_want_write(layer);
+	if (!err) {
+		old_cred = cowfs_override_creds(dentry->d_sb);
+		err = cowfs_set_redirect_xattr(layer, cowfs_dentry_upper(dentry),
+					       redirect);
+		cowfs_revert_creds(old_cred);
+		cowfs_drop_write(layer);
+	}
+	if (!err) {
+		mutex_lock(&oi->lock);
+		swap(oi->redirect, redirect);
+		mutex_unlock(&oi->lock);
+	}
+	kfree(redirect);
+	return err;
+}
+
+static int cowfs_link(struct dentry *old, struct inode *newdir,
+		      struct dentry *new)
+{
+	struct cowfs_cattr attr = { .mode = d_inode(old)->i_mode };
+	int err;
+
+	err = cowfs_copy_up(old);
+	if (!err && cowfs_is_metacopy(d_inode(old)))
+		err = cowfs_set_link_redirect(old);
+	if (err)
+		return err;
+
+	attr.hardlink = cowfs_dentry_upper(old);
+	return cowfs_create_object(new, d_inode(old), &attr);
 }
 
 static void cowfs_rename_side_done(struct cowfs_rename_side *side)
@@ -900,16 +952,19 @@ static int cowfs_rename(struct mnt_idmap *idmap, struct inode *olddir,
 	o.lower_positive = cowfs_lower_positive(old);
 	n.lower_positive = cowfs_lower_positive(new);
 
-	if (o.is_dir && o.has_lower) {
-		o.redirect = cowfs_get_redirect(old, samedir);
+	if ((o.is_dir && o.has_lower) || cowfs_is_metacopy(d_inode(old))) {
+		o.redirect = cowfs_get_redirect(old,
+						cowfs_redirect_relative(old, samedir));
 		if (IS_ERR(o.redirect)) {
 			err = PTR_ERR(o.redirect);
 			o.redirect = NULL;
 			goto out_free;
 		}
 	}
-	if (!overwrite && n.is_dir && n.has_lower) {
-		n.redirect = cowfs_get_redirect(new, samedir);
+	if (!overwrite && ((n.is_dir && n.has_lower) ||
+			   cowfs_is_metacopy(d_inode(new)))) {
+		n.redirect = cowfs_get_redirect(new,
+						cowfs_redirect_relative(new, samedir));
 		if (IS_ERR(n.redirect)) {
 			err = PTR_ERR(n.redirect);
 			n.redirect = NULL;

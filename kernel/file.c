@@ -11,7 +11,8 @@
  * reading before a copy-up keeps working: on its next read it switches to
  * the upper file (opened once and kept until release), so it sees what was
  * written since, as a file on one filesystem would.  A mapping made before
- * the copy-up stays on the lower file.
+ * the copy-up stays on the lower file.  A metacopy file's data is its lower
+ * data file's until its data is copied up too (metacopy=on).
  */
 #include <linux/backing-file.h>
 #include <linux/cred.h>
@@ -108,7 +109,8 @@ static struct file *cowfs_real_file(struct file *file)
 	int err;
 
 	/* Copied up since we opened it: from now on, read the upper file */
-	if (unlikely(upper && file_inode(realfile) != d_inode(upper))) {
+	if (unlikely(upper && file_inode(realfile) != d_inode(upper) &&
+		     cowfs_has_upperdata(file_inode(file)))) {
 		struct path upperpath;
 		struct file *f;
 
@@ -159,7 +161,7 @@ static int cowfs_open(struct inode *inode, struct file *file)
 	/* No longer needed: don't pass them on to the real filesystem */
 	file->f_flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC);
 
-	cowfs_path_real(file_dentry(file), &realpath);
+	cowfs_path_realdata(file_dentry(file), &realpath);
 	realfile = cowfs_open_realfile(file, &realpath);
 	if (IS_ERR(realfile)) {
 		kfree(of);
@@ -354,6 +356,7 @@ static int cowfs_fadvise(struct file *file, loff_t offset, loff_t len,
  * Lower layers are never written through the union, so an fsync() of a
  * file that still lives in one has nothing of ours to flush: succeed, as
  * overlayfs does, rather than fail with EROFS from the lower filesystem.
+ * Of a metacopy file, only the upper metadata is ours.
  */
 static int cowfs_fsync(struct file *file, loff_t start, loff_t end,
 		       int datasync)
@@ -365,6 +368,18 @@ static int cowfs_fsync(struct file *file, loff_t start, loff_t end,
 
 	if (!upper)
 		return 0;
+
+	if (!cowfs_has_upperdata(file_inode(file))) {
+		struct path upperpath;
+
+		if (datasync)
+			return 0;
+		cowfs_path_upper(file_dentry(file), &upperpath);
+		old_cred = cowfs_override_creds(file_inode(file)->i_sb);
+		ret = cowfs_fsync_path(&upperpath, start, end, 0);
+		cowfs_revert_creds(old_cred);
+		return ret;
+	}
 
 	realfile = cowfs_real_file(file);
 	if (IS_ERR(realfile))

@@ -70,6 +70,19 @@ int cowfs_getattr(struct mnt_idmap *idmap, const struct path *path,
 	if (cowfs_dir_is_merged(inode))
 		stat->nlink = 1;
 
+	/* A metacopy file's blocks are its data's, as on overlayfs */
+	if ((request_mask & STATX_BLOCKS) && cowfs_is_metacopy(inode)) {
+		struct kstat datastat;
+
+		cowfs_path_realdata(dentry, &realpath);
+		old_cred = cowfs_override_creds(dentry->d_sb);
+		err = cowfs_do_getattr(&realpath, &datastat, STATX_BLOCKS,
+				       flags);
+		cowfs_revert_creds(old_cred);
+		if (err)
+			return err;
+		stat->blocks = datastat.blocks;
+	}
 	return 0;
 }
 
@@ -193,7 +206,8 @@ int cowfs_set_acl(struct mnt_idmap *idmap, struct dentry *dentry,
 
 /*
  * chmod, chown, utimes and truncate: copy up (without data when the file
- * is truncated to nothing), then change the upper object.
+ * is truncated to nothing; with metacopy=on, with data only to truncate),
+ * then change the upper object.
  */
 int cowfs_setattr(struct mnt_idmap *idmap, struct dentry *dentry,
 		  struct iattr *attr)
@@ -208,15 +222,20 @@ int cowfs_setattr(struct mnt_idmap *idmap, struct dentry *dentry,
 	if (err)
 		return err;
 
-	if ((attr->ia_valid & ATTR_SIZE) && !attr->ia_size &&
-	    d_is_reg(dentry) && !cowfs_dentry_upper(dentry)) {
-		/*
-		 * Copied up empty, the file no longer changes size below:
-		 * change its times as the truncate would have.
-		 */
-		if (i_size_read(inode))
-			attr->ia_valid |= ATTR_MTIME | ATTR_CTIME;
-		err = cowfs_copy_up_flags(dentry, O_WRONLY | O_TRUNC);
+	if ((attr->ia_valid & ATTR_SIZE) && d_is_reg(dentry)) {
+		int flags = O_WRONLY;
+
+		if (!attr->ia_size && (!cowfs_dentry_upper(dentry) ||
+				       !cowfs_has_upperdata(inode))) {
+			/*
+			 * Copied up empty, the file no longer changes size
+			 * below: change its times as the truncate would have.
+			 */
+			if (i_size_read(inode))
+				attr->ia_valid |= ATTR_MTIME | ATTR_CTIME;
+			flags |= O_TRUNC;
+		}
+		err = cowfs_copy_up_flags(dentry, flags);
 	} else {
 		err = cowfs_copy_up(dentry);
 	}
@@ -269,7 +288,7 @@ int cowfs_update_time(struct inode *inode, int flags)
 static int cowfs_fiemap(struct inode *inode, struct fiemap_extent_info *fieinfo,
 			u64 start, u64 len)
 {
-	struct inode *realinode = cowfs_inode_real(inode);
+	struct inode *realinode = cowfs_inode_realdata(inode);
 	const struct cred *old_cred;
 	int err;
 
@@ -377,10 +396,14 @@ static void cowfs_lockdep_annotate_inode(struct inode *inode)
 
 static void cowfs_fill_inode(struct inode *inode,
 			     const struct cowfs_layer *upper_layer,
-			     struct dentry *upperdentry, struct cowfs_entry *oe)
+			     struct dentry *upperdentry, struct cowfs_entry *oe,
+			     bool metacopy)
 {
 	struct inode *realinode;
 
+	/* Before the upper object shows: see cowfs_path_realdata() */
+	if (metacopy)
+		set_bit(COWFS_I_METACOPY, &COWFS_I(inode)->flags);
 	COWFS_I(inode)->oe = oe;
 	COWFS_I(inode)->__upperdentry = upperdentry;
 	COWFS_I(inode)->upper_layer = upper_layer;
@@ -428,6 +451,7 @@ struct cowfs_inode_key {
 	const struct cowfs_layer *upper_layer;
 	struct dentry *upperdentry;
 	struct cowfs_entry *oe;
+	bool metacopy;
 };
 
 /* Non-directories are hashed by their origin: lower if any, else upper. */
@@ -452,6 +476,8 @@ static int cowfs_inode_set(struct inode *inode, void *data)
 	struct cowfs_inode_key *k = data;
 
 	/* Under inode_hash_lock: cowfs_inode_test() may see us from now on */
+	if (k->metacopy)
+		set_bit(COWFS_I_METACOPY, &COWFS_I(inode)->flags);
 	COWFS_I(inode)->oe = k->oe;
 	COWFS_I(inode)->__upperdentry = k->upperdentry;
 	COWFS_I(inode)->upper_layer = k->upper_layer;
@@ -478,16 +504,18 @@ static bool cowfs_hash_inode(struct super_block *sb, struct inode *realinode,
  * Return the cowfs inode for @upperdentry (in @upper_layer, where it goes
  * when copied up if there is none yet) and the lower objects in @oe,
  * taking ownership of both: they are installed in a new inode or dropped.
+ * @metacopy: @upperdentry is a metacopy file, its data the last of @oe.
  */
 struct inode *cowfs_get_inode(struct super_block *sb,
 			      const struct cowfs_layer *upper_layer,
 			      struct dentry *upperdentry,
-			      struct cowfs_entry *oe)
+			      struct cowfs_entry *oe, bool metacopy)
 {
 	struct cowfs_inode_key k = {
 		.upper_layer = upper_layer,
 		.upperdentry = upperdentry,
 		.oe = oe,
+		.metacopy = metacopy,
 	};
 	struct inode *realinode;
 	struct inode *inode;
@@ -501,7 +529,7 @@ struct inode *cowfs_get_inode(struct super_block *sb,
 		inode = new_inode(sb);
 		if (!inode)
 			goto out_nomem;
-		cowfs_fill_inode(inode, upper_layer, upperdentry, oe);
+		cowfs_fill_inode(inode, upper_layer, upperdentry, oe, metacopy);
 		return inode;
 	}
 
@@ -538,7 +566,7 @@ struct inode *cowfs_get_inode(struct super_block *sb,
 		return inode;
 	}
 
-	cowfs_fill_inode(inode, upper_layer, upperdentry, oe);
+	cowfs_fill_inode(inode, upper_layer, upperdentry, oe, metacopy);
 	unlock_new_inode(inode);
 	return inode;
 
@@ -553,5 +581,5 @@ struct inode *cowfs_new_inode(struct super_block *sb,
 			      const struct cowfs_layer *upper_layer,
 			      struct dentry *upperdentry)
 {
-	return cowfs_get_inode(sb, upper_layer, dget(upperdentry), NULL);
+	return cowfs_get_inode(sb, upper_layer, dget(upperdentry), NULL, false);
 }

@@ -13,6 +13,12 @@
  * A directory renamed by the union carries trusted.overlay.redirect: the
  * path (from the layer root, when it starts with '/') or the name (in the
  * same parent) under which the layers below hold its contents.
+ *
+ * A regular file with trusted.overlay.metacopy (metacopy=on) holds the
+ * metadata only: its data is the first regular file below it that is not
+ * a metacopy file too, found by name or by the file's (absolute) redirect.
+ * As on overlayfs, a union mounted without metacopy=on refuses to follow
+ * one (EPERM), and one with no data below is an error (EIO).
  */
 #include <linux/cred.h>
 #include <linux/fs.h>
@@ -33,6 +39,10 @@ struct cowfs_lookup_data {
 	char *redirect;
 	/* Lowest layer index that may still contribute */
 	int next_idx;
+	/* A metacopy file was found: a regular file below has the data */
+	bool metacopy;
+	/* The upper object is a metacopy file */
+	bool uppermetacopy;
 	/* Only a lower object with this origin and type may follow */
 	void *origin;
 	int origin_len;
@@ -93,21 +103,16 @@ static void cowfs_set_redirect(struct cowfs_lookup_data *d, char *redirect)
 }
 
 /*
- * A directory was found in @layer: an opaque one hides the layers below,
- * a redirect says where below its contents are (unless redirects are not
- * followed: overlayfs's redirect_dir=nofollow).
+ * Where below @this (a directory or a metacopy file in @layer) the name
+ * goes on: its redirect, unless redirects are not followed (overlayfs's
+ * redirect_dir=nofollow).
  */
-static int cowfs_lookup_dir_next(struct cowfs_lookup_data *d,
+static int cowfs_lookup_redirect(struct cowfs_lookup_data *d,
 				 const struct cowfs_layer *layer,
 				 struct dentry *this)
 {
 	char *redirect;
 
-	if (cowfs_is_opaquedir(layer, this)) {
-		d->opaque = true;
-		d->stop = true;
-		return 0;
-	}
 	/* redirect_dir=nofollow (and userxattr): redirects mean nothing */
 	if (!d->ofs->config.redirect_follow)
 		return 0;
@@ -117,6 +122,51 @@ static int cowfs_lookup_dir_next(struct cowfs_lookup_data *d,
 	if (redirect)
 		cowfs_set_redirect(d, redirect);
 	return 0;
+}
+
+/*
+ * A directory was found in @layer: an opaque one hides the layers below,
+ * a redirect says where below its contents are.
+ */
+static int cowfs_lookup_dir_next(struct cowfs_lookup_data *d,
+				 const struct cowfs_layer *layer,
+				 struct dentry *this)
+{
+	if (cowfs_is_opaquedir(layer, this)) {
+		d->opaque = true;
+		d->stop = true;
+		return 0;
+	}
+	return cowfs_lookup_redirect(d, layer, this);
+}
+
+/*
+ * Is @this, in @layer, a metacopy file (1), or not (0)?  As overlayfs's
+ * ovl_check_metacopy_xattr(): an empty value, or one of at least the
+ * header of struct ovl_metacopy; a shorter one is -EIO.
+ */
+static int cowfs_check_metacopy(const struct cowfs_layer *layer,
+				struct dentry *this)
+{
+	struct path path = { .mnt = layer->mnt, .dentry = this };
+	ssize_t res;
+
+	if (!d_is_reg(this) || !(d_inode(this)->i_opflags & IOP_XATTR))
+		return 0;
+	res = cowfs_do_getxattr(&path,
+				cowfs_layer_xattr(layer, COWFS_XA_METACOPY),
+				NULL, 0);
+	if (res == -ENODATA || res == -EOPNOTSUPP ||
+	    (layer->userxattr && res == -EACCES))
+		return 0;
+	if (res < 0)
+		return res;
+	if (res && res < COWFS_METACOPY_MIN_SIZE) {
+		pr_warn_ratelimited("metacopy file '%pd2' in layer %d has a too small xattr\n",
+				    this, layer->idx);
+		return -EIO;
+	}
+	return 1;
 }
 
 /* The component of a path that @name starts with, and its length. */
@@ -179,6 +229,8 @@ static int cowfs_lookup_found(struct cowfs_lookup_data *d,
 	if (usable <= 0)
 		return usable;
 
+	int metacopy = 0;
+
 	if (d->origin) {
 		/* Only the file a copied-up file came from belongs here */
 		bool match = (d_inode(this)->i_mode & S_IFMT) == d->origin_type &&
@@ -190,21 +242,47 @@ static int cowfs_lookup_found(struct cowfs_lookup_data *d,
 			dput(this);
 			return 0;
 		}
-	} else if (d->is_dir && !d_can_lookup(this)) {
+	} else if ((d->is_dir && !d_can_lookup(this)) ||
+		   (d->metacopy && !d_is_reg(this))) {
 		/*
 		 * Only directories merge: a file (or anything else) below a
 		 * directory, upper or lower, is hidden by it, and ends the
-		 * stack, as it does on overlayfs.
+		 * stack, as it does on overlayfs.  Only a regular file holds
+		 * the data of a metacopy file.
 		 */
 		dput(this);
 		d->stop = true;
 		return 0;
 	}
 
-	d->stack[d->ctr].layer = layer;
-	d->stack[d->ctr].dentry = this;
-	d->ctr++;
+	/* A copied-up file's origin only gives st_ino, not data */
+	if (!d->origin) {
+		metacopy = cowfs_check_metacopy(layer, this);
+		if (metacopy < 0) {
+			dput(this);
+			return metacopy;
+		}
+	}
 
+	if ((metacopy || d->metacopy) && !d->ofs->config.metacopy) {
+		pr_warn_ratelimited("refusing to follow metacopy file '%pd2' in layer %d: mount with metacopy=on\n",
+				    this, layer->idx);
+		dput(this);
+		return -EPERM;
+	}
+
+	if (metacopy && d->ctr) {
+		/* Between the top metacopy file and the data: not kept */
+		dput(this);
+	} else {
+		d->stack[d->ctr].layer = layer;
+		d->stack[d->ctr].dentry = this;
+		d->ctr++;
+	}
+
+	d->metacopy = metacopy;
+	if (metacopy)
+		return cowfs_lookup_redirect(d, layer, this);
 	if (!d_can_lookup(this)) {
 		d->stop = true;
 		return 0;
@@ -400,6 +478,16 @@ static int cowfs_lookup_upper_layer(struct cowfs_lookup_data *d,
 		return 0;
 	}
 	if (!d_can_lookup(this)) {
+		int metacopy = cowfs_check_metacopy(layer, this);
+
+		if (metacopy < 0)
+			return metacopy;
+		/* Metadata only: the data is below, by name or redirect */
+		if (metacopy) {
+			d->metacopy = true;
+			d->uppermetacopy = true;
+			return cowfs_lookup_redirect(d, layer, this);
+		}
 		/* A copied-up file: find its origin for a stable st_ino */
 		d->origin_type = d_inode(this)->i_mode & S_IFMT;
 		d->origin = cowfs_get_origin(layer, this, &d->origin_len);
@@ -442,7 +530,7 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 	graft = cowfs_graft_find(d.ofs, dentry->d_parent, &dentry->d_name);
 	if (graft) {
 		inode = cowfs_get_inode(dentry->d_sb, &graft->layer,
-					dget(graft->root.dentry), NULL);
+					dget(graft->root.dentry), NULL, false);
 		if (IS_ERR(inode))
 			return ERR_CAST(inode);
 		cowfs_dentry_set_flag(COWFS_E_UPPER_ALIAS, dentry);
@@ -484,6 +572,11 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 	cowfs_revert_creds(old_cred);
 	kfree(d.redirect);
 	kfree(d.origin);
+	if (!err && d.metacopy) {
+		pr_warn_ratelimited("metacopy file '%pd2' has no data below it\n",
+				    dentry);
+		err = -EIO;
+	}
 	if (err)
 		goto out_put;
 
@@ -499,13 +592,14 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 		cowfs_dentry_set_flag(COWFS_E_UPPER_ALIAS, dentry);
 	if (upperdentry || oe) {
 		inode = cowfs_get_inode(dentry->d_sb, cowfs_upper_layer(dir),
-					upperdentry, oe);
+					upperdentry, oe, d.uppermetacopy);
 		upperdentry = NULL;
 		if (IS_ERR(inode)) {
 			err = PTR_ERR(inode);
 			goto out_put;
 		}
-		if (redirect && S_ISDIR(inode->i_mode)) {
+		/* A directory's or a metacopy file's, kept for rename */
+		if (redirect) {
 			mutex_lock(&COWFS_I(inode)->lock);
 			if (!COWFS_I(inode)->redirect) {
 				COWFS_I(inode)->redirect = redirect;

@@ -28,7 +28,13 @@
  *   volume=NAME:/path      attach volume NAME (see the cowfs netlink
  *                          family) at /path inside the union; repeatable
  *                          (not in a user namespace)
- *   index=off, metacopy=off, xino=on|auto|off, volatile
+ *   metacopy=on|off        chmod, chown, utimes and xattr changes copy
+ *                          up the metadata only (trusted.overlay.metacopy);
+ *                          the data follows on the first open for write.
+ *                          Also follow the layers' metacopy files, which
+ *                          metacopy=off refuses (EPERM), as overlayfs.
+ *                          Needs redirect_dir=on (the default)
+ *   index=off, xino=on|auto|off, volatile
  *                          accepted for compatibility with overlay2
  *                          mount lines; cowfs always keeps st_ino unique
  *                          (as with xino=on), has no index, and syncs the
@@ -497,7 +503,7 @@ static int cowfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 		return 0;
 	case opt_verity:
 		if (result.uint_32)
-			return invalfc(fc, "verity=%s needs metacopy, which cowfs does not have",
+			return invalfc(fc, "verity=%s is not supported (no fs-verity checks)",
 				       param->string);
 		return 0;
 	case opt_datadir_add:
@@ -507,8 +513,7 @@ static int cowfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 			return invalfc(fc, "index=on is not supported (use index=off)");
 		return 0;
 	case opt_metacopy:
-		if (result.uint_32)
-			return invalfc(fc, "metacopy=on is not supported (use metacopy=off)");
+		ctx->metacopy = result.uint_32;
 		return 0;
 	case opt_xino:
 		/* st_ino is always unique across layers, as with xino=on */
@@ -550,13 +555,20 @@ int cowfs_params_verify(struct fs_context *fc, struct cowfs_config *config)
 		if (mode && mode != redirect_nofollow)
 			return invalfc(fc, "conflicting options: userxattr,redirect_dir=%s",
 				       cowfs_redirect_names[mode]);
+		if (ctx->metacopy)
+			return invalfc(fc, "conflicting options: userxattr,metacopy=on");
 		mode = redirect_nofollow;
 	}
+	/* A metacopy file renamed is found by its redirect */
+	if (ctx->metacopy && mode && mode != redirect_on)
+		return invalfc(fc, "conflicting options: metacopy=on,redirect_dir=%s",
+			       cowfs_redirect_names[mode]);
 	config->userxattr = ctx->userxattr;
 	config->aufs_whiteouts = ctx->aufs_whiteouts;
 	config->default_permissions = ctx->default_permissions;
 	config->fsync_strict = ctx->fsync_mode == cowfs_fsync_strict;
 	config->uuid_null = ctx->uuid_mode == cowfs_uuid_null;
+	config->metacopy = ctx->metacopy;
 	config->redirect_dir = !mode || mode == redirect_on;
 	config->redirect_follow = mode != redirect_nofollow;
 	config->redirect_shown = mode ? cowfs_redirect_names[mode] : NULL;
@@ -706,6 +718,8 @@ int cowfs_options_walk(struct cowfs_fs *ofs, void *arg,
 	/* What was asked for, not what it implies (userxattr: nofollow) */
 	if (!err && ofs->config.redirect_shown)
 		err = fn("redirect_dir", ofs->config.redirect_shown, arg);
+	if (!err && ofs->config.metacopy)
+		err = fn("metacopy", "on", arg);
 	if (!err && ofs->config.default_permissions)
 		err = fn("default_permissions", NULL, arg);
 	if (!err && ofs->config.uuid_null)

@@ -39,6 +39,8 @@ struct cowfs_fs_context {
 	bool userxattr;
 	bool aufs_whiteouts;
 	bool default_permissions;
+	/* metacopy=on */
+	bool metacopy;
 	/* fsync=, uuid=: 0 if not given, else enum cowfs_fsync/cowfs_uuid */
 	int fsync_mode;
 	int uuid_mode;

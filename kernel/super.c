@@ -112,6 +112,7 @@ static struct inode *cowfs_alloc_inode(struct super_block *sb)
 	oi->nidx_probes = 0;
 	oi->nidx_need = 0;
 	oi->dir_cache = NULL;
+	oi->flags = 0;
 	return &oi->vfs_inode;
 }
 
@@ -622,7 +623,7 @@ static struct dentry *cowfs_get_root(struct super_block *sb)
 
 	if (cowfs_has_upper(ofs))
 		upper = dget(cowfs_upper_mnt(ofs)->mnt_root);
-	inode = cowfs_get_inode(sb, &ofs->layers[0], upper, oe);
+	inode = cowfs_get_inode(sb, &ofs->layers[0], upper, oe, false);
 	if (IS_ERR(inode))
 		return ERR_CAST(inode);
 

@@ -134,6 +134,65 @@ void cowfs_path_real(struct dentry *dentry, struct path *path)
 }
 
 /* RCU-safe: the upper is set once and the lower stack never changes. */
+/*
+ * The real object that holds a regular file's data: the upper one, unless
+ * it is a metacopy file (then, as for a file not copied up, the last lower
+ * object).  Read the upper first: a metacopy upper is published with its
+ * flag already set.
+ */
+void cowfs_path_realdata(struct dentry *dentry, struct path *path)
+{
+	struct inode *inode = d_inode(dentry);
+	const struct cowfs_path *data;
+
+	cowfs_path_upper(dentry, path);
+	if (path->dentry && cowfs_has_upperdata(inode))
+		return;
+	data = cowfs_lowerdata(COWFS_I(inode)->oe);
+	if (data) {
+		path->mnt = data->layer->mnt;
+		path->dentry = data->dentry;
+	} else {
+		*path = (struct path) { };
+	}
+}
+
+struct inode *cowfs_inode_realdata(struct inode *inode)
+{
+	struct dentry *upper = cowfs_upperdentry(inode);
+	const struct cowfs_path *data;
+
+	if (upper && cowfs_has_upperdata(inode))
+		return d_inode(upper);
+	data = cowfs_lowerdata(COWFS_I(inode)->oe);
+	return data ? d_inode(data->dentry) : NULL;
+}
+
+/* Are a regular file's metadata and data in two real objects? */
+bool cowfs_is_metacopy(struct inode *inode)
+{
+	if (!S_ISREG(inode->i_mode))
+		return false;
+	if (cowfs_upperdentry(inode))
+		return !cowfs_has_upperdata(inode);
+	return cowfs_numlower(COWFS_I(inode)->oe) > 1;
+}
+
+/* fsync a real object that no open file of the union's stands for */
+int cowfs_fsync_path(const struct path *path, loff_t start, loff_t end,
+		     int datasync)
+{
+	struct file *file;
+	int err;
+
+	file = dentry_open(path, O_LARGEFILE | O_RDONLY, current_cred());
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	err = vfs_fsync_range(file, start, end, datasync);
+	fput(file);
+	return err;
+}
+
 struct inode *cowfs_inode_real(struct inode *inode)
 {
 	return cowfs_inode_real_idmap(inode, NULL);

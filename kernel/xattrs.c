@@ -24,6 +24,8 @@ const char *const cowfs_xattr_names[][2] = {
 			      COWFS_XATTR_USER_PREFIX "origin" },
 	[COWFS_XA_IMPURE] = { COWFS_XATTR_TRUSTED_PREFIX "impure",
 			      COWFS_XATTR_USER_PREFIX "impure" },
+	[COWFS_XA_METACOPY] = { COWFS_XATTR_TRUSTED_PREFIX "metacopy",
+				COWFS_XATTR_USER_PREFIX "metacopy" },
 };
 
 /* One of the union's own names (userxattr's?): never shown or copied up */

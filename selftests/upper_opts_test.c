@@ -328,12 +328,34 @@ TEST_F(uo, workdir_leftovers_removed_at_mount)
 	EXPECT_FALSE(dir_lists(M(""), "#17"));
 }
 
-TEST_F(uo, index_and_metacopy_on_refused)
+TEST_F(uo, index_on_refused)
 {
 	if (is_overlay())
-		SKIP(return, "overlayfs supports them (documented)");
+		SKIP(return, "overlayfs supports it (documented)");
 	EXPECT_EQ(-EINVAL, rw_mount(RW, "index=on"));
-	EXPECT_EQ(-EINVAL, rw_mount(RW, "metacopy=on"));
+	EXPECT_FALSE(is_mounted(RW->e.mnt));
+}
+
+/* metacopy=on is shown; it needs redirects, made and followed */
+TEST_F(uo, metacopy_on_accepted)
+{
+	struct mnt_info mi;
+
+	ASSERT_EQ(0, rw_mount(RW, "metacopy=on"));
+	ASSERT_EQ(1, mountinfo_find(RW->e.mnt, &mi));
+	EXPECT_NE(NULL, strstr(mi.super_opts, "metacopy=on"))
+		TH_LOG("%s", mi.super_opts);
+	mnt_info_free(&mi);
+	ASSERT_EQ(0, rw_umount(RW));
+	EXPECT_EQ(0, rw_mount(RW, "metacopy=on,redirect_dir=on"));
+}
+
+TEST_F(uo, metacopy_conflicts_refused)
+{
+	EXPECT_EQ(-EINVAL, rw_mount(RW, "metacopy=on,redirect_dir=follow"));
+	EXPECT_EQ(-EINVAL, rw_mount(RW, "metacopy=on,redirect_dir=off"));
+	EXPECT_EQ(-EINVAL, rw_mount(RW, "metacopy=on,redirect_dir=nofollow"));
+	EXPECT_EQ(-EINVAL, rw_mount(RW, "metacopy=on,userxattr"));
 	EXPECT_FALSE(is_mounted(RW->e.mnt));
 }
 
@@ -396,8 +418,8 @@ TEST_F(uo, overlay_options_refused)
 		{ "uuid", "on", "uuid=on is not supported" },
 		{ "uuid", "off", "uuid=off is not supported" },
 		{ "nfs_export", "on", "nfs_export=on is not supported" },
-		{ "verity", "on", "needs metacopy" },
-		{ "verity", "require", "needs metacopy" },
+		{ "verity", "on", "no fs-verity checks" },
+		{ "verity", "require", "no fs-verity checks" },
 		{ "datadir+", "/tmp", "data-only lower layers" },
 	};
 	struct fsparam p[3] = {
