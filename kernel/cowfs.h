@@ -564,6 +564,7 @@ struct inode *cowfs_get_inode(struct super_block *sb,
 			      struct dentry *upperdentry,
 			      struct cowfs_entry *oe, bool metacopy);
 void cowfs_copyattr(struct inode *inode);
+u64 cowfs_inode_ino(struct inode *inode);
 int cowfs_getattr(struct mnt_idmap *idmap, const struct path *path,
 		  struct kstat *stat, u32 request_mask, unsigned int flags);
 int cowfs_permission(struct mnt_idmap *idmap, struct inode *inode, int mask);

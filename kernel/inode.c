@@ -43,6 +43,26 @@ void cowfs_copyattr(struct inode *inode)
 		set_nlink(inode, realinode->i_nlink);
 }
 
+/*
+ * The union's st_ino (and readdir's d_ino) of @inode: its origin's, so that
+ * a copy-up does not change it, except for a copied-up name of a lower file
+ * that has others.  Without an index each name is copied up alone, and is
+ * a file of its own from then on: sharing the lower file's number would
+ * make tar or rsync -H take it for a hard link of the others (overlayfs's
+ * rule too).
+ */
+u64 cowfs_inode_ino(struct inode *inode)
+{
+	struct dentry *upper = cowfs_upperdentry(inode);
+	struct cowfs_entry *oe = COWFS_I(inode)->oe;
+
+	if (upper && cowfs_numlower(oe) && !S_ISDIR(inode->i_mode) &&
+	    d_inode(oe->lowerstack[0].dentry)->i_nlink > 1)
+		return cowfs_map_ino(inode->i_sb, cowfs_upper_layer(inode),
+				     d_inode(upper)->i_ino);
+	return inode->i_ino;
+}
+
 int cowfs_getattr(struct mnt_idmap *idmap, const struct path *path,
 		  struct kstat *stat, u32 request_mask, unsigned int flags)
 {
@@ -64,7 +84,7 @@ int cowfs_getattr(struct mnt_idmap *idmap, const struct path *path,
 	 * across layer filesystems (see cowfs_map_ino()).
 	 */
 	stat->dev = dentry->d_sb->s_dev;
-	stat->ino = inode->i_ino;
+	stat->ino = cowfs_inode_ino(inode);
 
 	/* The link count of a merged directory is unknown, as on overlayfs */
 	if (cowfs_dir_is_merged(inode))

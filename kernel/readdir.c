@@ -255,7 +255,7 @@ static void cowfs_cache_update_ino(struct dentry *dir,
 		if (IS_ERR(this))
 			continue;	/* keep the upper's own number */
 		if (d_really_is_positive(this))
-			p->ino = d_inode(this)->i_ino;
+			p->ino = cowfs_inode_ino(d_inode(this));
 		dput(this);
 	}
 }

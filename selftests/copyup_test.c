@@ -574,6 +574,54 @@ TEST_F(cu, st_ino_and_dev_stable_over_copy_up)
 	EXPECT_EQ(before.st_ino, after.st_ino);
 }
 
+/* readdir's d_ino of @name in @dir, 0 if not listed */
+static ino_t dirent_ino(const char *dir, const char *name)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	ino_t ino = 0;
+
+	while (d && (de = readdir(d)))
+		if (!strcmp(de->d_name, name))
+			ino = de->d_ino;
+	if (d)
+		closedir(d);
+	return ino;
+}
+
+/*
+ * A lower file with two names, one of them written: without an index that
+ * name alone is copied up, and from then on they are two files.  They must
+ * not share st_ino, or tar and rsync -H would store one as a hard link to
+ * the other (overlayfs gives the copy the upper's number).  readdir's
+ * d_ino says the same as stat.
+ */
+TEST_F(cu, copied_up_hard_link_gets_own_st_ino)
+{
+	struct stat a, b;
+	int round;
+
+	ASSERT_EQ(0, rw_umount(RW));
+	ASSERT_EQ(0, mkfile(LP(RW, 0, "hl/a"), "one file\n"));
+	ASSERT_EQ(0, link(LP(RW, 0, "hl/a"), LP(RW, 0, "hl/b")));
+	ASSERT_EQ(0, rw_mount(RW, NULL));
+	ASSERT_EQ(0, stat(M("hl/a"), &a));
+	ASSERT_EQ(0, stat(M("hl/b"), &b));
+	EXPECT_EQ(a.st_ino, b.st_ino);
+
+	ASSERT_EQ(0, write_str(M("hl/a"), "changed\n", O_TRUNC));
+	for (round = 0; round < 2; round++) {
+		ASSERT_EQ(0, stat(M("hl/a"), &a));
+		ASSERT_EQ(0, stat(M("hl/b"), &b));
+		EXPECT_NE(a.st_ino, b.st_ino);
+		EXPECT_EQ(a.st_ino, dirent_ino(M("hl"), "a"));
+		EXPECT_EQ(b.st_ino, dirent_ino(M("hl"), "b"));
+		EXPECT_STREQ("one file\n", slurp(M("hl/b")));
+		/* and when nothing is cached */
+		ASSERT_EQ(0, rw_remount(RW));
+	}
+}
+
 TEST_F(cu, st_ino_stable_for_open_file)
 {
 	struct stat before, after;
