@@ -50,19 +50,25 @@ struct cowfs_lookup_data {
 	struct cowfs_path *stack;
 };
 
-/* No "." or ".." in a redirect: it names a place, never climbs. */
+/*
+ * No "." or ".." in a redirect: it names a place, never climbs.  Nor an
+ * empty component ("/a//b", "/"), which overlayfs refuses too.
+ */
 static bool cowfs_redirect_components_ok(const char *s)
 {
-	while (*s) {
+	if (*s == '/')
+		s++;
+	for (;;) {
 		const char *end = strchrnul(s, '/');
 		size_t len = end - s;
 
-		if ((len == 1 && s[0] == '.') ||
+		if (!len || (len == 1 && s[0] == '.') ||
 		    (len == 2 && s[0] == '.' && s[1] == '.'))
 			return false;
-		s = *end ? end + 1 : end;
+		if (!*end)
+			return true;
+		s = end + 1;
 	}
-	return true;
 }
 
 /* Read a redirect xattr; NULL if there is none (or a bad one). */
