@@ -122,18 +122,26 @@ hotpath_vm() {
 # nothing.
 mc=()
 metacopy_vm() {
-	local mstamp mrc=0 clock f margs=()
+	local mstamp mrc=0 clock f vmargs margs=()
 	[ "$mode" = quick ] && margs+=(--quick)
 	margs+=("${mc_args[@]}")
 	mstamp=$(mktemp)
 	for clock in wall icount; do
-		f=$out/metacopy$([ "$clock" = icount ] && echo _icount).json
+		if [ "$clock" = icount ]; then
+			f=$out/metacopy_icount.json vmargs=(--icount)
+		else
+			f=$out/metacopy.json vmargs=()
+		fi
 		echo "run.sh: metacopy of overlayfs and cowfs, guest clock $clock"
-		scripts/vm $([ "$clock" = icount ] && echo --icount) --mem "$mem" \
-			--timeout "$tmo" -- python3 scripts/bench/metacopy.py \
+		scripts/vm "${vmargs[@]}" --mem "$mem" --timeout "$tmo" -- \
+			python3 scripts/bench/metacopy.py \
 			--out "$f" --clock "$clock" "${margs[@]}" || mrc=$?
 		if [ "$f" -nt "$mstamp" ]; then
-			mc+=("--metacopy$([ "$clock" = icount ] && echo -icount)" "$f")
+			if [ "$clock" = icount ]; then
+				mc+=(--metacopy-icount "$f")
+			else
+				mc+=(--metacopy "$f")
+			fi
 		else
 			echo "run.sh: the $clock VM wrote no $f" >&2
 			mrc=1
