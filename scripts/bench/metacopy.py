@@ -412,9 +412,13 @@ def main():
     ap.add_argument("--clock", choices=["wall", "icount"], default="wall",
                     help="what the guest clock counts: wall (default) or "
                          "icount (scripts/vm --icount); a label")
+    what = dict(files="small files in the image", dirs="directories "
+                "they are spread over", big="1 MiB files in the image",
+                writes="small files written after the chown",
+                rounds="recorded rounds, after one warm-up round")
     for k in ("files", "dirs", "big", "writes", "rounds"):
         ap.add_argument(f"--{k}", type=int,
-                        help=f"default {PROFILES['full'][k]} "
+                        help=f"{what[k]}: default {PROFILES['full'][k]} "
                              f"(quick {PROFILES['quick'][k]})")
     ap.add_argument("--configs", default=",".join(
         f"{fs}:{mc}" for fs, mc in CONFIGS),
