@@ -35,7 +35,7 @@ phase = @printf '\n==> %s\n' "$(1)"
 
 .PHONY: all help deps ksrc module cowctl selftests clean distclean \
 	checkpatch check-wrappers w1 sparse test check demo shell kdir bench \
-	bench-quick bench-first-write bench-hotpath bench-rootless
+	bench-quick bench-first-write bench-hotpath bench-rootless bench-metacopy
 
 all: module cowctl selftests
 
@@ -45,7 +45,7 @@ help:
 	@echo '         w1 sparse'
 	@echo '         test check demo shell clean distclean stress bench bench-quick'
 	@echo '         bench-first-write bench-hotpath (HOTPATH_BASE=old.json)'
-	@echo '         bench-rootless'
+	@echo '         bench-rootless bench-metacopy (METACOPY_ARGS=...)'
 	@echo '         fuzz-images (COUNT=1000 START=1 FSTYPE=cowfs|overlay)'
 	@echo '         install uninstall dkms-install dkms-uninstall dkms-check'
 	@echo '         debug-kernel debug-module check-debug (docs/debug-kernel.md)'
@@ -170,7 +170,8 @@ check-debug: debug-module cowctl selftests
 # '--drivers cowfs,zfs' to pick).  bench-quick: bench-results/quick/.
 # bench-first-write: cowfs against overlay2, first write (copy-up) only,
 # ext4 and xfs uppers, wall and instruction clocks (bench-results/first-write/).
-# bench and bench-quick also time the hot paths (bench-hotpath, below).
+# bench and bench-quick also time the hot paths (bench-hotpath, below) and
+# metacopy (bench-metacopy, below).
 bench bench-quick: deps module cowctl
 	$(call phase,$@: storage drivers in a VM)
 	scripts/bench/run.sh $(if $(filter bench-quick,$@),--quick,--full) $(BENCH_ARGS)
@@ -194,6 +195,17 @@ HOTPATH_BASE ?=
 bench-hotpath: deps module
 	$(call phase,$@: hot paths of cowfs against overlayfs and direct in a VM)
 	scripts/bench/run.sh --full --hotpath $(if $(HOTPATH_BASE),--hotpath-base $(HOTPATH_BASE))
+
+# bench-metacopy: chown -R of a 10,000-file image in a union, first writes
+# after it and the upper layer's space, on overlayfs and cowfs with
+# metacopy=off and =on, wall and instruction clocks (scripts/bench/
+# metacopy.py, issue 15; bench-results/metacopy/, and its section of
+# docs/benchmarks.md).  METACOPY_ARGS: more arguments for metacopy.py,
+# e.g. '--files 1000 --rounds 2'.
+METACOPY_ARGS ?=
+bench-metacopy: deps module
+	$(call phase,$@: metacopy of overlayfs and cowfs in a VM)
+	scripts/bench/run.sh --full --metacopy $(if $(METACOPY_ARGS),--metacopy-args '$(METACOPY_ARGS)')
 
 # A real machine (as root).  'make install': cowctl into $(PREFIX)/sbin
 # with cowctl(8), cowfs(5) and the bash completion, and the default volume

@@ -5,13 +5,22 @@
   report.py RESULTS.json --outdir DIR [--docs docs/benchmarks.md] [--wall S]
             [--icount FIRST_WRITE_ICOUNT.json]
             [--rootless-icount ROOTLESS_ICOUNT.json]
+            [--hotpath HOTPATH.json [--hotpath-base OLD.json]]
+            [--metacopy METACOPY.json] [--metacopy-icount METACOPY_ICOUNT.json]
+  report.py --hotpath HOTPATH.json --outdir DIR [--docs ...]
+  report.py --metacopy METACOPY.json [--metacopy-icount ...] --outdir DIR
+            [--docs ...]
 
 Adds to every record its ratio to overlay2 and to 'direct' (the backing
 filesystem used directly) for the same workload and backing, writes them
 back into the JSON, writes DIR/latest.md (markdown tables) and the plots
 DIR/*.png (gnuplot, pngcairo), and, with --docs, the page that shows them.
 The rootless containers (bench.py's rootless group) get a section of their
-own, with their ratio to overlayfs mounted in a user namespace.
+own, with their ratio to overlayfs mounted in a user namespace.  The hot
+paths (hotpath.py) and metacopy (metacopy.py: chown -R, first writes and
+upper space with metacopy off and on) each get a section between markers,
+which make bench-hotpath and make bench-metacopy replace alone (the
+second and third forms).
 """
 
 import argparse
@@ -632,14 +641,14 @@ def hot_docs_block(md, plots, outdir, docs):
     return f"{HOT_BEGIN}\n{md}\n{imgs}\n{HOT_END}\n"
 
 
-def splice_hot_docs(docs, block):
-    """Put @block in place of the page's hot path section, or before its
-    plots if it has none yet."""
+def splice_docs(docs, begin, end, block, what):
+    """Put @block in place of the page's section between the markers
+    @begin and @end, or before its plots if it has none yet."""
     with open(docs) as f:
         page = f.read()
-    if HOT_BEGIN in page and HOT_END in page:
-        head, rest = page.split(HOT_BEGIN, 1)
-        page = head + block + rest.split(HOT_END, 1)[1].lstrip("\n")
+    if begin in page and end in page:
+        head, rest = page.split(begin, 1)
+        page = head + block + rest.split(end, 1)[1].lstrip("\n")
     elif "\n## Plots\n" in page:
         head, tail = page.split("\n## Plots\n", 1)
         page = head + "\n" + block + "\n## Plots\n" + tail
@@ -648,7 +657,13 @@ def splice_hot_docs(docs, block):
     with open(docs + ".tmp", "w") as f:
         f.write(page)
     os.replace(docs + ".tmp", docs)
-    print(f"report.py: wrote the hot paths into {docs}")
+    print(f"report.py: wrote {what} into {docs}")
+
+
+def splice_hot_docs(docs, block):
+    """Put @block in place of the page's hot path section, or before its
+    plots if it has none yet."""
+    splice_docs(docs, HOT_BEGIN, HOT_END, block, "the hot paths")
 
 
 def hotpath_only(a):
@@ -663,6 +678,206 @@ def hotpath_only(a):
     print(md)
     if a.docs:
         splice_hot_docs(a.docs, hot_docs_block(md, plots, a.outdir, a.docs))
+
+
+# ---- metacopy (scripts/bench/metacopy.py, issue 15) -----------------------------
+
+MC_CONFIGS = [("overlayfs", "off"), ("overlayfs", "on"), ("cowfs", "off"),
+              ("cowfs", "on")]
+MC_BEGIN = "<!-- metacopy: make bench-metacopy replaces this section -->"
+MC_END = "<!-- end of metacopy -->"
+# workload -> title; {files} etc. from the records' params
+MC_TIMES = {
+    "chown": "chown -R of the image ({files:,} files, {dirs:,} directories)",
+    "first_write_4k": "then the first write to a 4 KiB file (mean of {writes:,})",
+    "first_write_1m": "then the first write to a 1 MiB file (mean of {big})",
+    "chown_and_writes": "chown -R and those {nw:,} first writes",
+}
+MC_SPACE = {
+    "upper_used": "upper layer's space after the chown",
+    "upper_inodes": "upper layer's inodes after the chown",
+    "metacopy_files": "upper files with a metacopy xattr after the chown",
+    "upper_used_after": "upper layer's space after the first writes",
+}
+MC_UNITS = {"ms/file": "ms per file"}
+
+MC_NOTE = """The user-namespace remapping case (issue 15): a container engine that
+maps the container's uids into a user namespace (docker's userns-remap,
+podman without idmapped mounts) chowns the image's files in the union to
+the shifted ids, and every file is copied up: with its data, or with
+`metacopy=on` only its inode and xattrs, the data following at the first
+write.  `scripts/bench/metacopy.py` mounts a one-layer image of
+{files:,} files of 4 KiB in {dirs:,} directories and {big} files of
+1 MiB, on the ext4 of a loop device on tmpfs, with an empty upper layer
+on the same ext4, four ways: overlayfs (`mount -t overlay`) and cowfs
+(`mount -t cowfs`), each with `metacopy=off` and `metacopy=on`, all with
+`redirect_dir=on,index=off`.  In each: from dropped caches (and the ext4
+settled by a freeze and thaw), `chown -R` of the union to 100000:100000
+(os.walk and lchown in the benchmark's Python process: a few microseconds
+an entry, the same for all four); the ext4's used blocks and inodes
+(statvfs, after a sync) less those before the mount, and a count of the
+upper files with a metacopy xattr (all the regular files with
+`metacopy=on`, none with off: a check that the option took); then, from
+dropped caches again, the first write (open O_WRONLY, a 1-byte write,
+close) to {writes:,} of the small files, spread over the image, and to
+the 1 MiB ones, each timed (the data copy-up that metacopy postponed);
+untimed checks that every entry has the new owner and that each written
+file reads back as the image's with its first byte changed, all of it in
+the upper layer.  A fresh union each time; the four take turns in every
+round in the orders of a Williams square (each first, second, third and
+last once in 4 rounds, and right after each of the others once; one
+warm-up round not counted).  Medians [first–third quartile] of {rounds}
+rounds; the ratios are of the medians, above 1 is slower or bigger.
+{clocks}"""
+
+
+def mc_load(path):
+    if not path:
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def mc_index(data):
+    return {(r["driver"], r["params"]["metacopy"], r["workload"]): r
+            for r in data["records"]} if data else {}
+
+
+def mc_cell(r, status):
+    if r is not None:
+        q = r["params"]
+        return fmt(r["value"]) if q.get("q1") == q.get("q3") else fw_cell(r)
+    return status if status in ("refused", "failed") else "–"
+
+
+def mc_row(title, unit, clock, idx, statuses):
+    row = [idx.get(c) for c in MC_CONFIGS]
+    cells = [mc_cell(r, statuses.get(c)) for r, c in zip(row, MC_CONFIGS)]
+    v = {c: (r["value"] if r else None) for r, c in zip(row, MC_CONFIGS)}
+    for a, b in ((("cowfs", "off"), ("overlayfs", "off")),
+                 (("cowfs", "on"), ("overlayfs", "on")),
+                 (("overlayfs", "on"), ("overlayfs", "off")),
+                 (("cowfs", "on"), ("cowfs", "off"))):
+        q = ratio(v[a], v[b])
+        cells.append(fmt(q) + "×" if q is not None else "–")
+    return (f"| {title} | {MC_UNITS.get(unit, unit)} | {clock} | "
+            + " | ".join(cells) + " |")
+
+
+def mc_statuses(data):
+    out = {}
+    for k, st in (data or {}).get("meta", {}).get("configs", {}).items():
+        fs, mc = k.split(" metacopy=")
+        out[(fs, mc)] = st
+    return out
+
+
+def metacopy_section(wall_path, icount_path):
+    """The metacopy section (markdown) from metacopy.py's JSON files of
+    the wall-clock run and of the instruction-clock run (either may be
+    missing); "" if there is neither."""
+    runs = [(clock, mc_load(path)) for clock, path in
+            (("icount", icount_path), ("wall", wall_path))]
+    runs = [(clock, d) for clock, d in runs if d]
+    if not runs:
+        return ""
+    idx = {clock: mc_index(d) for clock, d in runs}
+    sts = {clock: mc_statuses(d) for clock, d in runs}
+    meta0 = runs[0][1]["meta"]
+    p = meta0["params"]
+    any_rec = next((r for _, d in runs for r in d["records"]), None)
+    nums = dict(files=p["files"], big=p["big"],
+                writes=any_rec["params"]["writes"] if any_rec else p["writes"],
+                dirs=any_rec["params"]["dirs"] if any_rec else p["dirs"])
+    nums["nw"] = nums["writes"] + nums["big"]
+
+    def ctx(clock):
+        d = dict(runs).get(clock)
+        if not d:
+            return None
+        m = d["meta"]
+        return (f"{m['profile']} run, {m['date']}, kernel {m['kernel']}, "
+                f"cowfs.ko of {m.get('git', '?')} (sha256 "
+                f"{m.get('cowfs_ko_sha256', '?')[:12]}), {m['seconds']} s "
+                f"in the guest")
+    ic = ("**icount**: a VM whose clock counts guest instructions "
+          f"(`scripts/vm --icount`, 1 ns each, idle time skipped; "
+          f"{ctx('icount')}): the work done." if ctx("icount") else
+          "No instruction-clock run was given.")
+    wl = (f"**wall**: the real clock of a VM like the bench's "
+          f"({ctx('wall')}), which under TCG swings by ±50% and more "
+          f"between identical runs; read it for its spread."
+          if ctx("wall") else "No wall-clock run was given.")
+    rounds = " and ".join(sorted({str(d["meta"]["params"]["rounds"])
+                                  for _, d in runs}))
+    note = textwrap.fill(MC_NOTE.format(rounds=rounds,
+                                        clocks=ic + "  " + wl, **nums),
+                         width=74, break_long_words=False,
+                         break_on_hyphens=False)
+    out = ["### metacopy: chown -R of an image, then first writes", "", note,
+           ""]
+    said = set()
+    for clock, _ in runs:
+        for c in MC_CONFIGS:
+            st = sts[clock].get(c)
+            if st and st["status"] != "ok":
+                line = f"{c[0]} metacopy={c[1]}: {st['message']}"
+                if line in said:
+                    continue
+                said.add(line)
+                both = all(sts[k].get(c, {}).get("message") == st["message"]
+                           for k, _ in runs)
+                label = "" if st["status"] == "refused" else " " + st["status"]
+                out.append(f"* **{c[0]} metacopy={c[1]}{label}**: "
+                           f"{st['message']}"
+                           + ("" if both or len(runs) == 1
+                              else f" ({clock} run)"))
+    if said:
+        out.append("")
+    head = ("| measure | unit | clock | overlayfs off | overlayfs on | "
+            "cowfs off | cowfs on | cowfs/overlayfs, off | "
+            "cowfs/overlayfs, on | on/off, overlayfs | on/off, cowfs |")
+    out += [head, "|---|---|---|" + "---|" * 8]
+    for w, t in MC_TIMES.items():
+        for clock, _ in runs:
+            ix = {c: idx[clock].get(c + (w,)) for c in MC_CONFIGS}
+            if not any(ix.values()) and not any(
+                    st["status"] != "ok" for st in sts[clock].values()):
+                continue
+            unit = next((r["unit"] for r in ix.values() if r), "ms")
+            out.append(mc_row(t.format(**nums), unit, clock, ix,
+                              {c: st["status"] for c, st in
+                               sts[clock].items()}))
+    for w, t in MC_SPACE.items():
+        # space is the same whatever the clock: the first run that has it
+        clock = next((k for k, _ in runs
+                      if any(idx[k].get(c + (w,)) for c in MC_CONFIGS)),
+                     runs[0][0])
+        ix = {c: idx[clock].get(c + (w,)) for c in MC_CONFIGS}
+        unit = next((r["unit"] for r in ix.values() if r), "")
+        out.append(mc_row(t, unit, f"({clock} run)", ix,
+                          {c: st["status"] for c, st in sts[clock].items()}))
+    out.append("")
+    return "\n".join(out)
+
+
+def mc_docs_block(md):
+    return f"{MC_BEGIN}\n{md}{MC_END}\n\n"
+
+
+def metacopy_only(a):
+    """report.py --metacopy FILE [--metacopy-icount FILE] without
+    bench.py's results (make bench-metacopy): DIR/latest.md is the
+    metacopy section alone, and with --docs it replaces that section of
+    the page."""
+    os.makedirs(a.outdir, exist_ok=True)
+    md = metacopy_section(a.metacopy, a.metacopy_icount)
+    with open(os.path.join(a.outdir, "latest.md"), "w") as f:
+        f.write(md)
+    print(md)
+    if a.docs:
+        splice_docs(a.docs, MC_BEGIN, MC_END, mc_docs_block(md),
+                    "the metacopy section")
 
 
 def main():
@@ -680,11 +895,22 @@ def main():
                     "compare cowfs with (e.g. of the module before a change)")
     ap.add_argument("--rootless-icount", help="bench.py JSON of the "
                     "rootless group with the instruction clock")
+    ap.add_argument("--metacopy", help="metacopy.py JSON, wall clock: the "
+                    "metacopy section (issue 15)")
+    ap.add_argument("--metacopy-icount", help="metacopy.py JSON, "
+                    "instruction clock")
     a = ap.parse_args()
     if not a.results:
-        if not a.hotpath:
-            ap.error("give bench.py's results, --hotpath, or both")
-        hotpath_only(a)
+        mc = a.metacopy or a.metacopy_icount
+        if not a.hotpath and not mc:
+            ap.error("give bench.py's results, --hotpath, --metacopy, "
+                     "or them together")
+        if a.hotpath and mc:
+            ap.error("without bench.py's results: --hotpath or --metacopy")
+        if a.hotpath:
+            hotpath_only(a)
+        else:
+            metacopy_only(a)
         return
 
     with open(a.results) as f:
@@ -771,6 +997,9 @@ def main():
         else:
             plots += hot_plots
     parts += rootless_section(recs, rl_icount, f"the bench VM ({meta['date']})")
+    mc_md = metacopy_section(a.metacopy, a.metacopy_icount)
+    if mc_md:
+        parts += [mc_md]
     md = "\n".join(parts)
     with open(os.path.join(outdir, "latest.md"), "w") as f:
         f.write(md)
@@ -780,6 +1009,8 @@ def main():
         rel = os.path.relpath(outdir, os.path.dirname(a.docs))
         imgs = "\n\n".join(f"![{p[:-4]}]({rel}/{p})" for p in plots)
         md_docs = md.replace(hot_md, hot_block) if hot_block else md
+        if mc_md:
+            md_docs = md_docs.replace(mc_md, mc_docs_block(mc_md))
         page = f"""# Storage driver benchmarks
 
 `make bench` (full) and `make bench-quick` run `scripts/bench/bench.py` in
@@ -823,6 +1054,12 @@ How to read it:
   taking turns; the section at the end, with both clocks.
   `scripts/bench/run.sh --full --rootless` repeats just that comparison
   (`bench-results/rootless/latest.md`).
+* metacopy: `chown -R` of a 10,000-file image in a union (the uid shift of
+  a user-namespace remapping engine), then first writes to some of its
+  files, and the upper layer's space, on overlayfs and cowfs with
+  `metacopy=off` and `=on`, taking turns; the section at the end, with
+  both clocks.  `make bench-metacopy` repeats just that comparison
+  (`bench-results/metacopy/latest.md`) and rewrites its section here.
 
 ## Latest run
 

@@ -6,12 +6,14 @@
 # write once more in a VM whose clock counts instructions (scripts/vm
 # --icount), then the hot paths of cowfs, overlayfs and direct in such a
 # VM (scripts/bench/hotpath.py, issue 14), then the rootless containers
-# once more in such a VM, then make the table, the plots and
+# once more in such a VM, then metacopy (scripts/bench/metacopy.py, issue
+# 15) in a VM with each clock, then make the table, the plots and
 # docs/benchmarks.md on the host with scripts/bench/report.py.
 #
 #   scripts/bench/run.sh --full | --quick
-#                        [--first-write | --hotpath | --rootless]
+#                        [--first-write | --hotpath | --rootless | --metacopy]
 #                        [--drivers a,b] [--mem MB] [--hotpath-base JSON]
+#                        [--metacopy-args 'ARGS']
 #
 # --first-write: only the first-write comparison of cowfs and overlay2
 # (ext4 and xfs uppers, both clocks): make bench-first-write.
@@ -20,15 +22,21 @@
 # the report compares cowfs with.
 # --rootless: only the rootless containers (cowfs and overlayfs in a user
 # namespace, fuse-overlayfs; both clocks).
+# --metacopy: only metacopy (chown -R of an image, first writes, upper
+# space; overlayfs and cowfs, metacopy off and on; both clocks): make
+# bench-metacopy.  --metacopy-args: more arguments for metacopy.py, e.g.
+# '--files 1000 --rounds 2' (see metacopy.py --help).
 # Output:
 #   full:   bench-results/latest.json, first_write_icount.json,
-#           hotpath_icount.json, rootless_icount.json, latest.md, *.png;
-#           docs/benchmarks.md
+#           hotpath_icount.json, rootless_icount.json, metacopy.json,
+#           metacopy_icount.json, latest.md, *.png; docs/benchmarks.md
 #   quick:  bench-results/quick/...
 #   --first-write: bench-results/first-write/...
 #   --hotpath: bench-results/hotpath/..., and (full) its section of
 #           docs/benchmarks.md
 #   --rootless: bench-results/rootless/...
+#   --metacopy: bench-results/metacopy/..., and (full) its section of
+#           docs/benchmarks.md
 # The guest console (progress) streams to stdout.
 set -euo pipefail
 
@@ -40,6 +48,8 @@ fw_only=0
 hot_only=0
 hot_base=
 rl_only=0
+mc_only=0
+mc_args=()
 mem=${BENCH_MEM:-4096}
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -49,9 +59,11 @@ while [ $# -gt 0 ]; do
 	--hotpath) hot_only=1; shift ;;
 	--hotpath-base) hot_base=$2; shift 2 ;;
 	--rootless) rl_only=1; shift ;;
+	--metacopy) mc_only=1; shift ;;
+	--metacopy-args) read -r -a more <<<"$2"; mc_args+=("${more[@]}"); shift 2 ;;
 	--drivers) drivers=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
-	-h | --help) sed -n '3,32s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,39s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
 	esac
 done
@@ -79,6 +91,12 @@ if [ "$rl_only" = 1 ]; then
 	out=bench-results/rootless
 	[ -n "$drivers" ] && { echo "run.sh: --rootless measures its own three drivers; no --drivers" >&2; exit 2; }
 fi
+if [ "$mc_only" = 1 ]; then
+	{ [ "$fw_only" = 1 ] || [ "$hot_only" = 1 ] || [ "$rl_only" = 1 ]; } &&
+		{ echo "run.sh: one of --first-write, --hotpath, --rootless, --metacopy" >&2; exit 2; }
+	out=bench-results/metacopy
+	[ -n "$drivers" ] && { echo "run.sh: --metacopy measures overlayfs and cowfs alone; no --drivers" >&2; exit 2; }
+fi
 mkdir -p "$out"
 
 # hotpath.py in a VM whose clock counts instructions, into
@@ -97,6 +115,53 @@ hotpath_vm() {
 	rm -f "$hstamp"
 	return "$hrc"
 }
+# metacopy.py in a VM with the real clock and in one whose clock counts
+# instructions, into $out/metacopy.json and $out/metacopy_icount.json;
+# mc=(report.py's arguments for those it wrote).  Fails if either VM
+# failed (a configuration whose mount is refused is no failure) or wrote
+# nothing.
+mc=()
+metacopy_vm() {
+	local mstamp mrc=0 clock f vmargs margs=()
+	[ "$mode" = quick ] && margs+=(--quick)
+	margs+=("${mc_args[@]}")
+	mstamp=$(mktemp)
+	for clock in wall icount; do
+		if [ "$clock" = icount ]; then
+			f=$out/metacopy_icount.json vmargs=(--icount)
+		else
+			f=$out/metacopy.json vmargs=()
+		fi
+		echo "run.sh: metacopy of overlayfs and cowfs, guest clock $clock"
+		scripts/vm "${vmargs[@]}" --mem "$mem" --timeout "$tmo" -- \
+			python3 scripts/bench/metacopy.py \
+			--out "$f" --clock "$clock" "${margs[@]}" || mrc=$?
+		if [ "$f" -nt "$mstamp" ]; then
+			if [ "$clock" = icount ]; then
+				mc+=(--metacopy-icount "$f")
+			else
+				mc+=(--metacopy "$f")
+			fi
+		else
+			echo "run.sh: the $clock VM wrote no $f" >&2
+			mrc=1
+		fi
+	done
+	rm -f "$mstamp"
+	return "$mrc"
+}
+
+if [ "$mc_only" = 1 ]; then
+	rc=0
+	metacopy_vm || rc=1
+	[ ${#mc[@]} -gt 0 ] || exit 1
+	report=(python3 scripts/bench/report.py "${mc[@]}" --outdir "$out")
+	[ "$mode" = full ] && report+=(--docs docs/benchmarks.md)
+	"${report[@]}"
+	echo "run.sh: metacopy done: $out/latest.md"
+	exit "$rc"
+fi
+
 hot=()
 if [ -n "$hot_base" ]; then
 	# a copy: the base may be the very file this run replaces
@@ -178,8 +243,13 @@ if [ "$fw_only" = 0 ]; then
 	fi
 fi
 
+if [ "$fw_only" = 0 ] && [ "$rl_only" = 0 ] &&
+	[[ $dl == *,cowfs,* && $dl == *,overlay2,* ]]; then
+	metacopy_vm || rc=1
+fi
+
 report=(python3 scripts/bench/report.py "$out/latest.json" --outdir "$out"
-	--wall "$vm_s" "${icount[@]}" "${hot[@]}" "${rl_icount[@]}")
+	--wall "$vm_s" "${icount[@]}" "${hot[@]}" "${rl_icount[@]}" "${mc[@]}")
 [ "$mode" = full ] && [ "$fw_only" = 0 ] && [ "$rl_only" = 0 ] &&
 	report+=(--docs docs/benchmarks.md)
 "${report[@]}"
