@@ -604,19 +604,19 @@ static int cowfs_remove(struct dentry *dentry, bool is_dir)
 	if (cowfs_is_graft_root(dentry))
 		return -EBUSY;
 
+	/* First, as overlayfs: a failed rmdir copies nothing up */
+	if (is_dir) {
+		err = cowfs_check_empty_dir(dentry, &whiteouts);
+		if (err)
+			return err;
+	}
 	/*
 	 * Copied up through another name of its lower file: link this name
 	 * up too (cowfs_link_up()), then remove it as any other.
 	 */
 	err = cowfs_copy_up(cowfs_dentry_upper(dentry) ? dentry : parent);
 	if (err)
-		return err;
-
-	if (is_dir) {
-		err = cowfs_check_empty_dir(dentry, &whiteouts);
-		if (err)
-			return err;
-	}
+		goto out_free;
 	/*
 	 * Not while the object is being copied up: the copy-up would put
 	 * it back over the whiteout, or fail on it.

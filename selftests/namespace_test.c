@@ -374,6 +374,18 @@ TEST_F(ns, rmdir_not_empty)
 	EXPECT_STREQ("x in ld\n", slurp(M("ld/x")));
 }
 
+/* As on overlayfs: a failed rmdir leaves the upper layer as it was */
+TEST_F(ns, rmdir_not_empty_copies_nothing_up)
+{
+	struct stat before, after;
+
+	ASSERT_EQ(0, lstat(M("deep"), &before));
+	EXPECT_EQ(-ENOTEMPTY, ERRNO_OF(rmdir(M("deep/a"))));
+	EXPECT_EQ(-ENOENT, lstat_err(UP(RW, "deep")));
+	ASSERT_EQ(0, lstat(M("deep"), &after));
+	EXPECT_EQ(before.st_nlink, after.st_nlink);
+}
+
 TEST_F(ns, rmdir_merged_dir_of_whiteouts)
 {
 	ASSERT_EQ(0, unlink(M("merged/a")));
