@@ -460,15 +460,6 @@ static int cowfs_copy_metadata(struct cowfs_fs *ofs,
 	if (err)
 		return err;
 
-	/* Empty: overlayfs's metacopy xattr without a verity digest */
-	if (metacopy) {
-		err = cowfs_do_setxattr(&ofs->layers[0], temp,
-					cowfs_xattr(ofs, COWFS_XA_METACOPY),
-					NULL, 0, 0);
-		if (err)
-			return err;
-	}
-
 	if (!S_ISDIR(stat->mode)) {
 		fb = cowfs_encode_origin(lowerpath->dentry, &len);
 		if (IS_ERR(fb))
@@ -489,6 +480,21 @@ static int cowfs_copy_metadata(struct cowfs_fs *ofs,
 			if (err)
 				return err;
 		}
+	}
+
+	/*
+	 * Empty: overlayfs's metacopy xattr without a verity digest.  After
+	 * the origin, as overlayfs: on ext4 (256-byte inodes) the origin
+	 * fills the inode's xattr space, and this one goes to an xattr block
+	 * that, being the same for every metacopy file, they all share.  The
+	 * other order costs a block of every file.
+	 */
+	if (metacopy) {
+		err = cowfs_do_setxattr(&ofs->layers[0], temp,
+					cowfs_xattr(ofs, COWFS_XA_METACOPY),
+					NULL, 0, 0);
+		if (err)
+			return err;
 	}
 
 	return cowfs_set_attr(&ofs->layers[0], temp, stat);
