@@ -20,7 +20,8 @@ a layer (whiteouts, redirects, origins in it must mean nothing there), and
 (cowfs) AUFS-style .wh. whiteouts in the layers, mounted with
 aufs_whiteouts.
 Then it mounts the union
-(cowfs, or overlay with redirect_dir=on,index=off: --fstype overlay),
+(cowfs, or overlay with redirect_dir=on,index=off: --fstype overlay; a
+third of the seeds with metacopy=on),
 walks it (lstat, stat, readdir, readlink, open+read, listxattr/getxattr,
 access, lookups of names below every object), changes it at random
 (write, truncate, chmod, chown, rename with and without NOREPLACE,
@@ -597,7 +598,7 @@ class Gen:
 
 
 class Union:
-    def __init__(self, fstype, mnt, lowers, upper, work, extra):
+    def __init__(self, fstype, mnt, lowers, upper, work, extra, metacopy):
         self.fstype = fstype
         self.mnt = mnt
         opts = "lowerdir=" + ":".join(lowers)
@@ -607,6 +608,8 @@ class Union:
             opts += ",redirect_dir=on" + (",index=off" if upper else "")
         elif extra:
             opts += "," + extra
+        if metacopy:
+            opts += ",metacopy=on"
         self.opts = opts
         self.mounted = False
 
@@ -1114,8 +1117,16 @@ class Child:
             if self.volume or self.dry_run:
                 extra += ("," if extra else "") + "volume=%s:%s" % (name,
                                                                    target)
+        # metacopy=on in a third of the seeds (it needs redirect_dir=on):
+        # the layers' metacopy files are followed, metadata changes copy
+        # up metadata only; from an rng of its own
+        mrng = random.Random(self.seed * 7919 + 3)
+        metacopy = mrng.random() < 0.33 and \
+            "redirect_dir=off" not in extra and \
+            "redirect_dir=follow" not in extra
         self.union = Union(self.fstype, mnt, lowers,
-                           upper if has_upper else None, work, extra)
+                           upper if has_upper else None, work, extra,
+                           metacopy)
         g.sh("mount -t %s none %s -o %s" % (self.fstype, mnt,
                                              self.union.opts))
         if self.script:

@@ -33,6 +33,10 @@ EXDEV); the caller makes the namespace (overlay_diff_test.sh: uid 1000 in
 the initial namespace's) and that every mount shows userxattr, and fails
 otherwise.
 
+With --metacopy, both are mounted with metacopy=on: metadata changes copy
+up metadata only, and on disk each upper file must be a metacopy file (and
+carry the same redirect) on both sides.
+
 Exit status: 0 all seeds agree, 1 a divergence (printed with the seed to
 reproduce: --seed N) or, with --userns, no user namespace or no
 userxattr, 4 cannot run (not root, no cowfs or overlay).
@@ -61,6 +65,7 @@ RENAME_EXCHANGE = 2
 NAMES = ["a", "b", "c", "d", "e"]
 OVL_PREFIX = "trusted.overlay."     # "user.overlay." with --userns
 USERNS = False                      # --userns
+METACOPY = False                    # --metacopy
 
 
 class Divergence(Exception):
@@ -413,6 +418,13 @@ def walk(root, on_disk=False, lowers=()):
                     eff = None
                 desc["lower_contents_from"] = eff
             if on_disk and stat.S_ISREG(st.st_mode):
+                # a metacopy file (its data below) and where it points
+                for x in ("metacopy", "redirect"):
+                    try:
+                        desc[x] = os.getxattr(full, OVL_PREFIX + x,
+                                              follow_symlinks=False)
+                    except OSError:
+                        desc[x] = None
                 # times as relations: did a copy-up keep the lower mtime?
                 for lw in lowers:
                     b = os.path.join(lw, r)
@@ -459,6 +471,8 @@ class Side:
             self.opts += ",userxattr"
         elif fstype == "overlay":
             self.opts += ",redirect_dir=on"
+        if METACOPY:
+            self.opts += ",metacopy=on"
         self.mounted = False
 
     def mount(self):
@@ -549,6 +563,8 @@ def main():
                     help="run every seed, report each divergence")
     ap.add_argument("-v", "--verbose", action="store_true",
                     help="print every operation and overlay's result")
+    ap.add_argument("--metacopy", action="store_true",
+                    help="both with metacopy=on")
     ap.add_argument("--userns", action="store_true",
                     help="in a user namespace: both with userxattr (the "
                     "caller makes the namespace, e.g. 'unshare -Urm')")
@@ -557,6 +573,9 @@ def main():
     if os.getuid() != 0:
         print("SKIP: must run as root")
         return 4
+    if args.metacopy:
+        global METACOPY
+        METACOPY = True
     if args.userns:
         global OVL_PREFIX, USERNS
         OVL_PREFIX, USERNS = "user.overlay.", True
@@ -583,9 +602,9 @@ def main():
             print("ok seed %d (%d ops)" % (seed, args.ops))
         except Divergence as e:
             print("DIVERGENCE seed %d, %s" % (seed, e))
-            print("  reproduce: %s%s --seed %d --ops %d -v"
-                  % (sys.argv[0], " --userns" if USERNS else "", seed,
-                     args.ops))
+            print("  reproduce: %s%s%s --seed %d --ops %d -v"
+                  % (sys.argv[0], " --userns" if USERNS else "",
+                     " --metacopy" if METACOPY else "", seed, args.ops))
             failed.append(seed)
             if not args.keep_going:
                 break

@@ -3,8 +3,10 @@
 #
 # Differential test of cowfs against overlayfs: the same seeded random
 # operations on both over identical layers must give the same results,
-# merged trees and upper directories (see overlay_diff_test.py).  Twice:
+# merged trees and upper directories (see overlay_diff_test.py).  Three
+# runs:
 #   root     as root, trusted.overlay.*, overlayfs with redirect_dir=on
+#   metacopy the same with metacopy=on on both (other seeds)
 #   userns   as uid 1000 in 'unshare -Urm', both mounted there with
 #            userxattr (user.overlay.*, no redirects), the layers in a
 #            directory of uid 1000 on /tmp, as a rootless container
@@ -25,6 +27,12 @@ echo "# overlay_diff: root run"
 	--ops "${DIFF_OPS:-200}" "$@"
 rc=$?
 [ "$rc" -eq 4 ] && exit 4
+
+echo "# overlay_diff: metacopy=on run"
+"$py" ./overlay_diff_test.py --metacopy --seeds "${DIFF_METACOPY_SEEDS:-30}" \
+	--first-seed 1001 --ops "${DIFF_OPS:-200}" "$@"
+mrc=$?
+[ "$mrc" -eq 0 ] || rc=1
 
 echo "# overlay_diff: userns run (uid $uid, unshare -Urm, userxattr)"
 as_user=(setpriv --reuid="$uid" --regid="$uid" --clear-groups)
