@@ -21,10 +21,11 @@ const char *const inspect_usage[] = {
 	"Show the details of live cowfs unions.",
 	"",
 	"MOUNT is where a union is mounted, or its id as 'cowctl ls' shows it.",
-	"Shows its id, mount point, device, upper and work directories, volumes,",
-	"counters (lookups, files copied up and their bytes, whiteouts made)",
-	"and lower layers, top first. With --json, an array with one object per",
-	"MOUNT, with the mount options as the kernel shows them too.",
+	"Shows its id, mount point, device, upper and work directories, the",
+	"mount options as the kernel shows them (metacopy=on, redirect_dir=, ...),",
+	"volumes, counters (lookups, files copied up and their bytes, whiteouts",
+	"made) and lower layers, top first. With --json, an array with one object",
+	"per MOUNT.",
 	"",
 	"Options:",
 	"  -j, --json   print a JSON array",
@@ -110,7 +111,8 @@ static void print_mount(const struct nl_mount *m, const char *target)
 	print_string(PRINT_ANY, "upper", "Upper:          %s\n", m->upper);
 	print_string(PRINT_ANY, "work", "Work:           %s\n", m->work);
 	print_bool(PRINT_ANY, "readonly", "Read-only:      %s\n", !m->upper);
-	print_string(PRINT_JSON, "options", NULL, m->options);
+	print_string(PRINT_ANY, "options", "Options:        %s\n",
+		     m->options ? m->options : "-");
 
 	print_string(PRINT_FP, NULL, "%s", "Volumes:        ");
 	if (!m->nvols)
