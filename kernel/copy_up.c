@@ -451,7 +451,7 @@ static int cowfs_create_temp(struct cowfs_fs *ofs, struct dentry *temp,
 static int cowfs_copy_metadata(struct cowfs_fs *ofs,
 			       const struct path *lowerpath,
 			       struct dentry *temp, const struct kstat *stat,
-			       bool metacopy)
+			       const struct cowfs_metacopy *mc)
 {
 	struct cowfs_fb *fb;
 	int err, len;
@@ -483,16 +483,16 @@ static int cowfs_copy_metadata(struct cowfs_fs *ofs,
 	}
 
 	/*
-	 * Empty: overlayfs's metacopy xattr without a verity digest.  After
-	 * the origin, as overlayfs: on ext4 (256-byte inodes) the origin
-	 * fills the inode's xattr space, and this one goes to an xattr block
-	 * that, being the same for every metacopy file, they all share.  The
-	 * other order costs a block of every file.
+	 * Empty without a verity digest, as overlayfs writes it.  After the
+	 * origin, as overlayfs: on ext4 (256-byte inodes) the origin fills
+	 * the inode's xattr space, and this one goes to an xattr block that,
+	 * being the same for every metacopy file, they all share.  The other
+	 * order costs a block of every file.
 	 */
-	if (metacopy) {
+	if (mc) {
 		err = cowfs_do_setxattr(&ofs->layers[0], temp,
 					cowfs_xattr(ofs, COWFS_XA_METACOPY),
-					NULL, 0, 0);
+					mc, mc->digest_algo ? mc->len : 0, 0);
 		if (err)
 			return err;
 	}
@@ -704,6 +704,10 @@ static int cowfs_copy_up_data(struct cowfs_fs *ofs, struct dentry *dentry,
 	if (WARN_ON_ONCE(!upperpath.dentry || !datapath.dentry ||
 			 datapath.dentry == upperpath.dentry))
 		return -EIO;
+	/* verity=on: the data must be what the metacopy file says */
+	err = cowfs_verify_lowerdata_locked(dentry);
+	if (err)
+		return err;
 
 	err = cowfs_do_getattr(&upperpath, &stat, STATX_BASIC_STATS,
 			       AT_STATX_SYNC_AS_STAT);
@@ -756,6 +760,7 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 	DEFINE_DELAYED_CALL(done);
 	const struct cred *old_cred;
 	struct path lowerpath, datapath;
+	struct cowfs_metacopy mc;
 	bool metacopy;
 	const char *link = NULL;
 	struct dentry *temp;
@@ -803,6 +808,19 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 	/* metacopy=on: a change of metadata only copies up metadata only */
 	metacopy = ofs->config.metacopy && S_ISREG(stat.mode) &&
 		   !cowfs_copy_up_wants_data(flags);
+	cowfs_path_realdata(dentry, &datapath);
+	/* A lower metacopy file's data must be what it says (verity=on) */
+	err = cowfs_verify_lowerdata_locked(dentry);
+	/* With the data's digest; verity=require, none: all of it, then */
+	if (!err && metacopy) {
+		err = cowfs_verity_metacopy(ofs, &datapath, &mc);
+		if (err == -ENODATA) {
+			metacopy = false;
+			err = 0;
+		}
+	}
+	if (err)
+		goto out_revert;
 
 	if (S_ISLNK(stat.mode)) {
 		link = vfs_get_link(lowerpath.dentry, &done);
@@ -831,7 +849,6 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 	 * the lower data file (a lower metacopy file has only the metadata).
 	 * A metacopy file gets the size, as a hole.
 	 */
-	cowfs_path_realdata(dentry, &datapath);
 	if (metacopy)
 		err = cowfs_set_size(ofs, temp, stat.size);
 	else if (S_ISREG(stat.mode) && copy_data)
@@ -840,7 +857,7 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 	cowfs_start_write(upper);
 	if (!err)
 		err = cowfs_copy_metadata(ofs, &lowerpath, temp, &stat,
-					  metacopy);
+					  metacopy ? &mc : NULL);
 	if (!err)
 		err = cowfs_sync_temp(ofs, temp);
 	if (!err)

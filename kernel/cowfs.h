@@ -51,9 +51,17 @@ static inline bool cowfs_is_aufs_name(const char *name, int len)
 }
 
 /*
- * trusted.overlay.metacopy: empty, or overlayfs's struct ovl_metacopy
- * (version, length, flags, digest algorithm, then the digest's bytes)
+ * trusted.overlay.metacopy: empty, or overlayfs's struct ovl_metacopy: the
+ * header, then the used bytes of the data's fs-verity digest.
  */
+struct cowfs_metacopy {
+	u8 version;	/* 0 */
+	u8 len;		/* the header and the digest's bytes */
+	u8 flags;
+	u8 digest_algo;	/* FS_VERITY_HASH_ALG_*, 0 for no digest */
+	u8 digest[64];	/* FS_VERITY_MAX_DIGEST_SIZE */
+} __packed;
+
 #define COWFS_METACOPY_MIN_SIZE	4
 
 /* Longest redirect we write; overlayfs reads up to PATH_MAX */
@@ -553,6 +561,12 @@ int cowfs_set_attr(const struct cowfs_layer *layer, struct dentry *upper,
 
 /* dir.c */
 extern const struct inode_operations cowfs_dir_inode_operations;
+
+/* verity.c */
+int cowfs_verity_metacopy(struct cowfs_fs *ofs, const struct path *datapath,
+			  struct cowfs_metacopy *mc);
+int cowfs_verify_lowerdata_locked(struct dentry *dentry);
+int cowfs_verify_lowerdata(struct dentry *dentry);
 
 /* namei.c */
 struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,

@@ -22,6 +22,13 @@
 /* Volumes one union may attach */
 #define COWFS_MAX_VOLUMES	64
 
+/* verity= */
+enum cowfs_verity {
+	COWFS_VERITY_OFF,
+	COWFS_VERITY_ON,
+	COWFS_VERITY_REQUIRE,
+};
+
 struct cowfs_config {
 	/* The lowerdir= value as given, or NULL when built with lowerdir+ */
 	char *lowerdir_all;
@@ -37,6 +44,8 @@ struct cowfs_config {
 	bool aufs_whiteouts;
 	/* metacopy=on: copy metadata only up until the data is written */
 	bool metacopy;
+	/* verity=: enum cowfs_verity, check metacopy files' data digests */
+	int verity_mode;
 	/* default_permissions: accepted and shown, as on overlayfs 6.12 */
 	bool default_permissions;
 	/* fsync=strict: fsync every copied-up file and directory */
@@ -155,6 +164,8 @@ enum cowfs_inode_flag {
 	 * published; cleared, with release order, once the data is copied up.
 	 */
 	COWFS_I_METACOPY,
+	/* The lower data matched its metacopy file's fs-verity digest */
+	COWFS_I_VERIFIED,
 };
 
 struct cowfs_inode {

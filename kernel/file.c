@@ -153,6 +153,10 @@ static int cowfs_open(struct inode *inode, struct file *file)
 		if (err)
 			return err;
 	}
+	/* A metacopy file's data, checked against its digest (verity=on) */
+	err = cowfs_verify_lowerdata(file_dentry(file));
+	if (err)
+		return err;
 
 	of = kzalloc(sizeof(*of), GFP_KERNEL);
 	if (!of)

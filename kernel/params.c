@@ -34,6 +34,10 @@
  *                          Also follow the layers' metacopy files, which
  *                          metacopy=off refuses (EPERM), as overlayfs.
  *                          Needs redirect_dir=on (the default)
+ *   verity=off|on|require  check the fs-verity digest a metacopy file
+ *                          records for its data (on), and insist on one
+ *                          (require); record it at metacopy copy-up.
+ *                          Turns metacopy on (verity.c)
  *   index=off, xino=on|auto|off, volatile
  *                          accepted for compatibility with overlay2
  *                          mount lines; cowfs always keeps st_ino unique
@@ -104,9 +108,9 @@ static const struct constant_table cowfs_parameter_uuid[] = {
 };
 
 static const struct constant_table cowfs_parameter_verity[] = {
-	{ "off",	0 },
-	{ "on",		1 },
-	{ "require",	2 },
+	{ "off",	COWFS_VERITY_OFF },
+	{ "on",		COWFS_VERITY_ON },
+	{ "require",	COWFS_VERITY_REQUIRE },
 	{}
 };
 
@@ -502,9 +506,7 @@ static int cowfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 			return invalfc(fc, "nfs_export=on is not supported: no NFS export");
 		return 0;
 	case opt_verity:
-		if (result.uint_32)
-			return invalfc(fc, "verity=%s is not supported (no fs-verity checks)",
-				       param->string);
+		ctx->verity_mode = result.uint_32;
 		return 0;
 	case opt_datadir_add:
 		return invalfc(fc, "data-only lower layers (datadir+) are not supported");
@@ -514,6 +516,7 @@ static int cowfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 		return 0;
 	case opt_metacopy:
 		ctx->metacopy = result.uint_32;
+		ctx->metacopy_set = true;
 		return 0;
 	case opt_xino:
 		/* st_ino is always unique across layers, as with xino=on */
@@ -555,9 +558,19 @@ int cowfs_params_verify(struct fs_context *fc, struct cowfs_config *config)
 		if (mode && mode != redirect_nofollow)
 			return invalfc(fc, "conflicting options: userxattr,redirect_dir=%s",
 				       cowfs_redirect_names[mode]);
+		if (ctx->verity_mode)
+			return invalfc(fc, "conflicting options: userxattr,verity=%s",
+				       cowfs_parameter_verity[ctx->verity_mode].name);
 		if (ctx->metacopy)
 			return invalfc(fc, "conflicting options: userxattr,metacopy=on");
 		mode = redirect_nofollow;
+	}
+	/* Digests are metacopy files': verity= turns metacopy on */
+	if (ctx->verity_mode && !ctx->metacopy) {
+		if (ctx->metacopy_set)
+			return invalfc(fc, "conflicting options: metacopy=off,verity=%s",
+				       cowfs_parameter_verity[ctx->verity_mode].name);
+		ctx->metacopy = true;
 	}
 	/* A metacopy file renamed is found by its redirect */
 	if (ctx->metacopy && mode && mode != redirect_on)
@@ -569,6 +582,7 @@ int cowfs_params_verify(struct fs_context *fc, struct cowfs_config *config)
 	config->fsync_strict = ctx->fsync_mode == cowfs_fsync_strict;
 	config->uuid_null = ctx->uuid_mode == cowfs_uuid_null;
 	config->metacopy = ctx->metacopy;
+	config->verity_mode = ctx->verity_mode;
 	config->redirect_dir = !mode || mode == redirect_on;
 	config->redirect_follow = mode != redirect_nofollow;
 	config->redirect_shown = mode ? cowfs_redirect_names[mode] : NULL;
@@ -720,6 +734,10 @@ int cowfs_options_walk(struct cowfs_fs *ofs, void *arg,
 		err = fn("redirect_dir", ofs->config.redirect_shown, arg);
 	if (!err && ofs->config.metacopy)
 		err = fn("metacopy", "on", arg);
+	if (!err && ofs->config.verity_mode)
+		err = fn("verity",
+			 cowfs_parameter_verity[ofs->config.verity_mode].name,
+			 arg);
 	if (!err && ofs->config.default_permissions)
 		err = fn("default_permissions", NULL, arg);
 	if (!err && ofs->config.uuid_null)

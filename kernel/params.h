@@ -39,8 +39,11 @@ struct cowfs_fs_context {
 	bool userxattr;
 	bool aufs_whiteouts;
 	bool default_permissions;
-	/* metacopy=on */
+	/* metacopy=on, and whether metacopy= was given at all */
 	bool metacopy;
+	bool metacopy_set;
+	/* verity=: enum cowfs_verity */
+	int verity_mode;
 	/* fsync=, uuid=: 0 if not given, else enum cowfs_fsync/cowfs_uuid */
 	int fsync_mode;
 	int uuid_mode;

@@ -418,8 +418,6 @@ TEST_F(uo, overlay_options_refused)
 		{ "uuid", "on", "uuid=on is not supported" },
 		{ "uuid", "off", "uuid=off is not supported" },
 		{ "nfs_export", "on", "nfs_export=on is not supported" },
-		{ "verity", "on", "no fs-verity checks" },
-		{ "verity", "require", "no fs-verity checks" },
 		{ "datadir+", "/tmp", "data-only lower layers" },
 	};
 	struct fsparam p[3] = {
