@@ -21,7 +21,7 @@ a layer (whiteouts, redirects, origins in it must mean nothing there), and
 aufs_whiteouts.
 Then it mounts the union
 (cowfs, or overlay with redirect_dir=on,index=off: --fstype overlay; a
-third of the seeds with metacopy=on),
+third of the seeds with metacopy=on, some of them with verity=on|require),
 walks it (lstat, stat, readdir, readlink, open+read, listxattr/getxattr,
 access, lookups of names below every object), changes it at random
 (write, truncate, chmod, chown, rename with and without NOREPLACE,
@@ -610,6 +610,8 @@ class Union:
             opts += "," + extra
         if metacopy:
             opts += ",metacopy=on"
+        if isinstance(metacopy, str):
+            opts += "," + metacopy
         self.opts = opts
         self.mounted = False
 
@@ -1124,6 +1126,10 @@ class Child:
         metacopy = mrng.random() < 0.33 and \
             "redirect_dir=off" not in extra and \
             "redirect_dir=follow" not in extra
+        # and a third of those check the layers' fs-verity digests (tmpfs
+        # has no fs-verity: every digest fails, or is required and absent)
+        if metacopy and mrng.random() < 0.33:
+            metacopy = mrng.choice(["verity=on", "verity=require"])
         self.union = Union(self.fstype, mnt, lowers,
                            upper if has_upper else None, work, extra,
                            metacopy)
