@@ -420,7 +420,6 @@ TEST_F(uo, overlay_options_refused)
 		{ "nfs_export", "on", "nfs_export=on is not supported" },
 		{ "verity", "on", "no fs-verity checks" },
 		{ "verity", "require", "no fs-verity checks" },
-		{ "datadir+", "/tmp", "data-only lower layers" },
 	};
 	struct fsparam p[3] = {
 		{ "upperdir", RW->upper },
