@@ -15,7 +15,9 @@
  *    a relative redirect or a metacopy file without a redirect does not
  *    reach it, nor does a directory's absolute redirect;
  *  - a redirect to a missing object, to a directory or to a metacopy file
- *    in the data-only layer is EIO;
+ *    in the data-only layer is EIO; with two data-only layers the first
+ *    with data wins; an upper metacopy file's absolute redirect does not
+ *    reach them (overlayfs: the same);
  *  - datadir+ through fsconfig, how the layers are shown in mountinfo, and
  *    the options refused: lowerdir+ after datadir+, data-only layers
  *    without metacopy=on or without a regular lower layer;
@@ -412,6 +414,47 @@ TEST_F(dd, metacopy_object_is_eio)
 	}
 	EXPECT_EQ(-EIO, stat_err(M("tometa")));
 	EXPECT_EQ(-EIO, open_err(M("tometa")));
+}
+
+/*
+ * Two data-only layers: each absolute redirect takes the first one that
+ * has a regular file there that is data
+ */
+TEST_F(dd, second_data_layer)
+{
+	char *d2 = pathf("%s/d2", RW->e.base), *opts;
+	int ret;
+
+	ASSERT_EQ(0, mkpat(pathf("%s/ob/j", d2), SEED_B, SIZE_B));
+	/* In both: the first data-only layer's (a metacopy file there: not) */
+	ASSERT_EQ(0, mkpat(pathf("%s/" OBJ_A, d2), SEED_NAME, SIZE_A));
+	ASSERT_EQ(0, mkpat(pathf("%s/mc/obj", d2), SEED_B, SIZE_B));
+	ASSERT_EQ(0, mkmeta(META("two"), SIZE_B, "/ob/j"));
+	ASSERT_LT(0, asprintf(&opts, "lowerdir=%s::%s::%s,metacopy=on,redirect_dir=on,index=off",
+			      RW->e.layers[0], RW->e.layers[1], d2));
+	ret = mount_data(RW->e.mnt, opts);
+	free(opts);
+	ASSERT_EQ(0, ret);
+	EXPECT_EQ(0, data_is(M("two"), SEED_B, SIZE_B));
+	EXPECT_EQ(0, data_is(M("f"), SEED_A, SIZE_A));
+	/* overlayfs takes the first layer's metacopy file (zeroes) */
+	EXPECT_EQ(OVERLAY ? 1 : 0, data_is(M("tometa"), SEED_B, SIZE_B));
+	EXPECT_EQ(-ENOENT, stat_err(M("ob")));
+}
+
+/*
+ * Only a lower metacopy file's redirect reaches a data-only layer: an
+ * upper one's absolute redirect to an object is EIO (overlayfs: the same,
+ * "metacopy with no lower data found")
+ */
+TEST_F(dd, upper_redirect_does_not_reach_data)
+{
+	if (!variant->upper)
+		return;
+	ASSERT_EQ(0, mkmeta(U("up"), SIZE_A, "/" OBJ_A));
+	MOUNT();
+	EXPECT_EQ(-EIO, stat_err(M("up")));
+	EXPECT_EQ(0, data_is(M("f"), SEED_A, SIZE_A));
 }
 
 /* ---- 4. options ------------------------------------------------------------ */
