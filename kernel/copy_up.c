@@ -146,7 +146,8 @@ struct dentry *cowfs_decode_origin(struct cowfs_fs *ofs, const void *origin,
 	    fb->flags != COWFS_FH_FLAG_CPU_ENDIAN || (len - sizeof(*fb)) % 4)
 		return NULL;
 
-	for (i = 1; i < ofs->numlayer; i++) {
+	/* Not in data-only layers, as overlayfs's ovl_check_origin_fh() */
+	for (i = 1; i <= cowfs_numlowerlayer(ofs); i++) {
 		const struct cowfs_layer *layer = &ofs->layers[i];
 		struct super_block *sb = layer->mnt->mnt_sb;
 		struct dentry *dentry;

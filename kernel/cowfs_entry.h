@@ -112,6 +112,11 @@ struct cowfs_fs {
 	struct cowfs_stats stats;
 
 	unsigned int numlayer;
+	/*
+	 * The last numdatalayer lower layers are data-only ('::', datadir+):
+	 * not in the root's stack, reached only by metacopy redirects
+	 */
+	unsigned int numdatalayer;
 	/* layers[0] is reserved for the upper layer; lowers follow */
 	struct cowfs_layer *layers;
 	/* The layers' private mounts, for kern_unmount_array() */
@@ -252,6 +257,12 @@ static inline struct inode *cowfs_inode_upper(const struct inode *inode)
 static inline struct dentry *cowfs_dentry_upper(const struct dentry *dentry)
 {
 	return cowfs_upperdentry(d_inode(dentry));
+}
+
+/* The lower layers that merge: layers[1 .. cowfs_numlowerlayer()] */
+static inline unsigned int cowfs_numlowerlayer(const struct cowfs_fs *ofs)
+{
+	return ofs->numlayer - ofs->numdatalayer - 1;
 }
 
 static inline unsigned int cowfs_numlower(const struct cowfs_entry *oe)

@@ -43,6 +43,8 @@ struct cowfs_lookup_data {
 	bool metacopy;
 	/* The upper object is a metacopy file */
 	bool uppermetacopy;
+	/* The last redirect read (a metacopy file's) is absolute */
+	bool absolute_redirect;
 	/* Only a lower object with this origin and type may follow */
 	void *origin;
 	int origin_len;
@@ -119,14 +121,17 @@ static int cowfs_lookup_redirect(struct cowfs_lookup_data *d,
 {
 	char *redirect;
 
+	d->absolute_redirect = false;
 	/* redirect_dir=nofollow (and userxattr): redirects mean nothing */
 	if (!d->ofs->config.redirect_follow)
 		return 0;
 	redirect = cowfs_get_redirect(layer, this);
 	if (IS_ERR(redirect))
 		return PTR_ERR(redirect);
-	if (redirect)
+	if (redirect) {
+		d->absolute_redirect = redirect[0] == '/';
 		cowfs_set_redirect(d, redirect);
+	}
 	return 0;
 }
 
@@ -406,9 +411,10 @@ static int cowfs_lookup_layer(struct cowfs_lookup_data *d,
 
 /*
  * The lower layers below the upper: those of the parent's stack for a
- * plain name or a relative redirect, every layer's root for an absolute
- * redirect.  The parent's name index (nameidx.c), if it has one, skips the
- * positions of its stack that do not hold the name.
+ * plain name or a relative redirect, every lower layer's root for an
+ * absolute redirect (not the data-only layers': see cowfs_lookup_data()).
+ * The parent's name index (nameidx.c), if it has one, skips the positions
+ * of its stack that do not hold the name.
  */
 static int cowfs_lookup_lower(struct cowfs_lookup_data *d, struct inode *dir)
 {
@@ -424,7 +430,7 @@ static int cowfs_lookup_lower(struct cowfs_lookup_data *d, struct inode *dir)
 		struct cowfs_path root;
 
 		if (d->redirect && d->redirect[0] == '/') {
-			if (d->next_idx >= ofs->numlayer)
+			if (d->next_idx > cowfs_numlowerlayer(ofs))
 				break;
 			root.layer = &ofs->layers[d->next_idx];
 			root.dentry = root.layer->mnt->mnt_root;
@@ -451,6 +457,51 @@ static int cowfs_lookup_lower(struct cowfs_lookup_data *d, struct inode *dir)
 		err = cowfs_lookup_layer(d, &poe->lowerstack[i]);
 	}
 	return err;
+}
+
+/*
+ * The data of a metacopy file in a lower layer whose absolute redirect
+ * found no data in the lower layers: the first data-only layer with a
+ * regular file at the redirect that is not a metacopy file itself, as
+ * overlayfs's ovl_lookup_data_layers() (which takes a metacopy file as
+ * data too).  Unlike overlayfs, looked up now, not at the first open.
+ */
+static int cowfs_lookup_data(struct cowfs_lookup_data *d)
+{
+	struct cowfs_fs *ofs = d->ofs;
+	unsigned int i;
+
+	for (i = cowfs_numlowerlayer(ofs) + 1; i < ofs->numlayer; i++) {
+		const struct cowfs_layer *layer = &ofs->layers[i];
+		struct path path;
+		int err;
+
+		err = vfs_path_lookup(layer->mnt->mnt_root, layer->mnt,
+				      d->redirect, LOOKUP_BENEATH |
+				      LOOKUP_NO_SYMLINKS | LOOKUP_NO_XDEV,
+				      &path);
+		if (err == -ENOMEM)
+			return err;
+		if (err)
+			continue;
+		mntput(path.mnt);
+		/* Only a regular file that is not a metacopy file is data */
+		err = 1;
+		if (d_is_reg(path.dentry) && !cowfs_dentry_weird(path.dentry))
+			err = cowfs_check_metacopy(layer, path.dentry);
+		if (err) {
+			dput(path.dentry);
+			if (err == -ENOMEM)
+				return err;
+			continue;
+		}
+		d->stack[d->ctr].layer = layer;
+		d->stack[d->ctr].dentry = path.dentry;
+		d->ctr++;
+		d->metacopy = false;
+		return 0;
+	}
+	return 0;
 }
 
 /* Look the name up in the parent's upper directory. */
@@ -558,6 +609,10 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 		redirect = kstrdup(d.redirect, GFP_KERNEL);
 	if (!err && !d.stop)
 		err = cowfs_lookup_lower(&d, dir);
+	/* Only a lower metacopy file's absolute redirect, as overlayfs */
+	if (!err && d.metacopy && d.ctr && d.ofs->numdatalayer &&
+	    d.absolute_redirect)
+		err = cowfs_lookup_data(&d);
 	/* Renamed since it was copied up: find its origin by file handle */
 	if (!err && d.origin && !d.ctr) {
 		const struct cowfs_layer *layer;

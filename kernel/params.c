@@ -8,6 +8,13 @@
  *                          a comma in the legacy mount(2) option string
  *   lowerdir+=/l1          one layer per option, appended below the others
  *                          (fsconfig(2): no page-size limit on layers)
+ *   lowerdir=/l1::/d1::/d2 data-only lower layers, each after a "::", below
+ *   datadir+=/d1           all the others (datadir+ after every lowerdir+):
+ *                          not part of the merged tree, only the absolute
+ *                          redirects of metacopy files in the lower layers
+ *                          reach their regular files (composefs images).
+ *                          Need metacopy=on and one lower layer that is
+ *                          not data-only
  *   upperdir=/u            the writable layer, and workdir=/w on the same
  *                          filesystem for building objects atomically
  *   redirect_dir=on|follow|off|nofollow
@@ -203,6 +210,7 @@ static void cowfs_ctx_reset_lower(struct cowfs_fs_context *ctx)
 		kfree(ctx->lower[i].name);
 	}
 	ctx->nr = 0;
+	ctx->nr_data = 0;
 	kfree(ctx->lowerdir_all);
 	ctx->lowerdir_all = NULL;
 }
@@ -259,16 +267,20 @@ static int cowfs_resolve_dir(struct fs_context *fc, const char *what,
 }
 
 /*
- * Resolve one layer and append it below the others.  @name is unescaped
- * and owned by the caller.
+ * Resolve one layer and append it below the others, as a data-only layer
+ * if @data.  @name is unescaped and owned by the caller.
  */
-static int cowfs_add_layer(struct fs_context *fc, const char *name)
+static int cowfs_add_layer(struct fs_context *fc, const char *name,
+			   bool data)
 {
 	struct cowfs_fs_context *ctx = fc->fs_private;
 	struct cowfs_fs_context_layer *l;
 	struct path path;
 	int err;
 
+	/* As overlayfs: data-only layers come after all the others */
+	if (!data && ctx->nr_data)
+		return invalfc(fc, "regular lower layers cannot follow data-only layers");
 	if (ctx->nr == COWFS_MAX_STACK)
 		return invalfc(fc, "too many lower layers, limit is %d",
 			       COWFS_MAX_STACK);
@@ -289,6 +301,8 @@ static int cowfs_add_layer(struct fs_context *fc, const char *name)
 	}
 	l->path = path;
 	ctx->nr++;
+	if (data)
+		ctx->nr_data++;
 	return 0;
 
 out_put:
@@ -386,10 +400,14 @@ out_free:
 	return err;
 }
 
-/* lowerdir=/a:/b:/c replaces every layer given so far. */
+/*
+ * lowerdir=/a:/b:/c replaces every layer given so far; "::" before a layer
+ * makes it data-only (lowerdir=/a::/d1::/d2), as on overlayfs.
+ */
 static int cowfs_parse_lowerdir(struct fs_context *fc, const char *value)
 {
 	struct cowfs_fs_context *ctx = fc->fs_private;
+	bool data = false;
 	char *dup, *s, *p;
 	int err = 0;
 
@@ -397,6 +415,8 @@ static int cowfs_parse_lowerdir(struct fs_context *fc, const char *value)
 
 	if (!*value)
 		return invalfc(fc, "empty lowerdir: name at least one layer");
+	if (*value == ':')
+		return invalfc(fc, "lowerdir must not start with ':'");
 
 	ctx->lowerdir_all = kstrdup(value, GFP_KERNEL);
 	dup = kstrdup(value, GFP_KERNEL);
@@ -412,19 +432,23 @@ static int cowfs_parse_lowerdir(struct fs_context *fc, const char *value)
 		}
 		if (*p != ':' && *p)
 			continue;
-		if (*p && p[1] == ':') {
-			kfree(dup);
-			return invalfc(fc, "data-only layers ('::') are not supported");
+		if (*p && p[1] == ':' && p[2] == ':') {
+			err = invalfc(fc, "only ':' or '::' may separate layers in lowerdir");
+			break;
 		}
 		if (*p) {
 			*p = '\0';
 			cowfs_unescape(s);
-			err = cowfs_add_layer(fc, s);
+			err = cowfs_add_layer(fc, s, data);
+			/* "::": the next layer is data-only */
+			data = p[1] == ':';
+			if (data)
+				p++;
 			s = p + 1;
 			continue;
 		}
 		cowfs_unescape(s);
-		err = cowfs_add_layer(fc, s);
+		err = cowfs_add_layer(fc, s, data);
 		break;
 	}
 	kfree(dup);
@@ -468,9 +492,11 @@ static int cowfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 	case opt_lowerdir:
 		return cowfs_parse_lowerdir(fc, param->string);
 	case opt_lowerdir_add:
+	case opt_datadir_add:
 		if (ctx->lowerdir_all)
-			return invalfc(fc, "lowerdir+ cannot follow lowerdir");
-		return cowfs_add_layer(fc, param->string);
+			return invalfc(fc, "lowerdir+ and datadir+ cannot follow lowerdir");
+		return cowfs_add_layer(fc, param->string,
+				       opt == opt_datadir_add);
 	case opt_upperdir:
 		return cowfs_set_dir(fc, "upperdir", &ctx->upper, param->string);
 	case opt_workdir:
@@ -508,8 +534,6 @@ static int cowfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 	case opt_verity:
 		ctx->verity_mode = result.uint_32;
 		return 0;
-	case opt_datadir_add:
-		return invalfc(fc, "data-only lower layers (datadir+) are not supported");
 	case opt_index:
 		if (result.uint_32)
 			return invalfc(fc, "index=on is not supported (use index=off)");
@@ -572,6 +596,11 @@ int cowfs_params_verify(struct fs_context *fc, struct cowfs_config *config)
 				       cowfs_parameter_verity[ctx->verity_mode].name);
 		ctx->metacopy = true;
 	}
+	/* As overlayfs: only metacopy files' redirects reach data layers */
+	if (ctx->nr_data && !ctx->metacopy)
+		return invalfc(fc, "data-only lower layers need metacopy=on");
+	if (ctx->nr_data && ctx->nr_data == ctx->nr)
+		return invalfc(fc, "data-only lower layers need a regular lower layer too");
 	/* A metacopy file renamed is found by its redirect */
 	if (ctx->metacopy && mode && mode != redirect_on)
 		return invalfc(fc, "conflicting options: metacopy=on,redirect_dir=%s",
@@ -697,15 +726,16 @@ int cowfs_options_walk(struct cowfs_fs *ofs, void *arg,
 	int err;
 
 	/*
-	 * Always show one lowerdir=, also for layers added with lowerdir+,
-	 * so that the options can be handed back to mount(8): the
-	 * ':'-joined, '\'-escaped list.
+	 * Always show one lowerdir=, also for layers added with lowerdir+
+	 * and datadir+, so that the options can be handed back to mount(8):
+	 * the ':'-joined, '\'-escaped list, "::" before a data-only layer
+	 * (overlayfs shows lowerdir+= and datadir+= one by one instead).
 	 */
 	if (ofs->config.lowerdir_all) {
 		err = fn("lowerdir", ofs->config.lowerdir_all, arg);
 	} else {
 		for (i = 1; i < ofs->numlayer; i++)
-			len += 2 * strlen(ofs->layers[i].name) + 1;
+			len += 2 * strlen(ofs->layers[i].name) + 2;
 		buf = kmalloc(len + 1, GFP_KERNEL);
 		if (!buf)
 			return -ENOMEM;
@@ -715,6 +745,8 @@ int cowfs_options_walk(struct cowfs_fs *ofs, void *arg,
 			const char *p;
 
 			if (i > 1)
+				buf[len++] = ':';
+			if (i > cowfs_numlowerlayer(ofs))
 				buf[len++] = ':';
 			for (p = ofs->layers[i].name; *p; p++) {
 				if (*p == ':' || *p == '\\')

@@ -30,6 +30,8 @@ enum cowfs_uuid {
 struct cowfs_fs_context {
 	struct cowfs_fs_context_layer *lower;
 	unsigned int nr;
+	/* The last nr_data of lower[] are data-only layers ('::', datadir+) */
+	unsigned int nr_data;
 	unsigned int capacity;
 	/* upperdir= and workdir=, name NULL when not given */
 	struct cowfs_fs_context_layer upper;

@@ -599,6 +599,7 @@ static int cowfs_get_layers(struct super_block *sb, struct fs_context *fc)
 	if (ofs->numfs > 1)
 		ofs->xino_bits = ilog2(ofs->numfs - 1) + 1;
 
+	ofs->numdatalayer = ctx->nr_data;
 	ofs->config.lowerdir_all = ctx->lowerdir_all;
 	ctx->lowerdir_all = NULL;
 	return 0;
@@ -612,11 +613,12 @@ static struct dentry *cowfs_get_root(struct super_block *sb)
 	struct inode *inode;
 	unsigned int i;
 
-	oe = cowfs_alloc_entry(ofs->numlayer - 1);
+	/* Data-only layers are not merged: only metacopy redirects reach them */
+	oe = cowfs_alloc_entry(cowfs_numlowerlayer(ofs));
 	if (!oe)
 		return ERR_PTR(-ENOMEM);
 
-	for (i = 1; i < ofs->numlayer; i++) {
+	for (i = 1; i <= cowfs_numlowerlayer(ofs); i++) {
 		oe->lowerstack[i - 1].layer = &ofs->layers[i];
 		oe->lowerstack[i - 1].dentry = dget(ofs->layers[i].mnt->mnt_root);
 	}

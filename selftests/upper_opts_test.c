@@ -418,7 +418,6 @@ TEST_F(uo, overlay_options_refused)
 		{ "uuid", "on", "uuid=on is not supported" },
 		{ "uuid", "off", "uuid=off is not supported" },
 		{ "nfs_export", "on", "nfs_export=on is not supported" },
-		{ "datadir+", "/tmp", "data-only lower layers" },
 	};
 	struct fsparam p[3] = {
 		{ "upperdir", RW->upper },
