@@ -236,11 +236,10 @@ static int cowfs_lookup_found(struct cowfs_lookup_data *d,
 			      struct dentry *this)
 {
 	int usable = cowfs_lookup_usable(d, this);
+	int metacopy = 0;
 
 	if (usable <= 0)
 		return usable;
-
-	int metacopy = 0;
 
 	if (d->origin) {
 		/* Only the file a copied-up file came from belongs here */
