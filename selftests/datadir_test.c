@@ -41,11 +41,10 @@
  * Run with: make test T=datadir_test
  */
 #include "kselftest_harness.h"
-#include "cowfs_rw.h"
+#include "metacopy_util.h"
 
 #include <sys/mman.h>
 
-#define OVL_METACOPY_XATTR	"trusted.overlay.metacopy"
 #define OBJ_A		"ab/cdef0123456789"
 #define OBJ_B		"12/3456789abcdef0"
 #define SIZE_A		(256 * 1024)
@@ -55,93 +54,6 @@
 #define SEED_NAME	0x000da7a3
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int mkpat(const char *path, uint32_t seed, size_t len)
-{
-	unsigned char *buf = malloc(len ? len : 1);
-	int ret;
-
-	if (!buf)
-		return -ENOMEM;
-	fill_pattern(buf, len, seed);
-	ret = mkfile_data(path, buf, len, 0644);
-	free(buf);
-	return ret;
-}
-
-/* 0 if all of @path is @len bytes of fill_pattern(@seed), 1 if not, -errno */
-static int data_is(const char *path, uint32_t seed, size_t len)
-{
-	unsigned char *want = malloc(len + 1), *got = malloc(len + 1);
-	ssize_t n, total = 0;
-	int fd, ret;
-
-	if (!want || !got) {
-		free(want);
-		free(got);
-		return -ENOMEM;
-	}
-	fill_pattern(want, len, seed);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		ret = -errno;
-		goto out;
-	}
-	while ((size_t)total < len + 1) {
-		n = read(fd, got + total, len + 1 - total);
-		if (n < 0) {
-			total = -errno;
-			break;
-		}
-		if (!n)
-			break;
-		total += n;
-	}
-	close(fd);
-	if (total < 0)
-		ret = (int)total;
-	else
-		ret = (size_t)total != len || memcmp(want, got, len) ? 1 : 0;
-out:
-	free(want);
-	free(got);
-	return ret;
-}
-
-static int set_x(const char *path, const char *name, const void *v, size_t n)
-{
-	return lsetxattr(path, name, v, n, 0) ? -errno : 0;
-}
-
-static bool has_metacopy(const char *path)
-{
-	return lgetxattr(path, OVL_METACOPY_XATTR, NULL, 0) >= 0;
-}
-
-/* -errno of open(@path, @flags) (closed again), 0 if it opened */
-static int open_err_flags(const char *path, int flags)
-{
-	int fd = open(path, flags | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	close(fd);
-	return 0;
-}
-
-static int open_err(const char *path)
-{
-	return open_err_flags(path, O_RDONLY);
-}
-
-static struct stat lst(const char *path)
-{
-	struct stat st;
-
-	if (lstat(path, &st))
-		memset(&st, 0xff, sizeof(st));
-	return st;
-}
 
 #define lst_mode(p)	(lst(p).st_mode)
 #define lst_uid(p)	(lst(p).st_uid)
@@ -169,13 +81,6 @@ static int mkmeta(const char *path, off_t size, const char *redirect)
 	if (!ret && utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW))
 		ret = -errno;
 	return ret;
-}
-
-static int want_fs(const char *fstype)
-{
-	if (!strcmp(fstype, "overlay"))
-		return have_overlay();
-	return fs_registered(fstype);
 }
 
 /* ---- the fixture: an image of l0 (metadata) over l1 (data only) ---------- */
@@ -290,9 +195,9 @@ TEST_F(dd, image_reads_objects)
 	struct stat st;
 
 	MOUNT();
-	EXPECT_EQ(0, data_is(M("f"), SEED_A, SIZE_A));
-	EXPECT_EQ(0, data_is(M("g"), SEED_A, SIZE_A));
-	EXPECT_EQ(0, data_is(M("sub/h"), SEED_B, SIZE_B));
+	EXPECT_EQ(0, data_is(M("f"), SEED_A, SIZE_A, -1));
+	EXPECT_EQ(0, data_is(M("g"), SEED_A, SIZE_A, -1));
+	EXPECT_EQ(0, data_is(M("sub/h"), SEED_B, SIZE_B, -1));
 	/* The metadata layer's metadata */
 	ASSERT_EQ(0, lstat(M("f"), &st));
 	EXPECT_EQ(0100640, st.st_mode);
@@ -307,8 +212,8 @@ TEST_F(dd, image_reads_objects)
 	EXPECT_EQ(0100640, st.st_mode);
 	/* Again from the disk */
 	REMOUNT();
-	EXPECT_EQ(0, data_is(M("sub/h"), SEED_B, SIZE_B));
-	EXPECT_EQ(0, data_is(M("f"), SEED_A, SIZE_A));
+	EXPECT_EQ(0, data_is(M("sub/h"), SEED_B, SIZE_B, -1));
+	EXPECT_EQ(0, data_is(M("f"), SEED_A, SIZE_A, -1));
 }
 
 /* mmap reads the object too */
@@ -349,7 +254,7 @@ TEST_F(dd, data_layer_names_hidden)
 	EXPECT_EQ(-ENOENT, stat_err(M("onlydata")));
 	EXPECT_EQ(-ENOENT, stat_err(M("mc/obj")));
 	/* "f" in both: the metadata layer's, with the object's data */
-	EXPECT_EQ(0, data_is(M("f"), SEED_A, SIZE_A));
+	EXPECT_EQ(0, data_is(M("f"), SEED_A, SIZE_A, -1));
 	EXPECT_EQ(-ENOENT, open_err(M(OBJ_A)));
 }
 
@@ -392,7 +297,7 @@ TEST_F(dd, bad_objects_are_eio)
 			TH_LOG("open %s", names[i]);
 	}
 	/* The good ones next to them are not affected */
-	EXPECT_EQ(0, data_is(M("f"), SEED_A, SIZE_A));
+	EXPECT_EQ(0, data_is(M("f"), SEED_A, SIZE_A, -1));
 }
 
 /*
@@ -435,10 +340,10 @@ TEST_F(dd, second_data_layer)
 	ret = mount_data(RW->e.mnt, opts);
 	free(opts);
 	ASSERT_EQ(0, ret);
-	EXPECT_EQ(0, data_is(M("two"), SEED_B, SIZE_B));
-	EXPECT_EQ(0, data_is(M("f"), SEED_A, SIZE_A));
+	EXPECT_EQ(0, data_is(M("two"), SEED_B, SIZE_B, -1));
+	EXPECT_EQ(0, data_is(M("f"), SEED_A, SIZE_A, -1));
 	/* overlayfs takes the first layer's metacopy file (zeroes) */
-	EXPECT_EQ(OVERLAY ? 1 : 0, data_is(M("tometa"), SEED_B, SIZE_B));
+	EXPECT_EQ(OVERLAY ? 1 : 0, data_is(M("tometa"), SEED_B, SIZE_B, -1));
 	EXPECT_EQ(-ENOENT, stat_err(M("ob")));
 }
 
@@ -454,7 +359,7 @@ TEST_F(dd, upper_redirect_does_not_reach_data)
 	ASSERT_EQ(0, mkmeta(U("up"), SIZE_A, "/" OBJ_A));
 	MOUNT();
 	EXPECT_EQ(-EIO, stat_err(M("up")));
-	EXPECT_EQ(0, data_is(M("f"), SEED_A, SIZE_A));
+	EXPECT_EQ(0, data_is(M("f"), SEED_A, SIZE_A, -1));
 }
 
 /* ---- 4. options ------------------------------------------------------------ */
@@ -477,7 +382,7 @@ TEST_F(dd, datadir_add_fsconfig)
 				 (const char *const *)RW->e.layers, 1, p,
 				 variant->upper ? 6 : 4, self->log,
 				 sizeof(self->log))) TH_LOG("%s", self->log);
-	EXPECT_EQ(0, data_is(M("f"), SEED_A, SIZE_A));
+	EXPECT_EQ(0, data_is(M("f"), SEED_A, SIZE_A, -1));
 	EXPECT_EQ(-ENOENT, stat_err(M(OBJ_A)));
 	ASSERT_EQ(1, mountinfo_find(RW->e.mnt, &mi));
 	if (OVERLAY) {
@@ -501,7 +406,7 @@ TEST_F(dd, datadir_add_fsconfig)
 
 		ASSERT_NE(NULL, s);
 		EXPECT_EQ(0, mount_data(RW->e.mnt, s));
-		EXPECT_EQ(0, data_is(M("sub/h"), SEED_B, SIZE_B));
+		EXPECT_EQ(0, data_is(M("sub/h"), SEED_B, SIZE_B, -1));
 		EXPECT_EQ(-ENOENT, stat_err(M("onlydata")));
 		EXPECT_EQ(0, rw_umount(RW));
 	}
@@ -617,15 +522,15 @@ TEST_F(dd, chmod_copies_metadata_only)
 	EXPECT_EQ(SIZE_A, st.st_size);
 	EXPECT_GT(8, st.st_blocks);
 	EXPECT_EQ(0100600, lst_mode(M("f")));
-	EXPECT_EQ(0, data_is(M("f"), SEED_A, SIZE_A));
+	EXPECT_EQ(0, data_is(M("f"), SEED_A, SIZE_A, -1));
 	/* No redirect needed: the metadata layer's file has it */
 	EXPECT_EQ(-ENODATA, ERRNO_OF(lgetxattr(U("f"), OVL_REDIRECT_XATTR,
 					       NULL, 0)));
 	REMOUNT();
 	EXPECT_EQ(0100600, lst_mode(M("f")));
 	EXPECT_EQ(1000, lst_uid(M("f")));
-	EXPECT_EQ(0, data_is(M("f"), SEED_A, SIZE_A));
-	EXPECT_EQ(0, data_is(M("g"), SEED_A, SIZE_A));
+	EXPECT_EQ(0, data_is(M("f"), SEED_A, SIZE_A, -1));
+	EXPECT_EQ(0, data_is(M("g"), SEED_A, SIZE_A, -1));
 }
 
 TEST_F(dd, write_copies_object_up)
@@ -650,19 +555,19 @@ TEST_F(dd, write_copies_object_up)
 	EXPECT_FALSE(has_metacopy(U("sub/h")));
 	EXPECT_EQ(SIZE_B, lst_size(U("sub/h")));
 	/* The object is untouched; the union has the change */
-	EXPECT_EQ(0, data_is(DATA(OBJ_B), SEED_B, SIZE_B));
-	EXPECT_EQ(1, data_is(M("sub/h"), SEED_B, SIZE_B));
+	EXPECT_EQ(0, data_is(DATA(OBJ_B), SEED_B, SIZE_B, -1));
+	EXPECT_EQ(1, data_is(M("sub/h"), SEED_B, SIZE_B, -1));
 	/* A file never copied up still reads the object */
 	ASSERT_EQ(0, write_str(M("f"), "x", O_APPEND));
 	EXPECT_FALSE(has_metacopy(U("f")));
 	EXPECT_EQ(SIZE_A + 1, lst_size(M("f")));
-	EXPECT_EQ(0, data_is(M("g"), SEED_A, SIZE_A));
+	EXPECT_EQ(0, data_is(M("g"), SEED_A, SIZE_A, -1));
 	REMOUNT();
-	EXPECT_EQ(1, data_is(M("sub/h"), SEED_B, SIZE_B));
+	EXPECT_EQ(1, data_is(M("sub/h"), SEED_B, SIZE_B, -1));
 	EXPECT_EQ(3000, lst_uid(M("sub/h")));
 	EXPECT_EQ(SIZE_A + 1, lst_size(M("f")));
-	EXPECT_EQ(0, data_is(M("g"), SEED_A, SIZE_A));
-	EXPECT_EQ(0, data_is(DATA(OBJ_A), SEED_A, SIZE_A));
+	EXPECT_EQ(0, data_is(M("g"), SEED_A, SIZE_A, -1));
+	EXPECT_EQ(0, data_is(DATA(OBJ_A), SEED_A, SIZE_A, -1));
 }
 
 /* A renamed metacopy file keeps its object, also after a remount */
@@ -672,10 +577,10 @@ TEST_F(dd, rename_keeps_object)
 	if (!variant->upper)
 		return;
 	ASSERT_EQ(0, rename(M("sub/h"), M("moved")));
-	EXPECT_EQ(0, data_is(M("moved"), SEED_B, SIZE_B));
+	EXPECT_EQ(0, data_is(M("moved"), SEED_B, SIZE_B, -1));
 	EXPECT_EQ(-ENOENT, stat_err(M("sub/h")));
 	REMOUNT();
-	EXPECT_EQ(0, data_is(M("moved"), SEED_B, SIZE_B));
+	EXPECT_EQ(0, data_is(M("moved"), SEED_B, SIZE_B, -1));
 	EXPECT_EQ(0100640, lst_mode(M("moved")));
 }
 

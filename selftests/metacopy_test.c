@@ -31,11 +31,10 @@
  * Run with: make test T=metacopy_test
  */
 #include "kselftest_harness.h"
-#include "cowfs_rw.h"
+#include "metacopy_util.h"
 
 #include <sys/mman.h>
 
-#define OVL_METACOPY_XATTR	"trusted.overlay.metacopy"
 #define MB			(1024 * 1024)
 #define SEED_F			0x0001f00d
 #define SEED_X			0x0002f00d
@@ -44,168 +43,6 @@
 #define SEED_SECRET		0x5ec2e7
 
 /* ---- helpers ------------------------------------------------------------ */
-
-/* Create @path with @len bytes of fill_pattern(@seed) and mode 0644. */
-static int mkpat(const char *path, uint32_t seed, size_t len)
-{
-	unsigned char *buf = malloc(len ? len : 1);
-	int ret;
-
-	if (!buf)
-		return -ENOMEM;
-	fill_pattern(buf, len, seed);
-	ret = mkfile_data(path, buf, len, 0644);
-	free(buf);
-	return ret;
-}
-
-/*
- * Compare all of @path with @len bytes of fill_pattern(@seed), whose byte
- * at @poke (if >= 0) is replaced by its complement.  0 if the same, 1 if
- * not (size or bytes), -errno if @path cannot be read.
- */
-static int data_is(const char *path, uint32_t seed, size_t len, long poke)
-{
-	unsigned char *want = malloc(len + 1), *got = malloc(len + 1);
-	ssize_t n, total = 0;
-	int fd, ret;
-
-	if (!want || !got) {
-		free(want);
-		free(got);
-		return -ENOMEM;
-	}
-	fill_pattern(want, len, seed);
-	if (poke >= 0)
-		want[poke] = ~want[poke];
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		ret = -errno;
-		goto out;
-	}
-	/* One byte more than expected: a longer file differs */
-	while ((size_t)total < len + 1) {
-		n = read(fd, got + total, len + 1 - total);
-		if (n < 0) {
-			total = -errno;
-			break;
-		}
-		if (!n)
-			break;
-		total += n;
-	}
-	close(fd);
-	if (total < 0)
-		ret = (int)total;
-	else
-		ret = (size_t)total != len || memcmp(want, got, len) ? 1 : 0;
-out:
-	free(want);
-	free(got);
-	return ret;
-}
-
-/* Same as data_is() through the open descriptor @fd (pread from 0). */
-static int fd_data_is(int fd, uint32_t seed, size_t len, long poke)
-{
-	unsigned char *want = malloc(len + 1), *got = malloc(len + 1);
-	ssize_t n, total = 0;
-	int ret;
-
-	if (!want || !got) {
-		free(want);
-		free(got);
-		return -ENOMEM;
-	}
-	fill_pattern(want, len, seed);
-	if (poke >= 0)
-		want[poke] = ~want[poke];
-	while ((size_t)total < len + 1) {
-		n = pread(fd, got + total, len + 1 - total, total);
-		if (n < 0) {
-			total = -errno;
-			break;
-		}
-		if (!n)
-			break;
-		total += n;
-	}
-	if (total < 0)
-		ret = (int)total;
-	else
-		ret = (size_t)total != len || memcmp(want, got, len) ? 1 : 0;
-	free(want);
-	free(got);
-	return ret;
-}
-
-/* Complement byte @off of @path through a new O_RDWR descriptor. */
-static int poke_byte(const char *path, off_t off)
-{
-	unsigned char c;
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-	int ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (pread(fd, &c, 1, off) != 1) {
-		ret = -EIO;
-	} else {
-		c = ~c;
-		if (pwrite(fd, &c, 1, off) != 1)
-			ret = -errno;
-	}
-	close(fd);
-	return ret;
-}
-
-static int set_x(const char *path, const char *name, const void *v, size_t n)
-{
-	return lsetxattr(path, name, v, n, 0) ? -errno : 0;
-}
-
-static bool has_metacopy(const char *path)
-{
-	return lgetxattr(path, OVL_METACOPY_XATTR, NULL, 0) >= 0;
-}
-
-/* lgetxattr's size for trusted.overlay.metacopy, or -errno. */
-static ssize_t metacopy_len(const char *path)
-{
-	ssize_t n = lgetxattr(path, OVL_METACOPY_XATTR, NULL, 0);
-
-	return n < 0 ? -errno : n;
-}
-
-static struct stat lst(const char *path)
-{
-	struct stat st;
-
-	if (lstat(path, &st))
-		memset(&st, 0xff, sizeof(st));
-	return st;
-}
-
-/* -errno of open(@path, O_RDONLY) (closed again), 0 if it opened. */
-static int open_err(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	close(fd);
-	return 0;
-}
-
-static int set_mtime(const char *path, time_t t)
-{
-	struct timespec ts[2] = {
-		{ .tv_nsec = UTIME_OMIT },
-		{ .tv_sec = t },
-	};
-
-	return utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) ? -errno : 0;
-}
 
 /*
  * Mount @fstype on @mnt over @lowers (top first), with @upper and @work
@@ -234,13 +71,6 @@ static int mount_mc(const char *fstype, const char *mnt,
 	ret = mount("none", mnt, fstype, 0, opts) ? -errno : 0;
 	free(opts);
 	return ret;
-}
-
-static int want_fs(const char *fstype)
-{
-	if (!strcmp(fstype, "overlay"))
-		return have_overlay();
-	return fs_registered(fstype);
 }
 
 /* ---- the fixture: one union per variant ---------------------------------- */

@@ -18,13 +18,11 @@
  * Each case runs on overlayfs (the reference) and on cowfs.
  */
 #include "kselftest_harness.h"
-#include "cowfs_rw.h"
+#include "metacopy_util.h"
 
 #include <linux/fsverity.h>
 #include <sys/ioctl.h>
 
-#define METACOPY_XATTR	"trusted.overlay.metacopy"
-#define REDIRECT_XATTR	"trusted.overlay.redirect"
 #define OBJ_SIZE	(128 * 1024)
 
 /* overlayfs's struct ovl_metacopy */
@@ -89,46 +87,6 @@ static int measure(const char *path, struct metacopy *mc)
 	return 0;
 }
 
-static int mkobj(const char *path, uint32_t seed)
-{
-	unsigned char *buf = malloc(OBJ_SIZE);
-	int ret;
-
-	if (!buf)
-		return -ENOMEM;
-	fill_pattern(buf, OBJ_SIZE, seed);
-	ret = mkfile_data(path, buf, OBJ_SIZE, 0644);
-	free(buf);
-	return ret;
-}
-
-/* Does @path read as object @seed?  0 yes, 1 other data, -errno */
-static int obj_is(const char *path, uint32_t seed)
-{
-	unsigned char *want = malloc(OBJ_SIZE), *got = malloc(OBJ_SIZE + 1);
-	ssize_t n, total = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int ret = 1;
-
-	if (fd < 0) {
-		ret = -errno;
-		goto out;
-	}
-	while ((n = read(fd, got + total, OBJ_SIZE + 1 - total)) > 0)
-		total += n;
-	if (n < 0)
-		ret = -errno;
-	else if (want && got && total == OBJ_SIZE) {
-		fill_pattern(want, OBJ_SIZE, seed);
-		ret = memcmp(want, got, OBJ_SIZE) ? 1 : 0;
-	}
-	close(fd);
-out:
-	free(want);
-	free(got);
-	return ret;
-}
-
 /* A metacopy file @path of the object at @redirect, recording @mc */
 static int mkmeta(const char *path, const char *redirect,
 		  const struct metacopy *mc)
@@ -137,10 +95,11 @@ static int mkmeta(const char *path, const char *redirect,
 
 	if (!ret && truncate(path, OBJ_SIZE))
 		ret = -errno;
-	if (!ret && lsetxattr(path, METACOPY_XATTR, mc, mc ? mc->len : 0, 0))
-		ret = -errno;
-	if (!ret && lsetxattr(path, REDIRECT_XATTR, redirect, strlen(redirect),
+	if (!ret && lsetxattr(path, OVL_METACOPY_XATTR, mc, mc ? mc->len : 0,
 			      0))
+		ret = -errno;
+	if (!ret && lsetxattr(path, OVL_REDIRECT_XATTR, redirect,
+			      strlen(redirect), 0))
 		ret = -errno;
 	return ret;
 }
@@ -192,9 +151,9 @@ FIXTURE_SETUP(vt)
 			self->base));
 
 	/* The object store, fs-verity on but for "nov" */
-	ASSERT_EQ(0, mkobj(B("data/ab/obj1"), 1));
-	ASSERT_EQ(0, mkobj(B("data/ab/obj2"), 2));
-	ASSERT_EQ(0, mkobj(B("data/nov"), 3));
+	ASSERT_EQ(0, mkpat(B("data/ab/obj1"), 1, OBJ_SIZE));
+	ASSERT_EQ(0, mkpat(B("data/ab/obj2"), 2, OBJ_SIZE));
+	ASSERT_EQ(0, mkpat(B("data/nov"), 3, OBJ_SIZE));
 	ASSERT_EQ(0, enable_verity(B("data/ab/obj1")));
 	ASSERT_EQ(0, enable_verity(B("data/ab/obj2")));
 	ASSERT_EQ(0, measure(B("data/ab/obj1"), &self->obj1));
@@ -239,11 +198,11 @@ static int vmount(FIXTURE_DATA(vt) *self, const char *type, bool upper,
 TEST_F(vt, verity_on_checks_digests)
 {
 	ASSERT_EQ(0, vmount(self, variant->fstype, false, "verity=on"));
-	EXPECT_EQ(0, obj_is(M("good"), 1));
-	EXPECT_EQ(-EIO, obj_is(M("bad"), 2));
-	EXPECT_EQ(-EIO, obj_is(M("wrong"), 1));
-	EXPECT_EQ(-EIO, obj_is(M("noverity"), 3));
-	EXPECT_EQ(0, obj_is(M("nodigest"), 1));
+	EXPECT_EQ(0, data_is(M("good"), 1, OBJ_SIZE, -1));
+	EXPECT_EQ(-EIO, data_is(M("bad"), 2, OBJ_SIZE, -1));
+	EXPECT_EQ(-EIO, data_is(M("wrong"), 1, OBJ_SIZE, -1));
+	EXPECT_EQ(-EIO, data_is(M("noverity"), 3, OBJ_SIZE, -1));
+	EXPECT_EQ(0, data_is(M("nodigest"), 1, OBJ_SIZE, -1));
 	/* The metadata is there all the same */
 	EXPECT_EQ(0, access(M("bad"), F_OK));
 }
@@ -251,17 +210,17 @@ TEST_F(vt, verity_on_checks_digests)
 TEST_F(vt, verity_require_wants_a_digest)
 {
 	ASSERT_EQ(0, vmount(self, variant->fstype, false, "verity=require"));
-	EXPECT_EQ(0, obj_is(M("good"), 1));
-	EXPECT_EQ(-EIO, obj_is(M("nodigest"), 1));
-	EXPECT_EQ(-EIO, obj_is(M("bad"), 2));
+	EXPECT_EQ(0, data_is(M("good"), 1, OBJ_SIZE, -1));
+	EXPECT_EQ(-EIO, data_is(M("nodigest"), 1, OBJ_SIZE, -1));
+	EXPECT_EQ(-EIO, data_is(M("bad"), 2, OBJ_SIZE, -1));
 }
 
 TEST_F(vt, verity_off_checks_nothing)
 {
 	ASSERT_EQ(0, vmount(self, variant->fstype, false, "metacopy=on"));
-	EXPECT_EQ(0, obj_is(M("bad"), 2));
-	EXPECT_EQ(0, obj_is(M("wrong"), 1));
-	EXPECT_EQ(0, obj_is(M("noverity"), 3));
+	EXPECT_EQ(0, data_is(M("bad"), 2, OBJ_SIZE, -1));
+	EXPECT_EQ(0, data_is(M("wrong"), 1, OBJ_SIZE, -1));
+	EXPECT_EQ(0, data_is(M("noverity"), 3, OBJ_SIZE, -1));
 }
 
 TEST_F(vt, copy_up_records_the_digest)
@@ -274,31 +233,32 @@ TEST_F(vt, copy_up_records_the_digest)
 	ASSERT_EQ(0, chmod(M("ab/obj1"), 0600));
 	ASSERT_EQ(0, chmod(M("nov"), 0600));
 	ASSERT_EQ(0, chmod(M("good"), 0600));
-	n = lgetxattr(B("upper/ab/obj1"), METACOPY_XATTR, &got, sizeof(got));
+	n = lgetxattr(B("upper/ab/obj1"), OVL_METACOPY_XATTR, &got,
+		      sizeof(got));
 	ASSERT_EQ(36, n);
 	EXPECT_EQ(0, memcmp(&got, &self->obj1, 36));
 	/* No fs-verity on the data: an empty xattr, as without verity= */
-	EXPECT_EQ(0, lgetxattr(B("upper/nov"), METACOPY_XATTR, NULL, 0));
+	EXPECT_EQ(0, lgetxattr(B("upper/nov"), OVL_METACOPY_XATTR, NULL, 0));
 	/* Of a metacopy file: the digest of its data, checked first */
-	n = lgetxattr(B("upper/good"), METACOPY_XATTR, &got, sizeof(got));
+	n = lgetxattr(B("upper/good"), OVL_METACOPY_XATTR, &got, sizeof(got));
 	ASSERT_EQ(36, n);
 	EXPECT_EQ(0, memcmp(&got, &self->obj1, 36));
 	EXPECT_EQ(-EIO, ERRNO_OF(chmod(M("bad"), 0600)));
-	EXPECT_EQ(0, obj_is(M("ab/obj1"), 1));
-	EXPECT_EQ(0, obj_is(M("good"), 1));
+	EXPECT_EQ(0, data_is(M("ab/obj1"), 1, OBJ_SIZE, -1));
+	EXPECT_EQ(0, data_is(M("good"), 1, OBJ_SIZE, -1));
 
 	/* The other filesystem reads that upper with verity=require */
 	ASSERT_EQ(0, umount(B("m")));
 	ASSERT_EQ(0, vmount(self, variant->other, true, "verity=require"));
 	ASSERT_EQ(0, lstat(M("ab/obj1"), &st));
 	EXPECT_EQ(0100600, st.st_mode);
-	EXPECT_EQ(0, obj_is(M("ab/obj1"), 1));
-	EXPECT_EQ(0, obj_is(M("good"), 1));
+	EXPECT_EQ(0, data_is(M("ab/obj1"), 1, OBJ_SIZE, -1));
+	EXPECT_EQ(0, data_is(M("good"), 1, OBJ_SIZE, -1));
 	/* And a write copies the checked data up */
 	ASSERT_EQ(0, write_str(M("good"), "", O_APPEND));
-	EXPECT_EQ(-ENODATA, ERRNO_OF(lgetxattr(B("upper/good"), METACOPY_XATTR,
-					       NULL, 0)));
-	EXPECT_EQ(0, obj_is(B("upper/good"), 1));
+	EXPECT_EQ(-ENODATA, ERRNO_OF(lgetxattr(B("upper/good"),
+					       OVL_METACOPY_XATTR, NULL, 0)));
+	EXPECT_EQ(0, data_is(B("upper/good"), 1, OBJ_SIZE, -1));
 }
 
 TEST_F(vt, require_copies_up_whole_without_verity)
@@ -306,11 +266,12 @@ TEST_F(vt, require_copies_up_whole_without_verity)
 	ASSERT_EQ(0, vmount(self, variant->fstype, true, "verity=require"));
 	ASSERT_EQ(0, chmod(M("nov"), 0600));
 	ASSERT_EQ(0, chmod(M("ab/obj2"), 0600));
-	EXPECT_EQ(-ENODATA, ERRNO_OF(lgetxattr(B("upper/nov"), METACOPY_XATTR,
-					       NULL, 0)));
-	EXPECT_EQ(0, obj_is(B("upper/nov"), 3));
-	EXPECT_EQ(36, lgetxattr(B("upper/ab/obj2"), METACOPY_XATTR, NULL, 0));
-	EXPECT_EQ(0, obj_is(M("ab/obj2"), 2));
+	EXPECT_EQ(-ENODATA, ERRNO_OF(lgetxattr(B("upper/nov"),
+					       OVL_METACOPY_XATTR, NULL, 0)));
+	EXPECT_EQ(0, data_is(B("upper/nov"), 3, OBJ_SIZE, -1));
+	EXPECT_EQ(36, lgetxattr(B("upper/ab/obj2"), OVL_METACOPY_XATTR, NULL,
+				0));
+	EXPECT_EQ(0, data_is(M("ab/obj2"), 2, OBJ_SIZE, -1));
 }
 
 TEST_F(vt, options)
