@@ -366,7 +366,7 @@ static int store_object(struct build *b, int sfd, off_t size,
 	if (ioctl(fd, FS_IOC_ENABLE_VERITY, &arg) < 0) {
 		err = errno;
 		if (err == EOPNOTSUPP || err == ENOTTY)
-			error_msg("OBJECTS '%s' is on a filesystem without fs-verity: use ext4 made with -O verity (tune2fs -O verity)",
+			error_msg("OBJECTS '%s' is on a filesystem without fs-verity: use ext4 made with -O verity (tune2fs -O verity) on a kernel with CONFIG_FS_VERITY",
 				  msg_path(b->objects));
 		else
 			fail("cannot enable fs-verity on", tpath, err);
