@@ -59,6 +59,7 @@ static const struct cmd cowctl_cmds[] = {
 	{ "container",	cmd_container,	container_usage },
 	{ "driver",	cmd_driver,	driver_usage },
 	{ "config",	cmd_config,	config_usage },
+	{ "composefs",	cmd_composefs,	composefs_usage },
 	{ NULL, NULL, NULL },
 };
 

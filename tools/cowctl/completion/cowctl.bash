@@ -119,7 +119,7 @@ _cowctl()
 	local cur=${COMP_WORDS[COMP_CWORD]}
 	local prev=""
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local cmds="mount umount mount-helper ls info inspect volume events config help image container driver"
+	local cmds="mount umount mount-helper ls info inspect volume events config help image container driver composefs"
 	local i cmd=""
 
 	# The command is the first word that is not a global option.
@@ -207,6 +207,17 @@ _cowctl()
 		;;
 	i | in | inf | info)
 		COMPREPLY=($(compgen -W "-j --json -h --help" -- "$cur"))
+		;;
+	com | comp | compo | compos | compose | composef | composefs)
+		if [[ " ${COMP_WORDS[*]:1:COMP_CWORD-1} " == *" build "* ]]; then
+			if [[ $cur == -* ]]; then
+				COMPREPLY=($(compgen -W "-j --json -h --help" -- "$cur"))
+			else
+				_cowctl_dirs "$cur"
+			fi
+		else
+			COMPREPLY=($(compgen -W "build" -- "$cur"))
+		fi
 		;;
 	h | he | hel | help)
 		COMPREPLY=($(compgen -W "$cmds" -- "$cur"))

@@ -153,8 +153,8 @@ fi
 
 # --- help, version -----------------------------------------------------------
 
-cmds="mount umount ls info inspect volume events config help"
-subcmds="volume create|volume ls|volume inspect|volume rm|volume prune|config get|config set"
+cmds="mount umount ls info inspect volume events config help composefs"
+subcmds="volume create|volume ls|volume inspect|volume rm|volume prune|config get|config set|composefs build"
 
 expect 0 --help
 has out '^Usage: cowctl \[OPTIONS\] COMMAND' "--help synopsis"
@@ -245,6 +245,8 @@ expect 0 conf --help
 has out '^Usage: cowctl config' "'conf' is config"
 expect 0 c --help
 has out '^Usage: cowctl container' "'c' is still container"
+expect 0 com b --help
+has out '^Usage: cowctl composefs build' "'com b' is composefs build"
 
 # the man page and the bash completion know every command and long option
 man=$here/../man/cowctl.8
@@ -419,6 +421,26 @@ usage "events count without value" events --count
 
 usage "config without command" config
 usage "config get with an argument" config get extra
+usage "composefs without command" composefs
+has err 'missing composefs command' "composefs without command"
+usage "composefs build without OBJECTS" composefs build /a /b
+has err 'composefs build needs SRC, META and OBJECTS' "composefs build without OBJECTS"
+usage "composefs build with four paths" composefs build /a /b /c /d
+has err 'too many arguments' "composefs build with four paths"
+usage "composefs build unknown option" composefs build --frob /a /b /c
+has err "unknown option '--frob'" "composefs build unknown option"
+expect 1 composefs build "$tmp/nosrc" "$tmp/cfs-meta" "$tmp/cfs-obj"
+has err "^cowctl: cannot open SRC '.*/nosrc': No such file or directory$" "composefs build of a missing SRC"
+mkdir -p "$tmp/cfs-src" "$tmp/cfs-full"
+echo x >"$tmp/cfs-src/f"
+touch "$tmp/cfs-full/old"
+expect 1 composefs build "$tmp/cfs-src" "$tmp/cfs-full" "$tmp/cfs-obj"
+has err "^cowctl: META '.*/cfs-full' is not empty \(it has 'old'\): give an empty or absent directory$" "composefs build into a full META"
+[ ! -e "$tmp/cfs-obj" ] && ok || bad "composefs build into a full META made OBJECTS"
+if [ "$(stat -f -c %T "$tmp")" = tmpfs ]; then
+	expect 1 composefs build "$tmp/cfs-src" "$tmp/cfs-meta" "$tmp/cfs-obj"
+	has err "^cowctl: OBJECTS '.*/cfs-obj' is on a filesystem without fs-verity: use ext4 made with -O verity" "composefs build without fs-verity"
+fi
 usage "config set without --store" config set
 has err 'give --store DIR' "config set without --store"
 usage "config set relative store" config set --store rel
