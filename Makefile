@@ -35,7 +35,8 @@ phase = @printf '\n==> %s\n' "$(1)"
 
 .PHONY: all help deps ksrc module cowctl selftests clean distclean \
 	checkpatch check-wrappers w1 sparse test check demo shell kdir bench \
-	bench-quick bench-first-write bench-hotpath bench-rootless bench-metacopy
+	bench-quick bench-first-write bench-hotpath bench-rootless bench-metacopy \
+	bench-composefs
 
 all: module cowctl selftests
 
@@ -46,6 +47,7 @@ help:
 	@echo '         test check demo shell clean distclean stress bench bench-quick'
 	@echo '         bench-first-write bench-hotpath (HOTPATH_BASE=old.json)'
 	@echo '         bench-rootless bench-metacopy (METACOPY_ARGS=...)'
+	@echo '         bench-composefs (COMPOSEFS_ARGS=...)'
 	@echo '         fuzz-images (COUNT=1000 START=1 FSTYPE=cowfs|overlay)'
 	@echo '         install uninstall dkms-install dkms-uninstall dkms-check'
 	@echo '         debug-kernel debug-module check-debug (docs/debug-kernel.md)'
@@ -173,8 +175,9 @@ check-debug: debug-module cowctl selftests
 # '--drivers cowfs,zfs' to pick).  bench-quick: bench-results/quick/.
 # bench-first-write: cowfs against overlay2, first write (copy-up) only,
 # ext4 and xfs uppers, wall and instruction clocks (bench-results/first-write/).
-# bench and bench-quick also time the hot paths (bench-hotpath, below) and
-# metacopy (bench-metacopy, below).
+# bench and bench-quick also time the hot paths (bench-hotpath, below),
+# metacopy (bench-metacopy, below) and the composefs-style image
+# (bench-composefs, below).
 bench bench-quick: deps module cowctl
 	$(call phase,$@: storage drivers in a VM)
 	scripts/bench/run.sh $(if $(filter bench-quick,$@),--quick,--full) $(BENCH_ARGS)
@@ -209,6 +212,18 @@ METACOPY_ARGS ?=
 bench-metacopy: deps module
 	$(call phase,$@: metacopy of overlayfs and cowfs in a VM)
 	scripts/bench/run.sh --full --metacopy $(if $(METACOPY_ARGS),--metacopy-args '$(METACOPY_ARGS)')
+
+# bench-composefs: a composefs-style image ('cowctl composefs build' of a
+# 5,000-file tree) mounted with lowerdir=META::OBJECTS,metacopy=on,
+# verity=require, and the same tree as a plain lower layer, on overlayfs
+# and cowfs: mount, cold lstat of every entry, cold read of every file;
+# wall and instruction clocks (scripts/bench/composefs.py;
+# bench-results/composefs/, and its section of docs/benchmarks.md).
+# COMPOSEFS_ARGS: more arguments for composefs.py, e.g. '--rounds 4'.
+COMPOSEFS_ARGS ?=
+bench-composefs: deps module cowctl
+	$(call phase,$@: composefs-style image on overlayfs and cowfs in a VM)
+	scripts/bench/run.sh --full --composefs $(if $(COMPOSEFS_ARGS),--composefs-args '$(COMPOSEFS_ARGS)')
 
 # A real machine (as root).  'make install': cowctl into $(PREFIX)/sbin
 # with cowctl(8), cowfs(5) and the bash completion, and the default volume

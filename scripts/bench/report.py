@@ -10,6 +10,8 @@
   report.py --hotpath HOTPATH.json --outdir DIR [--docs ...]
   report.py --metacopy METACOPY.json [--metacopy-icount ...] --outdir DIR
             [--docs ...]
+  report.py --composefs COMPOSEFS.json [--composefs-icount ...] --outdir DIR
+            [--docs ...]
 
 Adds to every record its ratio to overlay2 and to 'direct' (the backing
 filesystem used directly) for the same workload and backing, writes them
@@ -18,9 +20,11 @@ DIR/*.png (gnuplot, pngcairo), and, with --docs, the page that shows them.
 The rootless containers (bench.py's rootless group) get a section of their
 own, with their ratio to overlayfs mounted in a user namespace.  The hot
 paths (hotpath.py) and metacopy (metacopy.py: chown -R, first writes and
-upper space with metacopy off and on) each get a section between markers,
-which make bench-hotpath and make bench-metacopy replace alone (the
-second and third forms).
+upper space with metacopy off and on) and the composefs-style image
+(composefs.py: mount, cold stat and read with verity=require, against a
+plain layer) each get a section between markers, which make
+bench-hotpath, make bench-metacopy and make bench-composefs replace alone
+(the second, third and fourth forms), each from its own results.
 """
 
 import argparse
@@ -880,6 +884,181 @@ def metacopy_only(a):
                     "the metacopy section")
 
 
+# ---- composefs-style image (scripts/bench/composefs.py) -------------------------
+
+CFS_CONFIGS = [("overlayfs", "plain"), ("cowfs", "plain"),
+               ("overlayfs", "composefs"), ("cowfs", "composefs")]
+CFS_BEGIN = "<!-- composefs: make bench-composefs replaces this section -->"
+CFS_END = "<!-- end of composefs -->"
+CFS_TIMES = {
+    "mount": "mount(2) of the union, cold",
+    "stat": "cold lstat of every entry ({entries:,}), with the walk",
+    "read": "cold read of every file ({files:,}, {mib} MiB), with the walk",
+    "read_mib_s": "that read's throughput",
+    "umount": "umount(2) of the union",
+}
+CFS_NOTE = """A composefs-style image as `cowctl composefs build SRC META OBJECTS`
+makes it: a metadata layer of sparse metacopy files whose redirect names
+their content's object, over a data-only layer holding each distinct
+content once with fs-verity, mounted read-only without an upper layer
+with `lowerdir=META::OBJECTS,metacopy=on,verity=require`: every open of a
+file looks its object up and checks its fs-verity digest, every read of
+the object is checked against its Merkle tree.  Against it, the same tree
+as a plain lower layer, `lowerdir=SRC:EMPTY` (overlayfs refuses a single
+lower layer without an upper one; EMPTY is an empty directory).
+`scripts/bench/composefs.py` makes a tree of {files:,} files of 1 KiB to
+256 KiB ({mib} MiB, {distinct:,} distinct contents: every tenth file a
+duplicate) in {dirs:,} directories, on an ext4 made with `-O verity` on a
+loop device on tmpfs, builds the image on the same ext4 (once per VM;
+the build row, one sample, informative: it writes and hashes every
+distinct content), and mounts it four ways: overlayfs (`mount -t
+overlay`) and cowfs (`mount -t cowfs`), each the plain layer and the
+composefs image, all by mount(2) with MS_RDONLY.  In each, every step
+from dropped caches (and the ext4 settled by a freeze and thaw): the
+mount; a walk of the union (os.walk) with an lstat of every entry; a
+walk reading every file to its end (256 KiB reads); the umount; untimed
+checks that the walks saw every entry, file and byte, and in the warm-up
+round that a sample of files reads back as the source.  A fresh mount
+each time; the four take turns in every round in the orders of a
+Williams square (one warm-up round not counted).  Medians [first–third
+quartile] of {rounds} rounds; the ratios are of the medians, above 1 is
+slower (for MiB/s: faster).
+{clocks}"""
+
+
+def cfs_index(data):
+    return {(r["driver"], r["params"]["layout"], r["workload"]): r
+            for r in data["records"]} if data else {}
+
+
+def cfs_statuses(data):
+    out = {}
+    for k, st in (data or {}).get("meta", {}).get("configs", {}).items():
+        fs, lay = k.split(" ", 1)
+        out[(fs, lay)] = st
+    return out
+
+
+def cfs_row(title, unit, clock, ix, statuses):
+    row = [ix.get(c) for c in CFS_CONFIGS]
+    cells = [mc_cell(r, statuses.get(c)) for r, c in zip(row, CFS_CONFIGS)]
+    v = {c: (r["value"] if r else None) for r, c in zip(row, CFS_CONFIGS)}
+    for a, b in ((("cowfs", "plain"), ("overlayfs", "plain")),
+                 (("cowfs", "composefs"), ("overlayfs", "composefs")),
+                 (("overlayfs", "composefs"), ("overlayfs", "plain")),
+                 (("cowfs", "composefs"), ("cowfs", "plain"))):
+        q = ratio(v[a], v[b])
+        cells.append(fmt(q) + "×" if q is not None else "–")
+    return f"| {title} | {unit} | {clock} | " + " | ".join(cells) + " |"
+
+
+def composefs_section(wall_path, icount_path):
+    """The composefs section (markdown) from composefs.py's JSON files of
+    the wall-clock run and of the instruction-clock run (either may be
+    missing); "" if there is neither."""
+    runs = [(clock, mc_load(path)) for clock, path in
+            (("icount", icount_path), ("wall", wall_path))]
+    runs = [(clock, d) for clock, d in runs if d]
+    if not runs:
+        return ""
+    idx = {clock: cfs_index(d) for clock, d in runs}
+    sts = {clock: cfs_statuses(d) for clock, d in runs}
+    any_rec = next((r for _, d in runs for r in d["records"]), None)
+    q = any_rec["params"] if any_rec else {}
+    nums = dict(files=q.get("files", 0), dirs=q.get("dirs", 0),
+                mib=q.get("mib", 0), distinct=q.get("distinct", 0))
+    nums["entries"] = nums["files"] + nums["dirs"] + 1
+
+    def ctx(clock):
+        d = dict(runs).get(clock)
+        if not d:
+            return None
+        m = d["meta"]
+        return (f"{m['profile']} run, {m['date']}, kernel {m['kernel']}, "
+                f"cowfs.ko of {m.get('git', '?')} (sha256 "
+                f"{m.get('cowfs_ko_sha256', '?')[:12]}), {m['seconds']} s "
+                f"in the guest")
+    ic = ("**icount**: a VM whose clock counts guest instructions "
+          f"(`scripts/vm --icount`, 1 ns each, idle time skipped; "
+          f"{ctx('icount')}): the work done." if ctx("icount") else
+          "No instruction-clock run was given.")
+    wl = (f"**wall**: the real clock of a VM like the bench's "
+          f"({ctx('wall')}), which under TCG swings by ±50% and more "
+          f"between identical runs; read it for its spread."
+          if ctx("wall") else "No wall-clock run was given.")
+    rounds = " and ".join(sorted({str(d["meta"]["params"]["rounds"])
+                                  for _, d in runs}))
+    note = textwrap.fill(CFS_NOTE.format(rounds=rounds,
+                                         clocks=ic + "  " + wl, **nums),
+                         width=74, break_long_words=False,
+                         break_on_hyphens=False)
+    out = ["### composefs-style image: mount, cold stat and read", "", note,
+           ""]
+    said = set()
+    for clock, _ in runs:
+        for c in CFS_CONFIGS:
+            st = sts[clock].get(c)
+            if st and st["status"] != "ok":
+                line = f"{c[0]} {c[1]}: {st['message']}"
+                if line in said:
+                    continue
+                said.add(line)
+                label = "" if st["status"] == "refused" else " " + st["status"]
+                out.append(f"* **{c[0]} {c[1]}{label}** ({clock} run): "
+                           f"{st['message']}")
+    if said:
+        out.append("")
+    head = ("| measure | unit | clock | overlayfs plain | cowfs plain | "
+            "overlayfs composefs | cowfs composefs | cowfs/overlayfs, plain "
+            "| cowfs/overlayfs, composefs | composefs/plain, overlayfs | "
+            "composefs/plain, cowfs |")
+    out += [head, "|---|---|---|" + "---|" * 8]
+    for w, t in CFS_TIMES.items():
+        for clock, _ in runs:
+            ix = {c: idx[clock].get(c + (w,)) for c in CFS_CONFIGS}
+            if not any(ix.values()):
+                continue
+            unit = next((r["unit"] for r in ix.values() if r), "ms")
+            out.append(cfs_row(t.format(**nums), unit, clock, ix,
+                               {c: st["status"] for c, st in
+                                sts[clock].items()}))
+    out.append("")
+    builds = [(clock, idx[clock].get(("cowctl", "composefs", "build")))
+              for clock, _ in runs]
+    builds = [(clock, r) for clock, r in builds if r]
+    if builds:
+        sm = builds[0][1]["params"].get("summary", {})
+        out.append(
+            "The build (`cowctl composefs build`, once per VM, from dropped "
+            "caches; "
+            f"{sm.get('objects_new', '?'):,} objects written, "
+            f"{sm.get('objects_reused', '?'):,} reused, "
+            f"{sm.get('bytes_new', 0) / (1 << 20):.1f} MiB): "
+            + ", ".join(f"{fmt(r['value'] / 1e3)} s ({clock})"
+                        for clock, r in builds) + ".")
+        out.append("")
+    return "\n".join(out)
+
+
+def cfs_docs_block(md):
+    return f"{CFS_BEGIN}\n{md}{CFS_END}\n\n"
+
+
+def composefs_only(a):
+    """report.py --composefs FILE [--composefs-icount FILE] without
+    bench.py's results (make bench-composefs): DIR/latest.md is the
+    composefs section alone, and with --docs it replaces that section of
+    the page."""
+    os.makedirs(a.outdir, exist_ok=True)
+    md = composefs_section(a.composefs, a.composefs_icount)
+    with open(os.path.join(a.outdir, "latest.md"), "w") as f:
+        f.write(md)
+    print(md)
+    if a.docs:
+        splice_docs(a.docs, CFS_BEGIN, CFS_END, cfs_docs_block(md),
+                    "the composefs section")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("results", nargs="?",
@@ -899,18 +1078,23 @@ def main():
                     "metacopy section (issue 15)")
     ap.add_argument("--metacopy-icount", help="metacopy.py JSON, "
                     "instruction clock")
+    ap.add_argument("--composefs", help="composefs.py JSON, wall clock: the "
+                    "composefs-style image section")
+    ap.add_argument("--composefs-icount", help="composefs.py JSON, "
+                    "instruction clock")
     a = ap.parse_args()
     if not a.results:
         mc = a.metacopy or a.metacopy_icount
-        if not a.hotpath and not mc:
-            ap.error("give bench.py's results, --hotpath, --metacopy, "
-                     "or them together")
-        if a.hotpath and mc:
-            ap.error("without bench.py's results: --hotpath or --metacopy")
+        cfs = a.composefs or a.composefs_icount
+        if sum(map(bool, (a.hotpath, mc, cfs))) != 1:
+            ap.error("without bench.py's results: one of --hotpath, "
+                     "--metacopy, --composefs")
         if a.hotpath:
             hotpath_only(a)
-        else:
+        elif mc:
             metacopy_only(a)
+        else:
+            composefs_only(a)
         return
 
     with open(a.results) as f:
@@ -1000,6 +1184,9 @@ def main():
     mc_md = metacopy_section(a.metacopy, a.metacopy_icount)
     if mc_md:
         parts += [mc_md]
+    cfs_md = composefs_section(a.composefs, a.composefs_icount)
+    if cfs_md:
+        parts += [cfs_md]
     md = "\n".join(parts)
     with open(os.path.join(outdir, "latest.md"), "w") as f:
         f.write(md)
@@ -1011,6 +1198,8 @@ def main():
         md_docs = md.replace(hot_md, hot_block) if hot_block else md
         if mc_md:
             md_docs = md_docs.replace(mc_md, mc_docs_block(mc_md))
+        if cfs_md:
+            md_docs = md_docs.replace(cfs_md, cfs_docs_block(cfs_md))
         page = f"""# Storage driver benchmarks
 
 `make bench` (full) and `make bench-quick` run `scripts/bench/bench.py` in
@@ -1060,6 +1249,14 @@ How to read it:
   `metacopy=off` and `=on`, taking turns; the section at the end, with
   both clocks.  `make bench-metacopy` repeats just that comparison
   (`bench-results/metacopy/latest.md`) and rewrites its section here.
+* composefs-style image: `cowctl composefs build` of a 5,000-file tree,
+  mounted with `lowerdir=META::OBJECTS,metacopy=on,verity=require` and,
+  as the baseline, the same tree as a plain lower layer, on overlayfs and
+  cowfs, taking turns: the mount, a cold `lstat` of every entry and a
+  cold read of every file (each open checks its object's fs-verity
+  digest); the section at the end, with both clocks.  `make
+  bench-composefs` repeats just that comparison
+  (`bench-results/composefs/latest.md`) and rewrites its section here.
 
 ## Latest run
 

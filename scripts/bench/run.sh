@@ -7,13 +7,16 @@
 # --icount), then the hot paths of cowfs, overlayfs and direct in such a
 # VM (scripts/bench/hotpath.py, issue 14), then the rootless containers
 # once more in such a VM, then metacopy (scripts/bench/metacopy.py, issue
-# 15) in a VM with each clock, then make the table, the plots and
-# docs/benchmarks.md on the host with scripts/bench/report.py.
+# 15) in a VM with each clock, then the mount and cold reads of a
+# composefs-style image (scripts/bench/composefs.py) in a VM with each
+# clock, then make the table, the plots and docs/benchmarks.md on the host
+# with scripts/bench/report.py.
 #
 #   scripts/bench/run.sh --full | --quick
-#                        [--first-write | --hotpath | --rootless | --metacopy]
+#                        [--first-write | --hotpath | --rootless | --metacopy
+#                         | --composefs]
 #                        [--drivers a,b] [--mem MB] [--hotpath-base JSON]
-#                        [--metacopy-args 'ARGS']
+#                        [--metacopy-args 'ARGS'] [--composefs-args 'ARGS']
 #
 # --first-write: only the first-write comparison of cowfs and overlay2
 # (ext4 and xfs uppers, both clocks): make bench-first-write.
@@ -26,16 +29,23 @@
 # space; overlayfs and cowfs, metacopy off and on; both clocks): make
 # bench-metacopy.  --metacopy-args: more arguments for metacopy.py, e.g.
 # '--files 1000 --rounds 2' (see metacopy.py --help).
+# --composefs: only the composefs-style image (mount, cold stat and read of
+# every file; overlayfs and cowfs, the image with verity=require and the
+# same tree as a plain layer; both clocks): make bench-composefs.
+# --composefs-args: more arguments for composefs.py (see its --help).
 # Output:
 #   full:   bench-results/latest.json, first_write_icount.json,
 #           hotpath_icount.json, rootless_icount.json, metacopy.json,
-#           metacopy_icount.json, latest.md, *.png; docs/benchmarks.md
+#           metacopy_icount.json, composefs.json, composefs_icount.json,
+#           latest.md, *.png; docs/benchmarks.md
 #   quick:  bench-results/quick/...
 #   --first-write: bench-results/first-write/...
 #   --hotpath: bench-results/hotpath/..., and (full) its section of
 #           docs/benchmarks.md
 #   --rootless: bench-results/rootless/...
 #   --metacopy: bench-results/metacopy/..., and (full) its section of
+#           docs/benchmarks.md
+#   --composefs: bench-results/composefs/..., and (full) its section of
 #           docs/benchmarks.md
 # The guest console (progress) streams to stdout.
 set -euo pipefail
@@ -50,6 +60,8 @@ hot_base=
 rl_only=0
 mc_only=0
 mc_args=()
+cfs_only=0
+cfs_args=()
 mem=${BENCH_MEM:-4096}
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -61,9 +73,11 @@ while [ $# -gt 0 ]; do
 	--rootless) rl_only=1; shift ;;
 	--metacopy) mc_only=1; shift ;;
 	--metacopy-args) read -r -a more <<<"$2"; mc_args+=("${more[@]}"); shift 2 ;;
+	--composefs) cfs_only=1; shift ;;
+	--composefs-args) read -r -a more <<<"$2"; cfs_args+=("${more[@]}"); shift 2 ;;
 	--drivers) drivers=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
-	-h | --help) sed -n '3,39s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,50s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
 	esac
 done
@@ -96,6 +110,12 @@ if [ "$mc_only" = 1 ]; then
 		{ echo "run.sh: one of --first-write, --hotpath, --rootless, --metacopy" >&2; exit 2; }
 	out=bench-results/metacopy
 	[ -n "$drivers" ] && { echo "run.sh: --metacopy measures overlayfs and cowfs alone; no --drivers" >&2; exit 2; }
+fi
+if [ "$cfs_only" = 1 ]; then
+	{ [ "$fw_only" = 1 ] || [ "$hot_only" = 1 ] || [ "$rl_only" = 1 ] || [ "$mc_only" = 1 ]; } &&
+		{ echo "run.sh: one of --first-write, --hotpath, --rootless, --metacopy, --composefs" >&2; exit 2; }
+	out=bench-results/composefs
+	[ -n "$drivers" ] && { echo "run.sh: --composefs measures overlayfs and cowfs alone; no --drivers" >&2; exit 2; }
 fi
 mkdir -p "$out"
 
@@ -150,6 +170,51 @@ metacopy_vm() {
 	rm -f "$mstamp"
 	return "$mrc"
 }
+
+# composefs.py in a VM with the real clock and in one whose clock counts
+# instructions, into $out/composefs.json and $out/composefs_icount.json;
+# cfs=(report.py's arguments for those it wrote).  Fails as metacopy_vm.
+cfs=()
+composefs_vm() {
+	local cstamp crc=0 clock f vmargs cargs=()
+	[ "$mode" = quick ] && cargs+=(--quick)
+	cargs+=("${cfs_args[@]}")
+	cstamp=$(mktemp)
+	for clock in wall icount; do
+		if [ "$clock" = icount ]; then
+			f=$out/composefs_icount.json vmargs=(--icount)
+		else
+			f=$out/composefs.json vmargs=()
+		fi
+		echo "run.sh: composefs-style image on overlayfs and cowfs, guest clock $clock"
+		scripts/vm "${vmargs[@]}" --mem "$mem" --timeout "$tmo" -- \
+			python3 scripts/bench/composefs.py \
+			--out "$f" --clock "$clock" "${cargs[@]}" || crc=$?
+		if [ "$f" -nt "$cstamp" ]; then
+			if [ "$clock" = icount ]; then
+				cfs+=(--composefs-icount "$f")
+			else
+				cfs+=(--composefs "$f")
+			fi
+		else
+			echo "run.sh: the $clock VM wrote no $f" >&2
+			crc=1
+		fi
+	done
+	rm -f "$cstamp"
+	return "$crc"
+}
+
+if [ "$cfs_only" = 1 ]; then
+	rc=0
+	composefs_vm || rc=1
+	[ ${#cfs[@]} -gt 0 ] || exit 1
+	report=(python3 scripts/bench/report.py "${cfs[@]}" --outdir "$out")
+	[ "$mode" = full ] && report+=(--docs docs/benchmarks.md)
+	"${report[@]}"
+	echo "run.sh: composefs done: $out/latest.md"
+	exit "$rc"
+fi
 
 if [ "$mc_only" = 1 ]; then
 	rc=0
@@ -246,10 +311,12 @@ fi
 if [ "$fw_only" = 0 ] && [ "$rl_only" = 0 ] &&
 	[[ $dl == *,cowfs,* && $dl == *,overlay2,* ]]; then
 	metacopy_vm || rc=1
+	composefs_vm || rc=1
 fi
 
 report=(python3 scripts/bench/report.py "$out/latest.json" --outdir "$out"
-	--wall "$vm_s" "${icount[@]}" "${hot[@]}" "${rl_icount[@]}" "${mc[@]}")
+	--wall "$vm_s" "${icount[@]}" "${hot[@]}" "${rl_icount[@]}" "${mc[@]}"
+	"${cfs[@]}")
 [ "$mode" = full ] && [ "$fw_only" = 0 ] && [ "$rl_only" = 0 ] &&
 	report+=(--docs docs/benchmarks.md)
 "${report[@]}"
