@@ -776,25 +776,9 @@ def mc_statuses(data):
     return out
 
 
-def metacopy_section(wall_path, icount_path):
-    """The metacopy section (markdown) from metacopy.py's JSON files of
-    the wall-clock run and of the instruction-clock run (either may be
-    missing); "" if there is neither."""
-    runs = [(clock, mc_load(path)) for clock, path in
-            (("icount", icount_path), ("wall", wall_path))]
-    runs = [(clock, d) for clock, d in runs if d]
-    if not runs:
-        return ""
-    idx = {clock: mc_index(d) for clock, d in runs}
-    sts = {clock: mc_statuses(d) for clock, d in runs}
-    meta0 = runs[0][1]["meta"]
-    p = meta0["params"]
-    any_rec = next((r for _, d in runs for r in d["records"]), None)
-    nums = dict(files=p["files"], big=p["big"],
-                writes=any_rec["params"]["writes"] if any_rec else p["writes"],
-                dirs=any_rec["params"]["dirs"] if any_rec else p["dirs"])
-    nums["nw"] = nums["writes"] + nums["big"]
-
+def runs_text(runs):
+    """For a section's note: the rounds of its (clock, data) @runs, and a
+    sentence on each clock with what its run measured."""
     def ctx(clock):
         d = dict(runs).get(clock)
         if not d:
@@ -814,8 +798,31 @@ def metacopy_section(wall_path, icount_path):
           if ctx("wall") else "No wall-clock run was given.")
     rounds = " and ".join(sorted({str(d["meta"]["params"]["rounds"])
                                   for _, d in runs}))
-    note = textwrap.fill(MC_NOTE.format(rounds=rounds,
-                                        clocks=ic + "  " + wl, **nums),
+    return rounds, ic + "  " + wl
+
+
+def metacopy_section(wall_path, icount_path):
+    """The metacopy section (markdown) from metacopy.py's JSON files of
+    the wall-clock run and of the instruction-clock run (either may be
+    missing); "" if there is neither."""
+    runs = [(clock, mc_load(path)) for clock, path in
+            (("icount", icount_path), ("wall", wall_path))]
+    runs = [(clock, d) for clock, d in runs if d]
+    if not runs:
+        return ""
+    idx = {clock: mc_index(d) for clock, d in runs}
+    sts = {clock: mc_statuses(d) for clock, d in runs}
+    meta0 = runs[0][1]["meta"]
+    p = meta0["params"]
+    any_rec = next((r for _, d in runs for r in d["records"]), None)
+    nums = dict(files=p["files"], big=p["big"],
+                writes=any_rec["params"]["writes"] if any_rec else p["writes"],
+                dirs=any_rec["params"]["dirs"] if any_rec else p["dirs"])
+    nums["nw"] = nums["writes"] + nums["big"]
+
+    rounds, clocks = runs_text(runs)
+    note = textwrap.fill(MC_NOTE.format(rounds=rounds, clocks=clocks,
+                                        **nums),
                          width=74, break_long_words=False,
                          break_on_hyphens=False)
     out = ["### metacopy: chown -R of an image, then first writes", "", note,
@@ -969,27 +976,9 @@ def composefs_section(wall_path, icount_path):
                 mib=q.get("mib", 0), distinct=q.get("distinct", 0))
     nums["entries"] = nums["files"] + nums["dirs"] + 1
 
-    def ctx(clock):
-        d = dict(runs).get(clock)
-        if not d:
-            return None
-        m = d["meta"]
-        return (f"{m['profile']} run, {m['date']}, kernel {m['kernel']}, "
-                f"cowfs.ko of {m.get('git', '?')} (sha256 "
-                f"{m.get('cowfs_ko_sha256', '?')[:12]}), {m['seconds']} s "
-                f"in the guest")
-    ic = ("**icount**: a VM whose clock counts guest instructions "
-          f"(`scripts/vm --icount`, 1 ns each, idle time skipped; "
-          f"{ctx('icount')}): the work done." if ctx("icount") else
-          "No instruction-clock run was given.")
-    wl = (f"**wall**: the real clock of a VM like the bench's "
-          f"({ctx('wall')}), which under TCG swings by ±50% and more "
-          f"between identical runs; read it for its spread."
-          if ctx("wall") else "No wall-clock run was given.")
-    rounds = " and ".join(sorted({str(d["meta"]["params"]["rounds"])
-                                  for _, d in runs}))
-    note = textwrap.fill(CFS_NOTE.format(rounds=rounds,
-                                         clocks=ic + "  " + wl, **nums),
+    rounds, clocks = runs_text(runs)
+    note = textwrap.fill(CFS_NOTE.format(rounds=rounds, clocks=clocks,
+                                         **nums),
                          width=74, break_long_words=False,
                          break_on_hyphens=False)
     out = ["### composefs-style image: mount, cold stat and read", "", note,

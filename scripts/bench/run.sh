@@ -135,74 +135,53 @@ hotpath_vm() {
 	rm -f "$hstamp"
 	return "$hrc"
 }
-# metacopy.py in a VM with the real clock and in one whose clock counts
-# instructions, into $out/metacopy.json and $out/metacopy_icount.json;
-# mc=(report.py's arguments for those it wrote).  Fails if either VM
-# failed (a configuration whose mount is refused is no failure) or wrote
-# nothing.
-mc=()
-metacopy_vm() {
-	local mstamp mrc=0 clock f vmargs margs=()
-	[ "$mode" = quick ] && margs+=(--quick)
-	margs+=("${mc_args[@]}")
-	mstamp=$(mktemp)
+# scripts/bench/NAME.py in a VM with the real clock and in one whose clock
+# counts instructions, into $out/NAME.json and $out/NAME_icount.json, with
+# ARGS; appends report.py's arguments for those it wrote (--NAME F,
+# --NAME-icount F) to the array named DEST.  Fails if either VM failed (a
+# configuration whose mount is refused is no failure) or wrote nothing.
+# Usage: two_clocks_vm NAME WHAT DEST [ARGS...]
+two_clocks_vm() {
+	local name=$1 what=$2 stamp rc=0 clock f opt vmargs args=()
+	local -n dest=$3
+	shift 3
+	[ "$mode" = quick ] && args+=(--quick)
+	args+=("$@")
+	stamp=$(mktemp)
 	for clock in wall icount; do
 		if [ "$clock" = icount ]; then
-			f=$out/metacopy_icount.json vmargs=(--icount)
+			f=$out/${name}_icount.json opt=--$name-icount vmargs=(--icount)
 		else
-			f=$out/metacopy.json vmargs=()
+			f=$out/$name.json opt=--$name vmargs=()
 		fi
-		echo "run.sh: metacopy of overlayfs and cowfs, guest clock $clock"
+		echo "run.sh: $what, guest clock $clock"
 		scripts/vm "${vmargs[@]}" --mem "$mem" --timeout "$tmo" -- \
-			python3 scripts/bench/metacopy.py \
-			--out "$f" --clock "$clock" "${margs[@]}" || mrc=$?
-		if [ "$f" -nt "$mstamp" ]; then
-			if [ "$clock" = icount ]; then
-				mc+=(--metacopy-icount "$f")
-			else
-				mc+=(--metacopy "$f")
-			fi
+			python3 "scripts/bench/$name.py" \
+			--out "$f" --clock "$clock" "${args[@]}" || rc=$?
+		if [ "$f" -nt "$stamp" ]; then
+			dest+=("$opt" "$f")
 		else
 			echo "run.sh: the $clock VM wrote no $f" >&2
-			mrc=1
+			rc=1
 		fi
 	done
-	rm -f "$mstamp"
-	return "$mrc"
+	rm -f "$stamp"
+	return "$rc"
 }
 
-# composefs.py in a VM with the real clock and in one whose clock counts
-# instructions, into $out/composefs.json and $out/composefs_icount.json;
-# cfs=(report.py's arguments for those it wrote).  Fails as metacopy_vm.
+# metacopy.py and composefs.py on both clocks; mc=() and cfs=() collect
+# report.py's arguments for what they wrote
+mc=()
+metacopy_vm() {
+	two_clocks_vm metacopy "metacopy of overlayfs and cowfs" mc \
+		"${mc_args[@]}"
+}
+
 cfs=()
 composefs_vm() {
-	local cstamp crc=0 clock f vmargs cargs=()
-	[ "$mode" = quick ] && cargs+=(--quick)
-	cargs+=("${cfs_args[@]}")
-	cstamp=$(mktemp)
-	for clock in wall icount; do
-		if [ "$clock" = icount ]; then
-			f=$out/composefs_icount.json vmargs=(--icount)
-		else
-			f=$out/composefs.json vmargs=()
-		fi
-		echo "run.sh: composefs-style image on overlayfs and cowfs, guest clock $clock"
-		scripts/vm "${vmargs[@]}" --mem "$mem" --timeout "$tmo" -- \
-			python3 scripts/bench/composefs.py \
-			--out "$f" --clock "$clock" "${cargs[@]}" || crc=$?
-		if [ "$f" -nt "$cstamp" ]; then
-			if [ "$clock" = icount ]; then
-				cfs+=(--composefs-icount "$f")
-			else
-				cfs+=(--composefs "$f")
-			fi
-		else
-			echo "run.sh: the $clock VM wrote no $f" >&2
-			crc=1
-		fi
-	done
-	rm -f "$cstamp"
-	return "$crc"
+	two_clocks_vm composefs \
+		"composefs-style image on overlayfs and cowfs" cfs \
+		"${cfs_args[@]}"
 }
 
 if [ "$cfs_only" = 1 ]; then
