@@ -872,23 +872,23 @@ def metacopy_section(wall_path, icount_path):
     return "\n".join(out)
 
 
-def mc_docs_block(md):
-    return f"{MC_BEGIN}\n{md}{MC_END}\n\n"
+def docs_block(begin, end, md):
+    """Section @md between its markers, as docs/benchmarks.md holds it"""
+    return f"{begin}\n{md}{end}\n\n"
 
 
-def metacopy_only(a):
-    """report.py --metacopy FILE [--metacopy-icount FILE] without
-    bench.py's results (make bench-metacopy): DIR/latest.md is the
-    metacopy section alone, and with --docs it replaces that section of
-    the page."""
+def section_only(a, md, begin, end, what):
+    """A section of its own (report.py --metacopy FILE or --composefs
+    FILE, without bench.py's results: make bench-metacopy,
+    bench-composefs): DIR/latest.md is section @md alone, and with --docs
+    it replaces the page's part between @begin and @end."""
     os.makedirs(a.outdir, exist_ok=True)
-    md = metacopy_section(a.metacopy, a.metacopy_icount)
     with open(os.path.join(a.outdir, "latest.md"), "w") as f:
         f.write(md)
     print(md)
     if a.docs:
-        splice_docs(a.docs, MC_BEGIN, MC_END, mc_docs_block(md),
-                    "the metacopy section")
+        splice_docs(a.docs, begin, end, docs_block(begin, end, md),
+                    f"the {what} section")
 
 
 # ---- composefs-style image (scripts/bench/composefs.py) -------------------------
@@ -1029,24 +1029,6 @@ def composefs_section(wall_path, icount_path):
     return "\n".join(out)
 
 
-def cfs_docs_block(md):
-    return f"{CFS_BEGIN}\n{md}{CFS_END}\n\n"
-
-
-def composefs_only(a):
-    """report.py --composefs FILE [--composefs-icount FILE] without
-    bench.py's results (make bench-composefs): DIR/latest.md is the
-    composefs section alone, and with --docs it replaces that section of
-    the page."""
-    os.makedirs(a.outdir, exist_ok=True)
-    md = composefs_section(a.composefs, a.composefs_icount)
-    with open(os.path.join(a.outdir, "latest.md"), "w") as f:
-        f.write(md)
-    print(md)
-    if a.docs:
-        splice_docs(a.docs, CFS_BEGIN, CFS_END, cfs_docs_block(md),
-                    "the composefs section")
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -1081,9 +1063,12 @@ def main():
         if a.hotpath:
             hotpath_only(a)
         elif mc:
-            metacopy_only(a)
+            section_only(a, metacopy_section(a.metacopy, a.metacopy_icount),
+                         MC_BEGIN, MC_END, "metacopy")
         else:
-            composefs_only(a)
+            section_only(a, composefs_section(a.composefs,
+                                              a.composefs_icount),
+                         CFS_BEGIN, CFS_END, "composefs")
         return
 
     with open(a.results) as f:
@@ -1186,9 +1171,9 @@ def main():
         imgs = "\n\n".join(f"![{p[:-4]}]({rel}/{p})" for p in plots)
         md_docs = md.replace(hot_md, hot_block) if hot_block else md
         if mc_md:
-            md_docs = md_docs.replace(mc_md, mc_docs_block(mc_md))
+            md_docs = md_docs.replace(mc_md, docs_block(MC_BEGIN, MC_END, mc_md))
         if cfs_md:
-            md_docs = md_docs.replace(cfs_md, cfs_docs_block(cfs_md))
+            md_docs = md_docs.replace(cfs_md, docs_block(CFS_BEGIN, CFS_END, cfs_md))
         page = f"""# Storage driver benchmarks
 
 `make bench` (full) and `make bench-quick` run `scripts/bench/bench.py` in
