@@ -44,6 +44,8 @@
 #else
 #define COWFS_FH_FLAG_CPU_ENDIAN	BIT(0)
 #endif
+/* The handle is of an upper object (the index directory's "upper") */
+#define COWFS_FH_FLAG_PATH_UPPER	BIT(2)
 
 struct cowfs_fb {
 	u8 version;
@@ -55,10 +57,13 @@ struct cowfs_fb {
 	u32 fid[];
 } __packed;
 
-/* Encode @lower as an origin; NULL when its file system cannot. */
-static struct cowfs_fb *cowfs_encode_origin(struct dentry *lower, int *len)
+/*
+ * Encode real object @real in overlayfs's format: as an origin, or with
+ * @upper as an upper object.  NULL when its file system cannot.
+ */
+void *cowfs_encode_fh(struct dentry *real, bool upper, int *len)
 {
-	struct inode *inode = d_inode(lower);
+	struct inode *inode = d_inode(real);
 	int dwords = MAX_HANDLE_SZ >> 2;
 	struct cowfs_fb *fb;
 	int type;
@@ -81,6 +86,8 @@ static struct cowfs_fb *cowfs_encode_origin(struct dentry *lower, int *len)
 	fb->version = COWFS_FH_VERSION;
 	fb->magic = COWFS_FH_MAGIC;
 	fb->flags = COWFS_FH_FLAG_CPU_ENDIAN;
+	if (upper)
+		fb->flags |= COWFS_FH_FLAG_PATH_UPPER;
 	fb->type = type;
 	fb->len = sizeof(*fb) + dwords * 4;
 	uuid_copy(&fb->uuid, &inode->i_sb->s_uuid);
@@ -118,6 +125,17 @@ void *cowfs_get_origin(const struct cowfs_layer *layer, struct dentry *upper,
 	return buf;
 }
 
+/* Is @fh, @len bytes, an origin in overlayfs's format, as we write it? */
+bool cowfs_fh_valid(const void *fh, int len)
+{
+	const struct cowfs_fb *fb = fh;
+
+	return len > (int)sizeof(*fb) && fb->version == COWFS_FH_VERSION &&
+	       fb->magic == COWFS_FH_MAGIC && fb->len == len &&
+	       fb->flags == COWFS_FH_FLAG_CPU_ENDIAN &&
+	       !((len - sizeof(*fb)) % 4);
+}
+
 /* Any non-directory will do: the file handle says which file it is. */
 static int cowfs_acceptable(void *ctx, struct dentry *dentry)
 {
@@ -141,9 +159,7 @@ struct dentry *cowfs_decode_origin(struct cowfs_fs *ofs, const void *origin,
 	 */
 	if (ofs->config.userxattr)
 		return NULL;
-	if (len <= (int)sizeof(*fb) || fb->version != COWFS_FH_VERSION ||
-	    fb->magic != COWFS_FH_MAGIC || fb->len != len ||
-	    fb->flags != COWFS_FH_FLAG_CPU_ENDIAN || (len - sizeof(*fb)) % 4)
+	if (!cowfs_fh_valid(origin, len))
 		return NULL;
 
 	/* Not in data-only layers, as overlayfs's ovl_check_origin_fh() */
@@ -174,7 +190,7 @@ bool cowfs_origin_matches(struct cowfs_fs *ofs, struct dentry *lower,
 	int fblen;
 	bool match;
 
-	fb = cowfs_encode_origin(lower, &fblen);
+	fb = cowfs_encode_fh(lower, false, &fblen);
 	if (IS_ERR_OR_NULL(fb))
 		return false;
 	match = fblen == len && !memcmp(fb, origin, len);
@@ -462,7 +478,7 @@ static int cowfs_copy_metadata(struct cowfs_fs *ofs,
 		return err;
 
 	if (!S_ISDIR(stat->mode)) {
-		fb = cowfs_encode_origin(lowerpath->dentry, &len);
+		fb = cowfs_encode_fh(lowerpath->dentry, false, &len);
 		if (IS_ERR(fb))
 			return PTR_ERR(fb);
 		if (fb) {
@@ -548,10 +564,14 @@ static int cowfs_sync_temp(struct cowfs_fs *ofs, struct dentry *temp)
 	return cowfs_fsync_path(&path, 0, LLONG_MAX, 0);
 }
 
-/* Rename the finished temporary object to @name in @upperdir. */
+/*
+ * Rename the finished temporary object to @name in @upperdir (the index
+ * directory for an indexed one), and make it @inode's upper object, with
+ * @iflags (COWFS_I_METACOPY, COWFS_I_INDEX) set first.
+ */
 static int cowfs_install_temp(struct cowfs_fs *ofs, struct inode *inode,
 			      struct dentry *temp, struct dentry *upperdir,
-			      const struct qstr *name, bool metacopy)
+			      const struct qstr *name, unsigned long iflags)
 {
 	struct dentry *trap, *upper;
 	struct kstat pstat;
@@ -592,8 +612,11 @@ static int cowfs_install_temp(struct cowfs_fs *ofs, struct inode *inode,
 	 */
 	if (!err) {
 		/* The data is still below: say so before the upper shows */
-		if (metacopy)
+		if (iflags & BIT(COWFS_I_METACOPY))
 			set_bit(COWFS_I_METACOPY, &COWFS_I(inode)->flags);
+		/* And that its link count is the union's from now on */
+		if (iflags & BIT(COWFS_I_INDEX))
+			set_bit(COWFS_I_INDEX, &COWFS_I(inode)->flags);
 		/* Pairs with smp_load_acquire() in cowfs_upperdentry() */
 		smp_store_release(&COWFS_I(inode)->__upperdentry, temp);
 	}
@@ -616,6 +639,7 @@ static int cowfs_link_up(struct cowfs_fs *ofs, struct dentry *parent,
 			 struct dentry *dentry)
 {
 	struct inode *inode = d_inode(dentry);
+	bool indexed = test_bit(COWFS_I_INDEX, &COWFS_I(inode)->flags);
 	struct dentry *upperdir = cowfs_dentry_upper(parent);
 	struct inode *udir = d_inode(upperdir);
 	struct dentry *upper;
@@ -636,6 +660,16 @@ static int cowfs_link_up(struct cowfs_fs *ofs, struct dentry *parent,
 	err = cowfs_do_setxattr(&ofs->layers[0], upperdir,
 				cowfs_xattr(ofs, COWFS_XA_IMPURE), "y", 1, 0);
 	if (err && err != -EOPNOTSUPP)
+		goto out_end_write;
+	/*
+	 * Indexed: the union's count does not change, the entry's does.
+	 * Kept relative to the lower file's over the link, then to the
+	 * entry's again (index.c).
+	 */
+	err = 0;
+	if (indexed)
+		err = cowfs_set_nlink_lower(inode);
+	if (err)
 		goto out_end_write;
 
 	inode_lock_nested(udir, I_MUTEX_PARENT);
@@ -660,6 +694,8 @@ static int cowfs_link_up(struct cowfs_fs *ofs, struct dentry *parent,
 	if (!err) {
 		cowfs_restore_dir_times(ofs, upperdir, &pstat);
 		cowfs_copyattr(inode);
+		if (indexed)
+			err = cowfs_set_nlink_upper(inode);
 	}
 out_end_write:
 	cowfs_end_write(&ofs->layers[0]);
@@ -762,9 +798,11 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 	const struct cred *old_cred;
 	struct path lowerpath, datapath;
 	struct cowfs_metacopy mc;
-	bool metacopy;
+	bool metacopy, indexed;
 	const char *link = NULL;
-	struct dentry *temp;
+	struct dentry *temp, *destdir;
+	const char *indexname = NULL;
+	struct qstr destname;
 	struct kstat stat;
 	int err;
 
@@ -831,6 +869,21 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 		}
 	}
 
+	/*
+	 * index=on, a lower hard link: into the index, named by the lower
+	 * file, then this name is linked to it (cowfs_link_up()).
+	 */
+	indexed = cowfs_need_index(dentry);
+	destdir = cowfs_dentry_upper(parent);
+	destname = dentry->d_name;
+	if (indexed) {
+		err = cowfs_index_name(lowerpath.dentry, &destname);
+		if (err)
+			goto out_revert;
+		indexname = destname.name;
+		destdir = ofs->indexdir;
+	}
+
 	cowfs_start_write(upper);
 	inode_lock_nested(d_inode(ofs->workdir), I_MUTEX_PARENT);
 	temp = cowfs_lookup_temp(ofs, ofs->workdir);
@@ -862,11 +915,9 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 	if (!err)
 		err = cowfs_sync_temp(ofs, temp);
 	if (!err)
-		err = cowfs_install_temp(ofs, inode, temp,
-					 cowfs_dentry_upper(parent),
-					 &dentry->d_name, metacopy);
-	if (!err)
-		cowfs_dentry_set_flag(COWFS_E_UPPER_ALIAS, dentry);
+		err = cowfs_install_temp(ofs, inode, temp, destdir, &destname,
+					 (metacopy ? BIT(COWFS_I_METACOPY) : 0) |
+					 (indexed ? BIT(COWFS_I_INDEX) : 0));
 	if (err) {
 		inode_lock_nested(d_inode(ofs->workdir), I_MUTEX_PARENT);
 		/* Not if someone moved it out of workdir meanwhile */
@@ -877,7 +928,20 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 		dput(temp);
 		goto out_revert;
 	}
+	/*
+	 * The entry's count, for a mount after a crash before the link:
+	 * nothing copied up yet, the union's names are the lower ones.  If
+	 * the link fails, the entry stays, and the next copy-up links it.
+	 */
+	if (indexed)
+		err = cowfs_set_nlink_upper(inode);
+	else
+		cowfs_dentry_set_flag(COWFS_E_UPPER_ALIAS, dentry);
 	cowfs_end_write(upper);
+	if (!err && indexed)
+		err = cowfs_link_up(ofs, parent, dentry);
+	if (err)
+		goto out_revert;
 
 	atomic64_inc(&ofs->stats.copy_ups);
 	if (S_ISREG(stat.mode) && copy_data && !metacopy)
@@ -887,6 +951,7 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 out_revert:
 	cowfs_revert_creds(old_cred);
 	do_delayed_call(&done);
+	kfree(indexname);
 	cowfs_put_write_access(upper);
 out_unlock:
 	mutex_unlock(&oi->lock);

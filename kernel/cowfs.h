@@ -37,6 +37,9 @@ enum cowfs_xattr {
 	COWFS_XA_ORIGIN,
 	COWFS_XA_IMPURE,
 	COWFS_XA_METACOPY,
+	/* index=on: the index directory's upper root, an entry's link count */
+	COWFS_XA_UPPER,
+	COWFS_XA_NLINK,
 };
 
 /* AUFS-style whiteouts (aufs_whiteouts): .wh.NAME and .wh..wh..opq */
@@ -69,6 +72,8 @@ struct cowfs_metacopy {
 
 /* Name of the directory made inside workdir= for temporary objects */
 #define COWFS_WORKDIR_NAME	"work"
+/* And for the index (index=on), as overlayfs names it */
+#define COWFS_INDEXDIR_NAME	"index"
 
 /* ->d_fsdata flags of a cowfs dentry */
 enum cowfs_dentry_flag {
@@ -546,6 +551,8 @@ void cowfs_graft_put_parents(struct cowfs_fs *ofs);
 void cowfs_free_grafts(struct cowfs_fs *ofs);
 
 /* copy_up.c */
+void *cowfs_encode_fh(struct dentry *real, bool upper, int *len);
+bool cowfs_fh_valid(const void *fh, int len);
 void *cowfs_get_origin(const struct cowfs_layer *layer, struct dentry *upper,
 		       int *len);
 struct dentry *cowfs_decode_origin(struct cowfs_fs *ofs, const void *origin,
@@ -558,6 +565,20 @@ int cowfs_copy_xattr(const struct cowfs_layer *layer,
 		     const struct path *oldpath, struct dentry *new);
 int cowfs_set_attr(const struct cowfs_layer *layer, struct dentry *upper,
 		   const struct kstat *stat);
+
+/* index.c */
+bool cowfs_need_index(struct dentry *dentry);
+int cowfs_index_name(struct dentry *origin, struct qstr *name);
+struct dentry *cowfs_index_lookup(struct cowfs_fs *ofs, struct dentry *upper,
+				  struct dentry *origin);
+unsigned int cowfs_get_nlink(struct cowfs_fs *ofs, struct dentry *lower,
+			     struct dentry *upper, unsigned int fallback);
+int cowfs_set_nlink_upper(struct inode *inode);
+int cowfs_set_nlink_lower(struct inode *inode);
+int cowfs_nlink_prepare(struct dentry *dentry);
+int cowfs_nlink_start(struct dentry *dentry);
+void cowfs_nlink_end(struct dentry *dentry);
+int cowfs_index_setup(struct super_block *sb, struct fs_context *fc);
 
 /* dir.c */
 extern const struct inode_operations cowfs_dir_inode_operations;
@@ -576,7 +597,7 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 struct inode *cowfs_get_inode(struct super_block *sb,
 			      const struct cowfs_layer *upper_layer,
 			      struct dentry *upperdentry,
-			      struct cowfs_entry *oe, bool metacopy);
+			      struct cowfs_entry *oe, unsigned long iflags);
 void cowfs_copyattr(struct inode *inode);
 u64 cowfs_inode_ino(struct inode *inode);
 int cowfs_getattr(struct mnt_idmap *idmap, const struct path *path,
@@ -624,6 +645,8 @@ int cowfs_options_walk(struct cowfs_fs *ofs, void *arg,
 void cowfs_free_fs(struct cowfs_fs *ofs);
 
 /* super.c */
+int cowfs_clean_name(struct cowfs_fs *ofs, struct dentry *dir,
+		     const char *name, int depth);
 int cowfs_fill_super(struct super_block *sb, struct fs_context *fc);
 int cowfs_get_fsid_path(struct cowfs_fs *ofs, const struct path *path);
 int cowfs_mounts_walk(u64 *after,

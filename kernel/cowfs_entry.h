@@ -44,6 +44,8 @@ struct cowfs_config {
 	bool aufs_whiteouts;
 	/* metacopy=on: copy metadata only up until the data is written */
 	bool metacopy;
+	/* index=on, with an upper layer: lower hard links stay linked */
+	bool index;
 	/* verity=: enum cowfs_verity, check metacopy files' data digests */
 	int verity_mode;
 	/* default_permissions: accepted and shown, as on overlayfs 6.12 */
@@ -134,6 +136,8 @@ struct cowfs_fs {
 	/* With an upper layer: layers[0].mnt is its private mount */
 	struct dentry *workbasedir;	/* the workdir= directory */
 	struct dentry *workdir;		/* workdir/work: temporary objects */
+	/* index=on: workdir/index, the upper objects of lower hard links */
+	struct dentry *indexdir;
 	/* We hold I_OVL_INUSE on these: no other union may use them */
 	bool upperdir_locked;
 	bool workdir_locked;
@@ -171,6 +175,13 @@ enum cowfs_inode_flag {
 	COWFS_I_METACOPY,
 	/* The lower data matched its metacopy file's fs-verity digest */
 	COWFS_I_VERIFIED,
+	/*
+	 * The upper object is an index entry (index=on): the names of a
+	 * lower hard link share it, and i_nlink counts the union's names,
+	 * kept in the entry's trusted.overlay.nlink (index.c).  Set before
+	 * the upper object is published.
+	 */
+	COWFS_I_INDEX,
 };
 
 struct cowfs_inode {

@@ -374,6 +374,9 @@ static int cowfs_create_object(struct dentry *dentry, struct inode *inode,
 	} else {
 		ihold(inode);
 		cowfs_copyattr(inode);
+		/* An indexed file's count is the union's (index.c) */
+		if (test_bit(COWFS_I_INDEX, &COWFS_I(inode)->flags))
+			inc_nlink(inode);
 	}
 	cowfs_instantiate(dentry, inode, opaque);
 	cowfs_dir_modified(parent);
@@ -610,6 +613,10 @@ static int cowfs_remove(struct dentry *dentry, bool is_dir)
 		if (err)
 			return err;
 	}
+	/* index=on: the name goes from the index entry's links */
+	err = cowfs_nlink_prepare(dentry);
+	if (err)
+		goto out_free;
 	/*
 	 * Copied up through another name of its lower file: link this name
 	 * up too (cowfs_link_up()), then remove it as any other.
@@ -632,6 +639,9 @@ static int cowfs_remove(struct dentry *dentry, bool is_dir)
 		goto out_unlock_inode;
 
 	old_cred = cowfs_override_creds(dentry->d_sb);
+	err = cowfs_nlink_start(dentry);
+	if (err)
+		goto out_revert;
 	/*
 	 * Removed without a whiteout, so in place: its whiteouts go first,
 	 * atomically.  (cowfs_replace_with_whiteout() moves a directory out
@@ -690,6 +700,7 @@ out_revert:
 	cowfs_drop_write(layer);
 	if (!err) {
 		cowfs_drop_nlink(d_inode(dentry), is_dir);
+		cowfs_nlink_end(dentry);
 		cowfs_dir_modified(parent);
 		/* Look the name up afresh next time: it is a whiteout now */
 		d_drop(dentry);
@@ -814,6 +825,8 @@ struct cowfs_rename_side {
 	bool lower_positive;
 	char *redirect;
 	bool set_opaque;
+	/* A non-directory replaced: one name fewer (index=on: see index.c) */
+	bool nlink;
 };
 
 static int cowfs_set_redirect_xattr(const struct cowfs_layer *layer,
@@ -861,20 +874,55 @@ static int cowfs_set_link_redirect(struct dentry *dentry)
 	return err;
 }
 
+/*
+ * index=on: record the union's link count of @old relative to its upper
+ * file's before a link changes both (index.c).
+ */
+static int cowfs_link_nlink_start(struct dentry *old)
+{
+	const struct cowfs_layer *layer = cowfs_upper_layer(d_inode(old));
+	const struct cred *old_cred;
+	int err;
+
+	if (!test_bit(COWFS_I_INDEX, &COWFS_I(d_inode(old))->flags))
+		return 0;
+	err = cowfs_want_write(layer);
+	if (err)
+		return err;
+	old_cred = cowfs_override_creds(old->d_sb);
+	err = cowfs_nlink_start(old);
+	cowfs_revert_creds(old_cred);
+	cowfs_drop_write(layer);
+	return err;
+}
+
 static int cowfs_link(struct dentry *old, struct inode *newdir,
 		      struct dentry *new)
 {
 	struct cowfs_cattr attr = { .mode = d_inode(old)->i_mode };
+	struct cowfs_inode *oi = COWFS_I(d_inode(old));
 	int err;
 
 	err = cowfs_copy_up(old);
 	if (!err && cowfs_is_metacopy(d_inode(old)))
 		err = cowfs_set_link_redirect(old);
+	/* Now, not under the lock below: copy-up takes the parent's */
+	if (!err)
+		err = cowfs_copy_up(new->d_parent);
 	if (err)
 		return err;
 
-	attr.hardlink = cowfs_dentry_upper(old);
-	return cowfs_create_object(new, d_inode(old), &attr);
+	/* One link at a time: the count recorded is the one changed */
+	err = mutex_lock_interruptible(&oi->lock);
+	if (err)
+		return err;
+	err = cowfs_link_nlink_start(old);
+	if (!err) {
+		attr.hardlink = cowfs_dentry_upper(old);
+		err = cowfs_create_object(new, d_inode(old), &attr);
+	}
+	mutex_unlock(&oi->lock);
+	return err;
 }
 
 static void cowfs_rename_side_done(struct cowfs_rename_side *side)
@@ -946,6 +994,10 @@ static int cowfs_rename(struct mnt_idmap *idmap, struct inode *olddir,
 		err = cowfs_copy_up(new->d_parent);
 	if (!err && !overwrite)
 		err = cowfs_copy_up(new);
+	/* index=on: a name of the file replaced goes from its entry's links */
+	n.nlink = overwrite && d_is_positive(new) && !n.is_dir;
+	if (!err && n.nlink)
+		err = cowfs_nlink_prepare(new);
 	if (err)
 		goto out_free;
 
@@ -977,10 +1029,21 @@ static int cowfs_rename(struct mnt_idmap *idmap, struct inode *olddir,
 	n.set_opaque = !overwrite && n.is_dir && !n.has_lower &&
 		       !cowfs_dentry_is_opaque(new) && o.lower_positive;
 
+	/* Against copy-ups and other changes of its count, as unlink */
+	if (n.nlink) {
+		err = mutex_lock_interruptible(&COWFS_I(d_inode(new))->lock);
+		if (err)
+			goto out_free;
+	}
 	err = cowfs_want_write(layer);
 	if (err)
-		goto out_free;
+		goto out_unlock_new;
 	old_cred = cowfs_override_creds(old->d_sb);
+	if (n.nlink) {
+		err = cowfs_nlink_start(new);
+		if (err)
+			goto out_revert;
+	}
 
 	/*
 	 * Replacing a directory: its whiteouts go first, atomically (below
@@ -1096,12 +1159,17 @@ out_revert:
 		cowfs_rename_side_done(&n);
 		if (overwrite && d_is_positive(new))
 			cowfs_drop_nlink(d_inode(new), n.is_dir);
+		if (n.nlink)
+			cowfs_nlink_end(new);
 		cowfs_dir_modified(old->d_parent);
 		if (!samedir)
 			cowfs_dir_modified(new->d_parent);
 	}
 	dput(olddentry);
 	dput(newdentry);
+out_unlock_new:
+	if (n.nlink)
+		mutex_unlock(&COWFS_I(d_inode(new))->lock);
 out_free:
 	cowfs_cache_free_list(&whiteouts);
 	kfree(o.redirect);

@@ -39,7 +39,9 @@ void cowfs_copyattr(struct inode *inode)
 	i_size_write(inode, i_size_read(realinode));
 	inode_set_flags(inode, realinode->i_flags & COWFS_COPY_I_FLAGS_MASK,
 			COWFS_COPY_I_FLAGS_MASK);
-	if (!S_ISDIR(inode->i_mode))
+	/* An indexed file counts the union's names (index.c), not the entry's */
+	if (!S_ISDIR(inode->i_mode) &&
+	    !test_bit(COWFS_I_INDEX, &COWFS_I(inode)->flags))
 		set_nlink(inode, realinode->i_nlink);
 }
 
@@ -49,7 +51,7 @@ void cowfs_copyattr(struct inode *inode)
  * that has others.  Without an index each name is copied up alone, and is
  * a file of its own from then on: sharing the lower file's number would
  * make tar or rsync -H take it for a hard link of the others (overlayfs's
- * rule too).
+ * rule too).  With the index (index=on) they stay one file.
  */
 u64 cowfs_inode_ino(struct inode *inode)
 {
@@ -57,6 +59,7 @@ u64 cowfs_inode_ino(struct inode *inode)
 	struct cowfs_entry *oe = COWFS_I(inode)->oe;
 
 	if (upper && cowfs_numlower(oe) && !S_ISDIR(inode->i_mode) &&
+	    !test_bit(COWFS_I_INDEX, &COWFS_I(inode)->flags) &&
 	    d_inode(oe->lowerstack[0].dentry)->i_nlink > 1)
 		return cowfs_map_ino(inode->i_sb, cowfs_upper_layer(inode),
 				     d_inode(upper)->i_ino);
@@ -89,6 +92,9 @@ int cowfs_getattr(struct mnt_idmap *idmap, const struct path *path,
 	/* The link count of a merged directory is unknown, as on overlayfs */
 	if (cowfs_dir_is_merged(inode))
 		stat->nlink = 1;
+	/* An indexed file's is the union's, without the index entry's link */
+	else if (test_bit(COWFS_I_INDEX, &COWFS_I(inode)->flags))
+		stat->nlink = inode->i_nlink;
 
 	/* A metacopy file's blocks are its data's, as on overlayfs */
 	if ((request_mask & STATX_BLOCKS) && cowfs_is_metacopy(inode)) {
@@ -417,13 +423,12 @@ static void cowfs_lockdep_annotate_inode(struct inode *inode)
 static void cowfs_fill_inode(struct inode *inode,
 			     const struct cowfs_layer *upper_layer,
 			     struct dentry *upperdentry, struct cowfs_entry *oe,
-			     bool metacopy)
+			     unsigned long iflags)
 {
 	struct inode *realinode;
 
 	/* Before the upper object shows: see cowfs_path_realdata() */
-	if (metacopy)
-		set_bit(COWFS_I_METACOPY, &COWFS_I(inode)->flags);
+	COWFS_I(inode)->flags |= iflags;
 	COWFS_I(inode)->oe = oe;
 	COWFS_I(inode)->__upperdentry = upperdentry;
 	COWFS_I(inode)->upper_layer = upper_layer;
@@ -471,7 +476,7 @@ struct cowfs_inode_key {
 	const struct cowfs_layer *upper_layer;
 	struct dentry *upperdentry;
 	struct cowfs_entry *oe;
-	bool metacopy;
+	unsigned long iflags;
 };
 
 /* Non-directories are hashed by their origin: lower if any, else upper. */
@@ -496,8 +501,7 @@ static int cowfs_inode_set(struct inode *inode, void *data)
 	struct cowfs_inode_key *k = data;
 
 	/* Under inode_hash_lock: cowfs_inode_test() may see us from now on */
-	if (k->metacopy)
-		set_bit(COWFS_I_METACOPY, &COWFS_I(inode)->flags);
+	COWFS_I(inode)->flags |= k->iflags;
 	COWFS_I(inode)->oe = k->oe;
 	COWFS_I(inode)->__upperdentry = k->upperdentry;
 	COWFS_I(inode)->upper_layer = k->upper_layer;
@@ -506,36 +510,46 @@ static int cowfs_inode_set(struct inode *inode, void *data)
 
 /*
  * Whether the cowfs inode can be shared by every name of the real one.
- * Directories have one name.  A hard-linked lower file is copied up per
- * name (there is no index), so its names must not share a cowfs inode
- * once they can be written; st_ino still tells they were one file.
+ * Directories have one name.  Without an index a hard-linked lower file is
+ * copied up per name, so its names must not share a cowfs inode once they
+ * can be written; st_ino still tells they were one file.  With the index
+ * they do, copied up or not, unless a name was copied up without it
+ * (overlayfs's ovl_hash_bylower()).
  */
 static bool cowfs_hash_inode(struct super_block *sb, struct inode *realinode,
-			     struct dentry *upperdentry, struct cowfs_entry *oe)
+			     struct dentry *upperdentry, struct cowfs_entry *oe,
+			     unsigned long iflags)
 {
+	struct cowfs_fs *ofs = COWFS_FS(sb);
+
 	if (S_ISDIR(realinode->i_mode))
 		return false;
-	if (!cowfs_numlower(oe) || !cowfs_has_upper(COWFS_FS(sb)))
+	if (!cowfs_numlower(oe) || !cowfs_has_upper(ofs) ||
+	    (iflags & BIT(COWFS_I_INDEX)))
 		return true;
-	return d_inode(oe->lowerstack[0].dentry)->i_nlink == 1;
+	if (upperdentry || !ofs->indexdir)
+		return d_inode(oe->lowerstack[0].dentry)->i_nlink == 1;
+	return true;
 }
 
 /*
  * Return the cowfs inode for @upperdentry (in @upper_layer, where it goes
  * when copied up if there is none yet) and the lower objects in @oe,
  * taking ownership of both: they are installed in a new inode or dropped.
- * @metacopy: @upperdentry is a metacopy file, its data the last of @oe.
+ * @iflags, bits of enum cowfs_inode_flag: COWFS_I_METACOPY, @upperdentry
+ * is a metacopy file, its data the last of @oe; COWFS_I_INDEX, it is the
+ * index entry of the first of @oe.
  */
 struct inode *cowfs_get_inode(struct super_block *sb,
 			      const struct cowfs_layer *upper_layer,
 			      struct dentry *upperdentry,
-			      struct cowfs_entry *oe, bool metacopy)
+			      struct cowfs_entry *oe, unsigned long iflags)
 {
 	struct cowfs_inode_key k = {
 		.upper_layer = upper_layer,
 		.upperdentry = upperdentry,
 		.oe = oe,
-		.metacopy = metacopy,
+		.iflags = iflags,
 	};
 	struct inode *realinode;
 	struct inode *inode;
@@ -545,11 +559,11 @@ struct inode *cowfs_get_inode(struct super_block *sb,
 	k.key = cowfs_numlower(oe) ? d_inode(oe->lowerstack[0].dentry) :
 				     realinode;
 
-	if (!cowfs_hash_inode(sb, realinode, upperdentry, oe)) {
+	if (!cowfs_hash_inode(sb, realinode, upperdentry, oe, iflags)) {
 		inode = new_inode(sb);
 		if (!inode)
 			goto out_nomem;
-		cowfs_fill_inode(inode, upper_layer, upperdentry, oe, metacopy);
+		cowfs_fill_inode(inode, upper_layer, upperdentry, oe, iflags);
 		return inode;
 	}
 
@@ -586,7 +600,11 @@ struct inode *cowfs_get_inode(struct super_block *sb,
 		return inode;
 	}
 
-	cowfs_fill_inode(inode, upper_layer, upperdentry, oe, metacopy);
+	cowfs_fill_inode(inode, upper_layer, upperdentry, oe, iflags);
+	if (iflags & BIT(COWFS_I_INDEX))
+		set_nlink(inode, cowfs_get_nlink(COWFS_FS(sb),
+						 oe->lowerstack[0].dentry,
+						 upperdentry, realinode->i_nlink));
 	unlock_new_inode(inode);
 	return inode;
 
@@ -601,5 +619,5 @@ struct inode *cowfs_new_inode(struct super_block *sb,
 			      const struct cowfs_layer *upper_layer,
 			      struct dentry *upperdentry)
 {
-	return cowfs_get_inode(sb, upper_layer, dget(upperdentry), NULL, false);
+	return cowfs_get_inode(sb, upper_layer, dget(upperdentry), NULL, 0);
 }

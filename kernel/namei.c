@@ -43,6 +43,10 @@ struct cowfs_lookup_data {
 	bool metacopy;
 	/* The upper object is a metacopy file */
 	bool uppermetacopy;
+	/* The upper object is the index entry of the first lower one */
+	bool indexed;
+	/* ... found in the index, not at the name (not linked up yet) */
+	bool index_only;
 	/* The last redirect read (a metacopy file's) is absolute */
 	bool absolute_redirect;
 	/* Only a lower object with this origin and type may follow */
@@ -560,6 +564,59 @@ static int cowfs_lookup_upper_layer(struct cowfs_lookup_data *d,
 	return cowfs_lookup_dir_next(d, layer, this);
 }
 
+/*
+ * Might the file found have an index entry?  Only lower hard links are
+ * indexed, but overlayfs's nfs_export indexes every file it copies up: an
+ * upper file with other links may be one of those.
+ */
+static bool cowfs_want_index(struct cowfs_lookup_data *d,
+			     struct dentry *upperdentry)
+{
+	struct dentry *lower = d->stack[0].dentry;
+
+	return d->ofs->indexdir && !d->is_dir && !d_is_dir(lower) &&
+	       (d_inode(lower)->i_nlink > 1 ||
+		(upperdentry && d_inode(upperdentry)->i_nlink > 1));
+}
+
+/*
+ * Look the index entry of the file found up (its first lower object's).
+ * Found, it is the upper object of a name not copied up yet, and, for one
+ * that is, it must be the same inode (else it was copied up without the
+ * index, a file of its own).
+ */
+static int cowfs_lookup_indexed(struct cowfs_lookup_data *d,
+				struct dentry **upperdentry)
+{
+	const struct cowfs_layer *upper = &d->ofs->layers[0];
+	struct dentry *index;
+	int metacopy;
+
+	index = cowfs_index_lookup(d->ofs, *upperdentry, d->stack[0].dentry);
+	if (IS_ERR_OR_NULL(index))
+		return PTR_ERR_OR_ZERO(index);
+
+	d->indexed = true;
+	if (*upperdentry) {
+		dput(index);
+		return 0;
+	}
+	metacopy = cowfs_check_metacopy(upper, index);
+	if (metacopy > 0 && !d->ofs->config.metacopy) {
+		pr_warn_ratelimited("refusing to follow metacopy index entry '%pd': mount with metacopy=on\n",
+				    index);
+		metacopy = -EPERM;
+	}
+	if (metacopy < 0) {
+		dput(index);
+		return metacopy;
+	}
+	d->uppermetacopy = metacopy;
+	d->index_only = true;
+	*upperdentry = index;
+	return 0;
+}
+
 struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 			    unsigned int flags)
 {
@@ -586,7 +643,7 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 	graft = cowfs_graft_find(d.ofs, dentry->d_parent, &dentry->d_name);
 	if (graft) {
 		inode = cowfs_get_inode(dentry->d_sb, &graft->layer,
-					dget(graft->root.dentry), NULL, false);
+					dget(graft->root.dentry), NULL, 0);
 		if (IS_ERR(inode))
 			return ERR_CAST(inode);
 		cowfs_dentry_set_flag(COWFS_E_UPPER_ALIAS, dentry);
@@ -629,6 +686,9 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 			d.ctr = 1;
 		}
 	}
+	/* index=on: a lower hard link's upper object is its index entry */
+	if (!err && d.ctr && cowfs_want_index(&d, upperdentry))
+		err = cowfs_lookup_indexed(&d, &upperdentry);
 	cowfs_revert_creds(old_cred);
 	kfree(d.redirect);
 	kfree(d.origin);
@@ -648,11 +708,13 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 		memcpy(oe->lowerstack, d.stack, d.ctr * sizeof(*d.stack));
 		d.ctr = 0;
 	}
-	if (upperdentry)
+	if (upperdentry && !d.index_only)
 		cowfs_dentry_set_flag(COWFS_E_UPPER_ALIAS, dentry);
 	if (upperdentry || oe) {
 		inode = cowfs_get_inode(dentry->d_sb, cowfs_upper_layer(dir),
-					upperdentry, oe, d.uppermetacopy);
+					upperdentry, oe,
+					(d.uppermetacopy ? BIT(COWFS_I_METACOPY) : 0) |
+					(d.indexed ? BIT(COWFS_I_INDEX) : 0));
 		upperdentry = NULL;
 		if (IS_ERR(inode)) {
 			err = PTR_ERR(inode);

@@ -45,11 +45,16 @@
  *                          records for its data (on), and insist on one
  *                          (require); record it at metacopy copy-up.
  *                          Turns metacopy on (verity.c)
- *   index=off, xino=on|auto|off, volatile
+ *   index=on|off           keep the names of a hard-linked lower file
+ *                          linked when one is copied up, through an index
+ *                          in workdir (index.c); off by default, as on
+ *                          Debian's overlayfs.  Without upperdir it does
+ *                          nothing; it conflicts with userxattr
+ *   xino=on|auto|off, volatile
  *                          accepted for compatibility with overlay2
  *                          mount lines; cowfs always keeps st_ino unique
- *                          (as with xino=on), has no index, and syncs the
- *                          upper layer when asked to even with volatile
+ *                          (as with xino=on) and syncs the upper layer
+ *                          when asked to even with volatile
  */
 #include <linux/fs.h>
 #include <linux/fs_context.h>
@@ -535,8 +540,7 @@ static int cowfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 		ctx->verity_mode = result.uint_32;
 		return 0;
 	case opt_index:
-		if (result.uint_32)
-			return invalfc(fc, "index=on is not supported (use index=off)");
+		ctx->index = result.uint_32;
 		return 0;
 	case opt_metacopy:
 		ctx->metacopy = result.uint_32;
@@ -587,6 +591,9 @@ int cowfs_params_verify(struct fs_context *fc, struct cowfs_config *config)
 				       cowfs_parameter_verity[ctx->verity_mode].name);
 		if (ctx->metacopy)
 			return invalfc(fc, "conflicting options: userxattr,metacopy=on");
+		/* The index trusts origins, which user.* xattrs cannot be */
+		if (ctx->index)
+			return invalfc(fc, "conflicting options: userxattr,index=on");
 		mode = redirect_nofollow;
 	}
 	/* Digests are metacopy files': verity= turns metacopy on */
@@ -611,6 +618,8 @@ int cowfs_params_verify(struct fs_context *fc, struct cowfs_config *config)
 	config->fsync_strict = ctx->fsync_mode == cowfs_fsync_strict;
 	config->uuid_null = ctx->uuid_mode == cowfs_uuid_null;
 	config->metacopy = ctx->metacopy;
+	/* As overlayfs: without an upper layer nothing is copied up */
+	config->index = ctx->index && ctx->upper.name;
 	config->verity_mode = ctx->verity_mode;
 	config->redirect_dir = !mode || mode == redirect_on;
 	config->redirect_follow = mode != redirect_nofollow;
@@ -689,6 +698,7 @@ void cowfs_free_fs(struct cowfs_fs *ofs)
 		return;
 
 	dput(ofs->workdir);
+	dput(ofs->indexdir);
 	if (ofs->workdir_locked)
 		cowfs_inuse_unlock(ofs->workbasedir);
 	dput(ofs->workbasedir);
@@ -764,6 +774,8 @@ int cowfs_options_walk(struct cowfs_fs *ofs, void *arg,
 	/* What was asked for, not what it implies (userxattr: nofollow) */
 	if (!err && ofs->config.redirect_shown)
 		err = fn("redirect_dir", ofs->config.redirect_shown, arg);
+	if (!err && ofs->config.index)
+		err = fn("index", "on", arg);
 	if (!err && ofs->config.metacopy)
 		err = fn("metacopy", "on", arg);
 	if (!err && ofs->config.verity_mode)

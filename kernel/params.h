@@ -44,6 +44,8 @@ struct cowfs_fs_context {
 	/* metacopy=on, and whether metacopy= was given at all */
 	bool metacopy;
 	bool metacopy_set;
+	/* index=on */
+	bool index;
 	/* verity=: enum cowfs_verity */
 	int verity_mode;
 	/* fsync=, uuid=: 0 if not given, else enum cowfs_fsync/cowfs_uuid */

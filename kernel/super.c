@@ -220,10 +220,6 @@ int cowfs_get_fsid_path(struct cowfs_fs *ofs, const struct path *path)
 	return ofs->numfs++;
 }
 
-/* Remove @name from @dir in workdir, with what it holds (see below). */
-static int cowfs_clean_name(struct cowfs_fs *ofs, struct dentry *dir,
-			    const char *name, int depth);
-
 /*
  * Remove what a crash or an error left in workdir: temporary objects, and
  * directories that held whiteouts (@depth levels deep at most).
@@ -260,8 +256,12 @@ static int cowfs_clean_dir(struct cowfs_fs *ofs, struct dentry *dir, int depth)
 	return err;
 }
 
-static int cowfs_clean_name(struct cowfs_fs *ofs, struct dentry *dir,
-			    const char *name, int depth)
+/*
+ * Remove @name from @dir in workdir, with what it holds (@depth levels of
+ * directories deep at most).
+ */
+int cowfs_clean_name(struct cowfs_fs *ofs, struct dentry *dir,
+		     const char *name, int depth)
 {
 	const struct cowfs_layer *upper = &ofs->layers[0];
 	struct dentry *this;
@@ -625,7 +625,7 @@ static struct dentry *cowfs_get_root(struct super_block *sb)
 
 	if (cowfs_has_upper(ofs))
 		upper = dget(cowfs_upper_mnt(ofs)->mnt_root);
-	inode = cowfs_get_inode(sb, &ofs->layers[0], upper, oe, false);
+	inode = cowfs_get_inode(sb, &ofs->layers[0], upper, oe, 0);
 	if (IS_ERR(inode))
 		return ERR_CAST(inode);
 
@@ -673,6 +673,10 @@ int cowfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	if (!cowfs_has_upper(ofs))
 		sb->s_flags |= SB_RDONLY;
 	sb->s_iflags |= SB_I_SKIP_SYNC;
+
+	err = cowfs_index_setup(sb, fc);
+	if (err)
+		return err;
 
 	root = cowfs_get_root(sb);
 	if (IS_ERR(root))

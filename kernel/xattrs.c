@@ -26,6 +26,10 @@ const char *const cowfs_xattr_names[][2] = {
 			      COWFS_XATTR_USER_PREFIX "impure" },
 	[COWFS_XA_METACOPY] = { COWFS_XATTR_TRUSTED_PREFIX "metacopy",
 				COWFS_XATTR_USER_PREFIX "metacopy" },
+	[COWFS_XA_UPPER] = { COWFS_XATTR_TRUSTED_PREFIX "upper",
+			     COWFS_XATTR_USER_PREFIX "upper" },
+	[COWFS_XA_NLINK] = { COWFS_XATTR_TRUSTED_PREFIX "nlink",
+			     COWFS_XATTR_USER_PREFIX "nlink" },
 };
 
 /* One of the union's own names (userxattr's?): never shown or copied up */

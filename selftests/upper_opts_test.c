@@ -328,11 +328,29 @@ TEST_F(uo, workdir_leftovers_removed_at_mount)
 	EXPECT_FALSE(dir_lists(M(""), "#17"));
 }
 
-TEST_F(uo, index_on_refused)
+/* index=on is shown, makes workdir/index, and mounts again over it */
+TEST_F(uo, index_on_accepted)
+{
+	struct mnt_info mi;
+	struct stat st;
+
+	ASSERT_EQ(0, rw_mount(RW, "index=on"));
+	ASSERT_EQ(1, mountinfo_find(RW->e.mnt, &mi));
+	EXPECT_NE(NULL, strstr(mi.super_opts, "index=on"))
+		TH_LOG("%s", mi.super_opts);
+	mnt_info_free(&mi);
+	ASSERT_EQ(0, stat(pathf("%s/index", RW->work), &st));
+	EXPECT_TRUE(S_ISDIR(st.st_mode));
+	ASSERT_EQ(0, rw_umount(RW));
+	EXPECT_EQ(0, rw_mount(RW, "index=on"));
+}
+
+/* The index trusts origins; user.* ones anyone may write */
+TEST_F(uo, index_on_userxattr_refused)
 {
 	if (is_overlay())
-		SKIP(return, "overlayfs supports it (documented)");
-	EXPECT_EQ(-EINVAL, rw_mount(RW, "index=on"));
+		SKIP(return, "overlayfs takes it (documented)");
+	EXPECT_EQ(-EINVAL, rw_mount(RW, "index=on,userxattr"));
 	EXPECT_FALSE(is_mounted(RW->e.mnt));
 }
 
