@@ -125,14 +125,18 @@ void *cowfs_get_origin(const struct cowfs_layer *layer, struct dentry *upper,
 	return buf;
 }
 
-/* Is @fh, @len bytes, an origin in overlayfs's format, as we write it? */
-bool cowfs_fh_valid(const void *fh, int len)
+/*
+ * Is @fh, @len bytes, a file handle in overlayfs's format as we write it:
+ * an origin, or with @upper an upper object's?
+ */
+bool cowfs_fh_valid(const void *fh, int len, bool upper)
 {
 	const struct cowfs_fb *fb = fh;
 
 	return len > (int)sizeof(*fb) && fb->version == COWFS_FH_VERSION &&
 	       fb->magic == COWFS_FH_MAGIC && fb->len == len &&
-	       fb->flags == COWFS_FH_FLAG_CPU_ENDIAN &&
+	       fb->flags == (COWFS_FH_FLAG_CPU_ENDIAN |
+			     (upper ? COWFS_FH_FLAG_PATH_UPPER : 0)) &&
 	       !((len - sizeof(*fb)) % 4);
 }
 
@@ -159,7 +163,7 @@ struct dentry *cowfs_decode_origin(struct cowfs_fs *ofs, const void *origin,
 	 */
 	if (ofs->config.userxattr)
 		return NULL;
-	if (!cowfs_fh_valid(origin, len))
+	if (!cowfs_fh_valid(origin, len, false))
 		return NULL;
 
 	/* Not in data-only layers, as overlayfs's ovl_check_origin_fh() */

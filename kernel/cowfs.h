@@ -552,7 +552,7 @@ void cowfs_free_grafts(struct cowfs_fs *ofs);
 
 /* copy_up.c */
 void *cowfs_encode_fh(struct dentry *real, bool upper, int *len);
-bool cowfs_fh_valid(const void *fh, int len);
+bool cowfs_fh_valid(const void *fh, int len, bool upper);
 void *cowfs_get_origin(const struct cowfs_layer *layer, struct dentry *upper,
 		       int *len);
 struct dentry *cowfs_decode_origin(struct cowfs_fs *ofs, const void *origin,

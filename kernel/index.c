@@ -36,6 +36,8 @@
 
 /* "U-2147483648" and its NUL */
 #define COWFS_NLINK_BUF_SIZE	13
+/* Room for any file handle we write: the header and MAX_HANDLE_SZ */
+#define COWFS_FH_BUF_SIZE	256
 
 /* Is copying @dentry up done through the index?  A lower hard link's is. */
 bool cowfs_need_index(struct dentry *dentry)
@@ -305,31 +307,35 @@ static bool cowfs_index_layers_ok(struct cowfs_fs *ofs, struct fs_context *fc)
 }
 
 /*
- * Does xattr @ox of @dentry hold file handle @fh, @len bytes?  0 if it
- * does, -ESTALE if it holds another, -ENODATA if none; with @set, none
- * becomes @fh.
+ * Does xattr @ox of @dentry hold file handle @fh, @len bytes, of an upper
+ * object if @upper?  0 if it does, -ESTALE if it holds another, -ENODATA
+ * if none.  With @set, none becomes @fh.  As on overlayfs, a value that is
+ * not a handle in overlayfs's format counts as none.
  */
 static int cowfs_check_fh(struct cowfs_fs *ofs, struct dentry *dentry,
 			  enum cowfs_xattr ox, const void *fh, int len,
-			  bool set)
+			  bool upper, bool set)
 {
 	struct path path = { .mnt = cowfs_upper_mnt(ofs), .dentry = dentry };
 	const char *xname = cowfs_xattr(ofs, ox);
 	ssize_t res;
 	void *buf;
 
-	buf = kmalloc(len, GFP_KERNEL);
+	buf = kmalloc(COWFS_FH_BUF_SIZE, GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
-	res = cowfs_do_getxattr(&path, xname, buf, len);
+	res = cowfs_do_getxattr(&path, xname, buf, COWFS_FH_BUF_SIZE);
+	if (res == -ERANGE || (res >= 0 && !cowfs_fh_valid(buf, res, upper))) {
+		pr_warn_ratelimited("%s of '%pd2' is not a file handle: %s\n",
+				    xname, dentry,
+				    set ? "replaced" : "taken as none");
+		res = -ENODATA;
+	}
 	if (res == -ENODATA && set)
 		res = cowfs_do_setxattr(&ofs->layers[0], dentry, xname, fh, len,
 					0);
-	else if (res == -ERANGE ||
-		 (res >= 0 && (res != len || memcmp(fh, buf, len))))
-		res = -ESTALE;
-	else if (res > 0)
-		res = 0;
+	else if (res >= 0)
+		res = res == len && !memcmp(fh, buf, len) ? 0 : -ESTALE;
 	kfree(buf);
 	return res;
 }
@@ -345,7 +351,7 @@ static int cowfs_check_real_fh(struct cowfs_fs *ofs, struct dentry *dentry,
 	fh = cowfs_encode_fh(real, upper, &len);
 	if (IS_ERR_OR_NULL(fh))
 		return fh ? PTR_ERR(fh) : -EOPNOTSUPP;
-	err = cowfs_check_fh(ofs, dentry, ox, fh, len, set);
+	err = cowfs_check_fh(ofs, dentry, ox, fh, len, upper, set);
 	kfree(fh);
 	return err;
 }
@@ -400,7 +406,7 @@ static int cowfs_verify_index(struct cowfs_fs *ofs, struct dentry *index)
 	if (!fh)
 		return -ENOMEM;
 	err = -EINVAL;
-	if (hex2bin(fh, name->name, len) || !cowfs_fh_valid(fh, len))
+	if (hex2bin(fh, name->name, len) || !cowfs_fh_valid(fh, len, false))
 		goto out;
 
 	/* Kept, as overlayfs keeps them: without nfs_export they do nothing */
@@ -408,7 +414,8 @@ static int cowfs_verify_index(struct cowfs_fs *ofs, struct dentry *index)
 	if (cowfs_is_whiteout(index) || d_is_dir(index))
 		goto out;
 
-	err = cowfs_check_fh(ofs, index, COWFS_XA_ORIGIN, fh, len, false);
+	err = cowfs_check_fh(ofs, index, COWFS_XA_ORIGIN, fh, len, false,
+			     false);
 	if (err || d_inode(index)->i_nlink != 1)
 		goto out;
 
