@@ -250,7 +250,7 @@ expect 2 volume ls --filter dangling=maybe
 say "mount, ls, inspect"
 m=$tmp/m
 expect 0 mount --lowerdir "$tmp/l1:$tmp/l2" -u "$tmp/u" -w "$tmp/w" \
-	--volume ct-data:/data -o metacopy=on "$m"
+	--volume ct-data:/data -o metacopy=on -o index=on "$m"
 empty out "mount in text mode"
 echo more >>"$m/f"
 echo vol >"$m/data/x"
@@ -278,7 +278,7 @@ has out "^Target: +$m\$" "inspect target"
 has out '^Volumes: +ct-data at /data$' "inspect volumes"
 has out '^Copy-ups: +1$' "inspect copy-ups"
 has out '^Layers: +2 \(top first\)$' "inspect layers"
-has out '^Options: .*,metacopy=on' "inspect options"
+has out '^Options: .*,index=on,metacopy=on' "inspect options"
 expect 0 -j inspect "$m" "$id" "$tmp/ro"
 json "inspect by path and id" "len(d) == 3 and d[0] == d[1] and d[0]['id'] == $id and d[0]['target'] == '$m' and d[0]['volumes'] == [{'name': 'ct-data', 'path': '/data'}] and 'volume=ct-data:/data' in d[0]['options'] and d[2]['readonly'] is True"
 expect 1 inspect "$tmp/notmnt"

@@ -1318,6 +1318,81 @@ static const char *ck_unlink_upper(struct frz *f)
 FROZEN_CASE(unlink_upper, "unlink of an upper file", NULL, op_unlink_upper,
 	    ck_unlink_upper)
 
+/*
+ * index=on: copy-up of a lower file with two names (f, and f2 made in the
+ * lower layer before a remount) goes to the index, then links the name;
+ * removing a name not copied up copies it up first.  metacopy=on: the
+ * data of a metacopy file follows on the first write.
+ */
+static int prep_index(struct frz *f)
+{
+	return rw_umount(&f->rw) ?:
+	       ERRNO_OF(link(LP(&f->rw, 0, "f"), LP(&f->rw, 0, "f2"))) ?:
+	       rw_mount(&f->rw, "index=on");
+}
+
+/* f and f2 are one file with two names and @data */
+static const char *one_file_two_names(struct frz *f, const char *data)
+{
+	struct stat a = {}, b = {};
+
+	if (strcmp(slurp(FM("f2")), data))
+		return WRONG("f2 reads \"%s\", not \"%s\" as f", slurp(FM("f2")),
+			     data);
+	if (stat(FM("f"), &a) || stat(FM("f2"), &b) || a.st_ino != b.st_ino ||
+	    a.st_nlink != 2 || b.st_nlink != 2)
+		return WRONG("f and f2 have st_ino %llu and %llu, st_nlink %lu and %lu: not one file with two names",
+			     (unsigned long long)a.st_ino,
+			     (unsigned long long)b.st_ino,
+			     (unsigned long)a.st_nlink,
+			     (unsigned long)b.st_nlink);
+	return NULL;
+}
+
+static const char *ck_index_write(struct frz *f)
+{
+	return has_data(f, "f", "lower\nmore\n") ?:
+	       one_file_two_names(f, "lower\nmore\n");
+}
+
+FROZEN_CASE(index_copy_up_by_write,
+	    "a write to a lower file with two names (index=on copy-up)",
+	    prep_index, op_write_lower, ck_index_write)
+
+static int op_unlink_f2(struct frz *f)
+{
+	return ERRNO_OF(unlink(FM("f2")));
+}
+
+static const char *ck_index_unlink(struct frz *f)
+{
+	struct stat st = {};
+
+	if (stat(FM("f"), &st) || st.st_nlink != 1)
+		return WRONG("f has st_nlink %lu once f2 is gone, not 1",
+			     (unsigned long)st.st_nlink);
+	return is_gone(f, "f2", true);
+}
+
+FROZEN_CASE(index_unlink_lower,
+	    "unlink of one name of a lower file with two (index=on)",
+	    prep_index, op_unlink_f2, ck_index_unlink)
+
+static int prep_metacopy(struct frz *f)
+{
+	return rw_umount(&f->rw) ?:
+	       rw_mount(&f->rw, "redirect_dir=on,metacopy=on") ?:
+	       ERRNO_OF(chmod(FM("f"), 0600));
+}
+
+static const char *ck_metacopy_write(struct frz *f)
+{
+	return has_data(f, "f", "lower\nmore\n") ?: has_mode(f, "f", 0600);
+}
+
+FROZEN_CASE(metacopy_data_copy_up, "a write to a metacopy file (data copy-up)",
+	    prep_metacopy, op_write_lower, ck_metacopy_write)
+
 /* e/ becomes a merged directory: in the upper layer and the lower one */
 static int prep_merged_dir(struct frz *f)
 {
