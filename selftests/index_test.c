@@ -636,6 +636,34 @@ TEST_F(ix, chmod_before_any_write)
 	EXPECT_EQ(1, index_count(RW));
 }
 
+/* O_TRUNC through one name, truncate(2) through another */
+TEST_F(ix, truncate_through_other_names)
+{
+	struct stat a;
+
+	MOUNT();
+	a = lst(M("d1/a"));
+	ASSERT_EQ(0, write_str(M("d1/b"), "new\n", O_TRUNC));
+	EXPECT_ONE_INODE(3, a.st_ino, "new\n", "d1/a", "d1/b", "d2/c");
+	ASSERT_EQ(0, truncate(M("d2/c"), 2));
+	EXPECT_ONE_INODE(3, a.st_ino, "ne", "d1/a", "d1/b", "d2/c");
+	EXPECT_EQ(2, lst(M("d1/a")).st_size);
+	EXPECT_STREQ(DATA, slurp(L("d1/a")));
+}
+
+/* A lower file with one name is copied up as always: no index entry */
+TEST_F(ix, single_link_not_indexed)
+{
+	MOUNT();
+	ASSERT_EQ(0, append(M("d1/x"), MORE));
+	EXPECT_STREQ(X_DATA MORE, slurp(M("d1/x")));
+	EXPECT_EQ(1, lst(M("d1/x")).st_nlink);
+	EXPECT_EQ(1, lst(U("d1/x")).st_nlink);
+	EXPECT_EQ(0, index_count(RW)) {
+		TH_LOG("overlayfs indexes one-link files only with nfs_export=on");
+	}
+}
+
 /* ---- 4. unlink --------------------------------------------------------------- */
 
 TEST_F_TIMEOUT(ix, unlink_names, 120)
@@ -705,6 +733,40 @@ TEST_F(ix, unlink_of_lower_name)
 	EXPECT_EQ(3, lst(L("d1/a")).st_nlink);
 }
 
+/* Every name unlinked while a descriptor is open: it still works */
+TEST_F(ix, unlink_all_with_open_file)
+{
+	char buf[64] = "";
+	int fd;
+
+	MOUNT();
+	fd = open(M("d2/c"), O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, unlink(M("d1/a")));
+	ASSERT_EQ(0, unlink(M("d1/b")));
+	ASSERT_EQ(0, unlink(M("d2/c")));
+	EXPECT_EQ(0, index_count(RW)) {
+		TH_LOG("index entry left after the last name was unlinked");
+	}
+	EXPECT_EQ((ssize_t)strlen(MORE), pwrite(fd, MORE, strlen(MORE),
+						strlen(DATA)));
+	EXPECT_EQ((ssize_t)strlen(DATA_MORE), pread(fd, buf, sizeof(buf) - 1, 0));
+	EXPECT_STREQ(DATA_MORE, buf);
+	{
+		struct stat st;
+
+		ASSERT_EQ(0, fstat(fd, &st));
+		EXPECT_EQ(0, st.st_nlink);
+	}
+	close(fd);
+	EXPECT_EQ(-ENOENT, lstat_err(M("d2/c")));
+	REMOUNT();
+	EXPECT_EQ(0, index_count(RW));
+	EXPECT_EQ(-ENOENT, lstat_err(M("d1/a")));
+	EXPECT_EQ(-ENOENT, lstat_err(M("d2/c")));
+	EXPECT_STREQ(DATA, slurp(L("d2/c")));
+}
+
 /* ---- 5. link ----------------------------------------------------------------- */
 
 TEST_F(ix, link_adds_a_name)
@@ -721,6 +783,29 @@ TEST_F(ix, link_adds_a_name)
 	REMOUNT();
 	EXPECT_ONE_INODE(4, a.st_ino, DATA_MORE, "d1/a", "d1/b", "d2/c", "d1/e");
 	EXPECT_EQ(-ENOENT, lstat_err(L("d1/e")));
+}
+
+/* A name made in the union outlives every lower name */
+TEST_F(ix, new_name_outlives_lower_names)
+{
+	struct stat a;
+
+	MOUNT();
+	a = lst(M("d1/a"));
+	ASSERT_EQ(0, link(M("d2/c"), M("e")));
+	ASSERT_EQ(0, unlink(M("d1/a")));
+	ASSERT_EQ(0, unlink(M("d1/b")));
+	ASSERT_EQ(0, unlink(M("d2/c")));
+	EXPECT_ONE_INODE(1, a.st_ino, DATA, "e");
+	EXPECT_EQ(1, index_count(RW));
+	REMOUNT();
+	EXPECT_ONE_INODE(1, a.st_ino, DATA, "e");
+	ASSERT_EQ(0, append(M("e"), MORE));
+	EXPECT_ONE_INODE(1, a.st_ino, DATA_MORE, "e");
+	EXPECT_EQ(-ENOENT, lstat_err(M("d1/a")));
+	ASSERT_EQ(0, unlink(M("e")));
+	EXPECT_EQ(0, index_count(RW));
+	EXPECT_EQ(0, count_entries(M("d2")));
 }
 
 /* ---- 6. rename ---------------------------------------------------------------- */
@@ -740,6 +825,26 @@ TEST_F(ix, rename_over_a_name)
 	REMOUNT();
 	EXPECT_ONE_INODE(3, a.st_ino, DATA, "d1/a", "d2/c", "d1/e");
 	EXPECT_ONE_INODE(1, x.st_ino, X_DATA, "d1/b");
+}
+
+/* Renamed over the last name: the entry goes */
+TEST_F(ix, rename_over_last_name)
+{
+	MOUNT();
+	ASSERT_EQ(0, append(M("d1/a"), MORE));
+	ASSERT_EQ(0, unlink(M("d1/a")));
+	ASSERT_EQ(0, unlink(M("d1/b")));
+	EXPECT_EQ(1, index_count(RW));
+	ASSERT_EQ(0, rename(M("d1/x"), M("d2/c")));
+	EXPECT_STREQ(X_DATA, slurp(M("d2/c")));
+	EXPECT_EQ(1, lst(M("d2/c")).st_nlink);
+	EXPECT_EQ(0, index_count(RW)) {
+		TH_LOG("index entry left after its last name was replaced");
+	}
+	REMOUNT();
+	EXPECT_STREQ(X_DATA, slurp(M("d2/c")));
+	EXPECT_EQ(0, count_entries(M("d1")));
+	EXPECT_EQ(0, index_count(RW));
 }
 
 TEST_F(ix, rename_keeps_the_inode)
@@ -1059,56 +1164,62 @@ TEST_F_TIMEOUT(ix, hostile_entry_whiteout, 60)
 	EXPECT_NO_SPLAT();
 }
 
-/* Entries with no origin to check their name against: mount refused */
-TEST_F_TIMEOUT(ix, hostile_entry_without_origin, 90)
+/*
+ * Entries with no origin to check their name against: overlayfs refuses
+ * the mount (ENODATA, "failed index dir cleanup (-61)").
+ */
+#define EXPECT_ENTRY_REFUSED(what) do { \
+	int __ret = ix_mount(RW, variant->fstype, NULL); \
+	EXPECT_EQ(-ENODATA, __ret) { \
+		TH_LOG("index entry with %s: %s", what, strerror(-__ret)); \
+	} \
+	EXPECT_LOGGED(what); \
+	if (!__ret) { \
+		TH_LOG("%s: mounted; d1/a reads '%s', WORK/index has %d entries", \
+		       what, slurp(M("d1/a")), index_count(RW)); \
+		EXPECT_EQ(0, rw_umount(RW)); \
+	} \
+	EXPECT_NO_SPLAT(); \
+} while (0)
+
+TEST_F_TIMEOUT(ix, hostile_entry_fifo, 60)
 {
-	static const struct {
-		const char *what;
-		int kind;	/* 0 fifo, 1 file, 2 garbage origin, 3 none */
-	} bad[] = {
-		{ "a fifo", 0 },
-		{ "a regular file of its own", 1 },
-		{ "an origin that is no file handle", 2 },
-		{ "no origin xattr", 3 },
-	};
 	char name[256];
-	unsigned int i;
-	int ret;
 
 	PLANT(name);
-	for (i = 0; i < ARRAY_LEN(bad); i++) {
-		switch (bad[i].kind) {
-		case 0:
-			ASSERT_EQ(0, unlink(IX(name)));
-			ASSERT_EQ(0, mkfifo(IX(name), 0644));
-			break;
-		case 1:
-			ASSERT_EQ(0, unlink(IX(name)));
-			ASSERT_EQ(0, mkfile(IX(name), "other\n"));
-			break;
-		case 2:
-			/* The entry d1/a is linked to once more */
-			ASSERT_EQ(0, unlink(IX(name)));
-			ASSERT_EQ(0, link(U("d1/a"), IX(name)));
-			ASSERT_EQ(0, set_x(IX(name), OVL_ORIGIN_XATTR,
-					   "\x00\xfb\x01\x02", 4));
-			break;
-		case 3:
-			ASSERT_EQ(0, lremovexattr(IX(name), OVL_ORIGIN_XATTR));
-			break;
-		}
-		ret = ix_mount(RW, variant->fstype, NULL);
-		EXPECT_EQ(-ENODATA, ret) {
-			TH_LOG("index entry with %s: %s", bad[i].what,
-			       strerror(-ret));
-		}
-		EXPECT_LOGGED(bad[i].what);
-		if (!ret) {
-			TH_LOG("%s: a %s", bad[i].what, slurp(M("d1/a")));
-			EXPECT_EQ(0, rw_umount(RW));
-		}
-	}
-	EXPECT_NO_SPLAT();
+	ASSERT_EQ(0, unlink(IX(name)));
+	ASSERT_EQ(0, mkfifo(IX(name), 0644));
+	EXPECT_ENTRY_REFUSED("a fifo");
+}
+
+TEST_F_TIMEOUT(ix, hostile_entry_file_of_its_own, 60)
+{
+	char name[256];
+
+	PLANT(name);
+	ASSERT_EQ(0, unlink(IX(name)));
+	ASSERT_EQ(0, mkfile(IX(name), "other\n"));
+	EXPECT_ENTRY_REFUSED("a regular file without origin");
+}
+
+/* d1/a's inode (the entry) without its trusted.overlay.origin */
+TEST_F_TIMEOUT(ix, hostile_entry_no_origin_xattr, 60)
+{
+	char name[256];
+
+	PLANT(name);
+	ASSERT_EQ(0, lremovexattr(IX(name), OVL_ORIGIN_XATTR));
+	EXPECT_ENTRY_REFUSED("no origin xattr");
+}
+
+/* ... or with one that is no file handle: overlayfs takes it as none */
+TEST_F_TIMEOUT(ix, hostile_entry_garbage_origin, 60)
+{
+	char name[256];
+
+	PLANT(name);
+	ASSERT_EQ(0, set_x(IX(name), OVL_ORIGIN_XATTR, "\x00\xfb\x01\x02", 4));
+	EXPECT_ENTRY_REFUSED("an origin that is no file handle");
 }
 
 /*
