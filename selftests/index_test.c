@@ -13,8 +13,11 @@
  *  - the index dir and the two xattrs of a mount (1);
  *  - a write through one of three names: all three keep one st_ino and
  *    st_nlink 3 and read the new data; one upper file and its index entry
- *    (2); metadata changes through another name (3); unlink (4), link
- *    (5), rename (6), remount (7);
+ *    (2); metadata changes and truncation through another name (3);
+ *    unlink, of the last name too and with the file open (4); link, a
+ *    new name outliving the lower ones (5); rename over a name, of a name,
+ *    of the parent directory (6); remount, many writers at once (7);
+ *    a file of one link is not indexed;
  *  - a second mount of a live upperdir or workdir (8), a lower or an
  *    index dir that is not the one recorded, no upper (10);
  *  - an upper written by one filesystem read and written by the other
@@ -864,6 +867,95 @@ TEST_F(ix, rename_keeps_the_inode)
 	EXPECT_ONE_INODE(3, a.st_ino, DATA_MORE, "d1/a", "d2/b2", "d2/c2");
 	EXPECT_EQ(-ENOENT, lstat_err(M("d1/b")));
 	EXPECT_EQ(1, index_count(RW));
+}
+
+/* A renamed lower directory (a redirect): its names still share the inode */
+TEST_F(ix, rename_of_parent_dir)
+{
+	struct stat a;
+
+	MOUNT_EXTRA("redirect_dir=on");
+	a = lst(M("d1/a"));
+	ASSERT_EQ(0, rename(M("d1"), M("d3")));
+	EXPECT_ONE_INODE(3, a.st_ino, DATA, "d3/a", "d3/b", "d2/c");
+	ASSERT_EQ(0, append(M("d2/c"), MORE));
+	EXPECT_ONE_INODE(3, a.st_ino, DATA_MORE, "d3/a", "d3/b", "d2/c");
+	ASSERT_EQ(0, ix_remount(RW, variant->fstype, "redirect_dir=on"));
+	EXPECT_ONE_INODE(3, a.st_ino, DATA_MORE, "d2/c", "d3/b", "d3/a");
+	EXPECT_EQ(-ENOENT, lstat_err(M("d1")));
+	ASSERT_EQ(0, chmod(M("d3/b"), 0600));
+	EXPECT_EQ(0100600, lst(M("d3/a")).st_mode);
+	EXPECT_EQ(1, index_count(RW));
+}
+
+/* Names copied up at once by many writers: one inode, one entry */
+#define NWRITERS	8
+
+TEST_F_TIMEOUT(ix, concurrent_copy_up, 60)
+{
+	const char *names[3 + NWRITERS] = { "d1/a", "d1/b", "d2/c" };
+	pid_t pid[NWRITERS];
+	size_t want = strlen(DATA);
+	int go[2], i, status;
+	struct stat a;
+
+	for (i = 0; i < NWRITERS; i++) {
+		names[3 + i] = strdup(pathf("d%d/n%d", 1 + i % 2, i));
+		ASSERT_NE(NULL, names[3 + i]);
+		ASSERT_EQ(0, link(L("d1/a"), LP(RW, 1, names[3 + i])) ? -errno : 0);
+	}
+	MOUNT();
+	a = lst(M("d1/a"));
+	ASSERT_EQ(3 + NWRITERS, a.st_nlink);
+	ASSERT_EQ(0, pipe(go));
+	for (i = 0; i < NWRITERS; i++) {
+		pid[i] = fork();
+		ASSERT_LE(0, pid[i]);
+		if (!pid[i]) {
+			char c, line[16];
+
+			close(go[1]);
+			if (read(go[0], &c, 1) < 0)
+				_exit(2);
+			snprintf(line, sizeof(line), "w%d\n", i);
+			_exit(append(MP(RW, names[3 + (i + 1) % NWRITERS]),
+				     line) ? 1 : 0);
+		}
+		want += 3;
+	}
+	close(go[0]);
+	close(go[1]);	/* all writers go */
+	for (i = 0; i < NWRITERS; i++) {
+		ASSERT_EQ(pid[i], waitpid(pid[i], &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status)) {
+			TH_LOG("writer %d failed (status %#x)", i, status);
+		}
+	}
+	EXPECT_EQ(1, index_count(RW));
+	for (i = 0; i < 3 + NWRITERS; i++) {
+		struct stat st = lst(M(names[i]));
+
+		EXPECT_EQ(a.st_ino, st.st_ino) {
+			TH_LOG("%s: another inode", names[i]);
+		}
+		EXPECT_EQ(3 + NWRITERS, st.st_nlink) {
+			TH_LOG("%s: st_nlink %lu", names[i],
+			       (unsigned long)st.st_nlink);
+		}
+		EXPECT_EQ(want, (size_t)st.st_size) {
+			TH_LOG("%s: %lld bytes, want %zu: a write was lost",
+			       names[i], (long long)st.st_size, want);
+		}
+	}
+	REMOUNT();
+	for (i = 0; i < 3 + NWRITERS; i++) {
+		EXPECT_EQ(3 + NWRITERS, lst(M(names[i])).st_nlink) {
+			TH_LOG("%s after the remount", names[i]);
+		}
+		EXPECT_EQ(want, (size_t)lst(M(names[i])).st_size);
+	}
+	for (i = 0; i < NWRITERS; i++)
+		free((char *)names[3 + i]);
 }
 
 /* ---- 7. remount ---------------------------------------------------------------- */
