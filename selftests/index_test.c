@@ -485,7 +485,7 @@ FIXTURE_TEARDOWN(ix)
 	} \
 } while (0)
 
-/* ---- 1. the index dir ------------------------------------------------------ */
+/* ---- 1. the index dir ---------------------------------------------------- */
 
 TEST_F(ix, mount_makes_index_dir)
 {
@@ -522,7 +522,7 @@ TEST_F(ix, mount_makes_index_dir)
 	EXPECT_STREQ(origin, xattr_hex(RW->upper, OVL_ORIGIN_XATTR));
 }
 
-/* ---- 2. a write keeps the three names one inode ------------------------------ */
+/* ---- 2. a write keeps the three names one inode -------------------------- */
 
 TEST_F(ix, write_keeps_hard_links)
 {
@@ -588,7 +588,7 @@ TEST_F(ix, pwrite_through_lower_name)
 	EXPECT_EQ(-ENOENT, lstat_err(U("d1/b")));
 }
 
-/* ---- 3. metadata through another name -------------------------------------- */
+/* ---- 3. metadata through another name ------------------------------------ */
 
 TEST_F(ix, metadata_through_other_name)
 {
@@ -667,7 +667,7 @@ TEST_F(ix, single_link_not_indexed)
 	}
 }
 
-/* ---- 4. unlink --------------------------------------------------------------- */
+/* ---- 4. unlink ----------------------------------------------------------- */
 
 TEST_F_TIMEOUT(ix, unlink_names, 120)
 {
@@ -770,7 +770,7 @@ TEST_F(ix, unlink_all_with_open_file)
 	EXPECT_STREQ(DATA, slurp(L("d2/c")));
 }
 
-/* ---- 5. link ----------------------------------------------------------------- */
+/* ---- 5. link ------------------------------------------------------------- */
 
 TEST_F(ix, link_adds_a_name)
 {
@@ -811,7 +811,7 @@ TEST_F(ix, new_name_outlives_lower_names)
 	EXPECT_EQ(0, count_entries(M("d2")));
 }
 
-/* ---- 6. rename ---------------------------------------------------------------- */
+/* ---- 6. rename ----------------------------------------------------------- */
 
 TEST_F(ix, rename_over_a_name)
 {
@@ -958,7 +958,7 @@ TEST_F_TIMEOUT(ix, concurrent_copy_up, 60)
 		free((char *)names[3 + i]);
 }
 
-/* ---- 7. remount ---------------------------------------------------------------- */
+/* ---- 7. remount ---------------------------------------------------------- */
 
 /* a written (copied up), b linked up by a chmod, c only in the lower layer */
 TEST_F(ix, remount_keeps_links)
@@ -993,7 +993,7 @@ TEST_F(ix, remount_keeps_links)
 	EXPECT_NE(lst(M("d1/a")).st_ino, lst(M("d2/c")).st_ino);
 }
 
-/* ---- 8. a second mount of the same upper ---------------------------------------- */
+/* ---- 8. a second mount of the same upper --------------------------------- */
 
 TEST_F_TIMEOUT(ix, second_mount_busy, 60)
 {
@@ -1046,7 +1046,7 @@ TEST_F_TIMEOUT(ix, second_mount_busy, 60)
 	free(lower);
 }
 
-/* ---- 10. mounts that do not match what was recorded ------------------------------ */
+/* ---- 10. mounts that do not match what was recorded ---------------------- */
 
 TEST_F_TIMEOUT(ix, other_lower_root_refused, 60)
 {
@@ -1182,7 +1182,7 @@ TEST_F(ix, index_on_without_upper)
 	EXPECT_EQ(0, count_entries(RW->upper));
 }
 
-/* ---- 11. hostile index entries ------------------------------------------------------ */
+/* ---- 11. hostile index entries ------------------------------------------- */
 
 /*
  * With overlayfs (the reference): write through d1/a and d1/x, unmount,
@@ -1402,7 +1402,7 @@ TEST_F_TIMEOUT(ix, orphan_entry_removed, 60)
 	EXPECT_NO_SPLAT();
 }
 
-/* ---- 12. metacopy=on with index=on -------------------------------------------------- */
+/* ---- 12. metacopy=on with index=on --------------------------------------- */
 
 TEST_F(ix, metacopy_index)
 {
@@ -1433,7 +1433,7 @@ TEST_F(ix, metacopy_index)
 	EXPECT_ONE_INODE(3, a.st_ino, DATA_MORE, "d2/c", "d1/a", "d1/b");
 }
 
-/* ---- 9. one on-disk format: an index written by one, used by the other ------------ */
+/* ---- 9. one on-disk format: an index written by one, used by the other --- */
 
 FIXTURE(ixio) {
 	struct rw_env rw;
