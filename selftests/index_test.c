@@ -958,6 +958,69 @@ TEST_F_TIMEOUT(ix, concurrent_copy_up, 60)
 		free((char *)names[3 + i]);
 }
 
+/*
+ * Names removed and added at once by many processes, some not copied up
+ * yet (each removal copies its name up first): the count the union shows
+ * and the one kept in the index entry (seen after a remount) must both
+ * come out right.  Even children unlink a name of their own, odd ones
+ * link two new names.
+ */
+TEST_F_TIMEOUT(ix, concurrent_unlink_and_link, 60)
+{
+	const char *names[NWRITERS];
+	unsigned int want = 3 + NWRITERS;
+	pid_t pid[NWRITERS];
+	int go[2], i, status;
+	struct stat a;
+
+	for (i = 0; i < NWRITERS; i++) {
+		names[i] = strdup(pathf("d%d/n%d", 1 + i % 2, i));
+		ASSERT_NE(NULL, names[i]);
+		ASSERT_EQ(0, link(L("d1/a"), LP(RW, 1, names[i])) ? -errno : 0);
+		want += i % 2 ? 2 : -1;
+	}
+	MOUNT();
+	a = lst(M("d1/a"));
+	ASSERT_EQ(0, pipe(go));
+	for (i = 0; i < NWRITERS; i++) {
+		pid[i] = fork();
+		ASSERT_LE(0, pid[i]);
+		if (!pid[i]) {
+			char c;
+			int ret;
+
+			close(go[1]);
+			if (read(go[0], &c, 1) < 0)
+				_exit(2);
+			if (i % 2 == 0)
+				_exit(unlink(M(names[i])) ? 1 : 0);
+			ret = link(M("d1/b"), M(pathf("d1/x%d", i))) ?:
+			      link(M(names[i]), M(pathf("d2/y%d", i)));
+			_exit(ret ? 1 : 0);
+		}
+	}
+	close(go[0]);
+	close(go[1]);	/* all go */
+	for (i = 0; i < NWRITERS; i++) {
+		ASSERT_EQ(pid[i], waitpid(pid[i], &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status)) {
+			TH_LOG("child %d failed (status %#x)", i, status);
+		}
+	}
+	EXPECT_EQ(1, index_count(RW));
+	EXPECT_EQ(a.st_ino, lst(M("d2/c")).st_ino);
+	EXPECT_EQ(want, lst(M("d2/c")).st_nlink);
+	EXPECT_EQ(want, lst(M("d1/x1")).st_nlink);
+	REMOUNT();
+	EXPECT_EQ(want, lst(M("d1/a")).st_nlink);
+	EXPECT_EQ(want, lst(M("d2/y1")).st_nlink);
+	EXPECT_EQ(a.st_ino, lst(M("d2/y1")).st_ino);
+	for (i = 0; i < NWRITERS; i++) {
+		EXPECT_EQ(i % 2 ? 0 : -ENOENT, lstat_err(M(names[i])));
+		free((char *)names[i]);
+	}
+}
+
 /* ---- 7. remount ---------------------------------------------------------- */
 
 /* a written (copied up), b linked up by a chmod, c only in the lower layer */
