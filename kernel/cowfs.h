@@ -531,6 +531,8 @@ int cowfs_iterate_real_dir(const struct path *path, struct dir_context *ctx);
 int cowfs_names_alloc(struct cowfs_names *nm);
 void cowfs_names_free(struct cowfs_names *nm);
 int cowfs_names_read(struct file *file, struct cowfs_names *nm);
+int cowfs_walk_names(const struct path *path,
+		     int (*fn)(const char *name, void *arg), void *arg);
 
 /* nameidx.c */
 struct cowfs_nidx;
@@ -647,6 +649,7 @@ void cowfs_free_fs(struct cowfs_fs *ofs);
 /* super.c */
 int cowfs_clean_name(struct cowfs_fs *ofs, struct dentry *dir,
 		     const char *name, int depth);
+struct dentry *cowfs_make_work_subdir(struct cowfs_fs *ofs, const char *name);
 int cowfs_fill_super(struct super_block *sb, struct fs_context *fc);
 int cowfs_get_fsid_path(struct cowfs_fs *ofs, const struct path *path);
 int cowfs_mounts_walk(u64 *after,

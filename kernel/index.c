@@ -356,34 +356,6 @@ static int cowfs_check_real_fh(struct cowfs_fs *ofs, struct dentry *dentry,
 	return err;
 }
 
-/* workdir/index, made if it is not there yet; never cleaned whole */
-static struct dentry *cowfs_make_indexdir(struct cowfs_fs *ofs)
-{
-	struct dentry *base = ofs->workbasedir;
-	struct dentry *index;
-	int err;
-
-	inode_lock_nested(d_inode(base), I_MUTEX_PARENT);
-	index = cowfs_do_lookup_locked(&ofs->layers[0], COWFS_INDEXDIR_NAME,
-				       base, strlen(COWFS_INDEXDIR_NAME));
-	if (!IS_ERR(index) && d_is_negative(index)) {
-		err = cowfs_do_mkdir(&ofs->layers[0], d_inode(base), index,
-				     S_IFDIR);
-		if (!err && d_is_negative(index))
-			err = -EIO;
-		if (err) {
-			dput(index);
-			index = ERR_PTR(err);
-		}
-	}
-	inode_unlock(d_inode(base));
-	if (!IS_ERR(index) && !d_is_dir(index)) {
-		dput(index);
-		index = ERR_PTR(-ENOTDIR);
-	}
-	return index;
-}
-
 /*
  * Check index entry @index: its name must be the hex of the origin it
  * records.  0: keep it.  -ESTALE: its origin is gone or not its name's,
@@ -471,32 +443,24 @@ out_unlock:
 	return err;
 }
 
+struct cowfs_index_clean {
+	struct cowfs_fs *ofs;
+	struct fs_context *fc;
+};
+
+static int cowfs_clean_index_one(const char *name, void *arg)
+{
+	struct cowfs_index_clean *c = arg;
+
+	return cowfs_clean_index_entry(c->ofs, c->fc, name);
+}
+
 static int cowfs_clean_indexdir(struct cowfs_fs *ofs, struct fs_context *fc)
 {
 	struct path path = { .mnt = cowfs_upper_mnt(ofs), .dentry = ofs->indexdir };
-	struct cowfs_names nm;
-	struct file *file;
-	int err, n = 0;
-	char *name;
+	struct cowfs_index_clean c = { .ofs = ofs, .fc = fc };
 
-	err = cowfs_names_alloc(&nm);
-	if (err)
-		return err;
-	file = cowfs_open_real_dir(&path);
-	if (IS_ERR(file)) {
-		cowfs_names_free(&nm);
-		return PTR_ERR(file);
-	}
-	while (!err && (n = cowfs_names_read(file, &nm)) > 0) {
-		for (name = cowfs_names_next(&nm, NULL); name && !err;
-		     name = cowfs_names_next(&nm, name))
-			err = cowfs_clean_index_entry(ofs, fc, name);
-	}
-	if (!err && n < 0)
-		err = n;
-	fput(file);
-	cowfs_names_free(&nm);
-	return err;
+	return cowfs_walk_names(&path, cowfs_clean_index_one, &c);
 }
 
 /*
@@ -521,7 +485,8 @@ static int cowfs_index_setup_locked(struct cowfs_fs *ofs, struct fs_context *fc)
 		return err;
 	}
 
-	indexdir = cowfs_make_indexdir(ofs);
+	/* Never cleaned whole, unlike workdir/work */
+	indexdir = cowfs_make_work_subdir(ofs, COWFS_INDEXDIR_NAME);
 	if (IS_ERR(indexdir)) {
 		errorfc(fc, "cannot make '%s/%s': %ld", ofs->config.workdir,
 			COWFS_INDEXDIR_NAME, PTR_ERR(indexdir));

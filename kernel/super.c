@@ -220,6 +220,19 @@ int cowfs_get_fsid_path(struct cowfs_fs *ofs, const struct path *path)
 	return ofs->numfs++;
 }
 
+struct cowfs_clean_ctx {
+	struct cowfs_fs *ofs;
+	struct dentry *dir;
+	int depth;
+};
+
+static int cowfs_clean_one(const char *name, void *arg)
+{
+	struct cowfs_clean_ctx *c = arg;
+
+	return cowfs_clean_name(c->ofs, c->dir, name, c->depth);
+}
+
 /*
  * Remove what a crash or an error left in workdir: temporary objects, and
  * directories that held whiteouts (@depth levels deep at most).
@@ -227,33 +240,9 @@ int cowfs_get_fsid_path(struct cowfs_fs *ofs, const struct path *path)
 static int cowfs_clean_dir(struct cowfs_fs *ofs, struct dentry *dir, int depth)
 {
 	struct path path = { .mnt = cowfs_upper_mnt(ofs), .dentry = dir };
-	struct cowfs_names nm;
-	struct file *file;
-	int err, n = 0;
-	char *name;
+	struct cowfs_clean_ctx c = { .ofs = ofs, .dir = dir, .depth = depth };
 
-	err = cowfs_names_alloc(&nm);
-	if (err)
-		return err;
-	file = cowfs_open_real_dir(&path);
-	if (IS_ERR(file)) {
-		cowfs_names_free(&nm);
-		return PTR_ERR(file);
-	}
-	/* Each read goes on where the last one stopped */
-	while (!err && (n = cowfs_names_read(file, &nm)) > 0) {
-		for (name = cowfs_names_next(&nm, NULL); name;
-		     name = cowfs_names_next(&nm, name)) {
-			err = cowfs_clean_name(ofs, dir, name, depth);
-			if (err)
-				break;
-		}
-	}
-	if (!err && n < 0)
-		err = n;
-	fput(file);
-	cowfs_names_free(&nm);
-	return err;
+	return cowfs_walk_names(&path, cowfs_clean_one, &c);
 }
 
 /*
@@ -394,39 +383,49 @@ out_unlock:
 	return err ? -EINVAL : 0;
 }
 
-/* workdir/work: where objects are built before they appear in upper. */
-static int cowfs_make_workdir(struct cowfs_fs *ofs, struct fs_context *fc)
+/*
+ * Directory @name in workdir=, made if it is not there yet: work, and
+ * index (index=on).
+ */
+struct dentry *cowfs_make_work_subdir(struct cowfs_fs *ofs, const char *name)
 {
 	struct dentry *base = ofs->workbasedir;
-	struct dentry *work;
+	struct dentry *dir;
 	int err;
 
 	inode_lock_nested(d_inode(base), I_MUTEX_PARENT);
-	work = cowfs_do_lookup_locked(&ofs->layers[0], COWFS_WORKDIR_NAME, base,
-				      strlen(COWFS_WORKDIR_NAME));
-	if (!IS_ERR(work) && d_is_negative(work)) {
-		err = cowfs_do_mkdir(&ofs->layers[0], d_inode(base), work,
+	dir = cowfs_do_lookup_locked(&ofs->layers[0], name, base, strlen(name));
+	if (!IS_ERR(dir) && d_is_negative(dir)) {
+		err = cowfs_do_mkdir(&ofs->layers[0], d_inode(base), dir,
 				     S_IFDIR);
-		if (!err && d_is_negative(work))
+		if (!err && d_is_negative(dir))
 			err = -EIO;
 		if (err) {
-			dput(work);
-			work = ERR_PTR(err);
+			dput(dir);
+			dir = ERR_PTR(err);
 		}
 	}
 	inode_unlock(d_inode(base));
+	if (!IS_ERR(dir) && !d_is_dir(dir)) {
+		dput(dir);
+		dir = ERR_PTR(-ENOTDIR);
+	}
+	return dir;
+}
+
+/* workdir/work: where objects are built before they appear in upper. */
+static int cowfs_make_workdir(struct cowfs_fs *ofs, struct fs_context *fc)
+{
+	struct dentry *work;
+	int err;
+
+	work = cowfs_make_work_subdir(ofs, COWFS_WORKDIR_NAME);
 	if (IS_ERR(work)) {
-		errorfc(fc, "cannot make '%s/%s': %ld", ofs->config.workdir,
-			COWFS_WORKDIR_NAME, PTR_ERR(work));
+		errorfc(fc, "cannot make directory '%s/%s': %ld",
+			ofs->config.workdir, COWFS_WORKDIR_NAME, PTR_ERR(work));
 		return PTR_ERR(work);
 	}
 	ofs->workdir = work;
-
-	if (!d_is_dir(work)) {
-		errorfc(fc, "'%s/%s' is not a directory", ofs->config.workdir,
-			COWFS_WORKDIR_NAME);
-		return -ENOTDIR;
-	}
 
 	err = cowfs_clean_dir(ofs, work, 1);
 	if (err) {

@@ -463,6 +463,41 @@ int cowfs_names_read(struct file *file, struct cowfs_names *nm)
 	return nm->count;
 }
 
+/*
+ * Call @fn(@name, @arg) for each name (but "." and "..") in real directory
+ * @path, until it returns an error, which is returned.  The directory is
+ * read a buffer at a time and not locked while @fn runs, so @fn may
+ * change it.
+ */
+int cowfs_walk_names(const struct path *path,
+		     int (*fn)(const char *name, void *arg), void *arg)
+{
+	struct cowfs_names nm;
+	struct file *file;
+	int err, n = 0;
+	char *name;
+
+	err = cowfs_names_alloc(&nm);
+	if (err)
+		return err;
+	file = cowfs_open_real_dir(path);
+	if (IS_ERR(file)) {
+		cowfs_names_free(&nm);
+		return PTR_ERR(file);
+	}
+	/* Each read goes on where the last one stopped */
+	while (!err && (n = cowfs_names_read(file, &nm)) > 0) {
+		for (name = cowfs_names_next(&nm, NULL); name && !err;
+		     name = cowfs_names_next(&nm, name))
+			err = fn(name, arg);
+	}
+	if (!err && n < 0)
+		err = n;
+	fput(file);
+	cowfs_names_free(&nm);
+	return err;
+}
+
 /* ---- tables of names ------------------------------------------------------- */
 
 /* Objects of an arena come from chunks of this size */
