@@ -124,11 +124,7 @@ FIXTURE_SETUP(dd)
 {
 	struct rw_env *rw = &self->rw;
 
-	if (getuid() != 0)
-		SKIP(return, "must run as root");
-	if (!want_fs(variant->fstype))
-		SKIP(return, "no %s", variant->fstype);
-	setenv("COWFS_TEST_FSTYPE", variant->fstype, 1);
+	BOTH_FS_REQUIRE();
 	SETUP_ASSERT0(&rw->e, rw_init(rw, 2, 0, NULL));
 	/* The data-only layer: objects, and names the image must not show */
 	SETUP_ASSERT0(&rw->e, mkpat(LP(rw, 1, OBJ_A), SEED_A, SIZE_A));

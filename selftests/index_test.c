@@ -397,17 +397,7 @@ FIXTURE(ix) {
 	struct klog log;
 };
 
-FIXTURE_VARIANT(ix) {
-	const char *fstype;
-};
-
-FIXTURE_VARIANT_ADD(ix, overlay) {
-	.fstype = "overlay",
-};
-
-FIXTURE_VARIANT_ADD(ix, cowfs) {
-	.fstype = "cowfs",
-};
+BOTH_FS_VARIANTS(ix);
 
 #define RW	(&self->rw)
 #define M(rel)	MP(RW, rel)
@@ -430,11 +420,7 @@ FIXTURE_SETUP(ix)
 	struct rw_env *rw = &self->rw;
 
 	self->log.fd = -1;
-	if (getuid() != 0)
-		SKIP(return, "must run as root");
-	if (!want_fs(variant->fstype))
-		SKIP(return, "no %s", variant->fstype);
-	setenv("COWFS_TEST_FSTYPE", variant->fstype, 1);
+	BOTH_FS_REQUIRE();
 	SETUP_ASSERT0(&rw->e, rw_init(rw, 2, 0, NULL));
 	SETUP_ASSERT0(&rw->e, ix_layers(rw));
 	klog_open(&self->log);
@@ -1498,46 +1484,15 @@ TEST_F(ix, metacopy_index)
 
 /* ---- 9. one on-disk format: an index written by one, used by the other --- */
 
-FIXTURE(ixio) {
-	struct rw_env rw;
-};
-
-FIXTURE_VARIANT(ixio) {
-	const char *writer;
-	const char *reader;
-};
-
-FIXTURE_VARIANT_ADD(ixio, overlay_to_cowfs) {
-	.writer = "overlay",
-	.reader = "cowfs",
-};
-
-FIXTURE_VARIANT_ADD(ixio, cowfs_to_overlay) {
-	.writer = "cowfs",
-	.reader = "overlay",
-};
-
-/* The reference: checks the test itself */
-FIXTURE_VARIANT_ADD(ixio, overlay_to_overlay) {
-	.writer = "overlay",
-	.reader = "overlay",
-};
+INTEROP_FIXTURE(ixio)
 
 FIXTURE_SETUP(ixio)
 {
 	struct rw_env *rw = &self->rw;
 
-	if (getuid() != 0)
-		SKIP(return, "must run as root");
-	if (!want_fs(variant->writer) || !want_fs(variant->reader))
-		SKIP(return, "needs %s and %s", variant->writer, variant->reader);
+	INTEROP_REQUIRE();
 	SETUP_ASSERT0(&rw->e, rw_init(rw, 2, 0, NULL));
 	SETUP_ASSERT0(&rw->e, ix_layers(rw));
-}
-
-FIXTURE_TEARDOWN(ixio)
-{
-	rw_cleanup(&self->rw);
 }
 
 static int io_mount(struct rw_env *rw, const char *fstype)

@@ -83,17 +83,7 @@ FIXTURE(mc) {
 	struct rw_env rw;
 };
 
-FIXTURE_VARIANT(mc) {
-	const char *fstype;
-};
-
-FIXTURE_VARIANT_ADD(mc, overlay) {
-	.fstype = "overlay",
-};
-
-FIXTURE_VARIANT_ADD(mc, cowfs) {
-	.fstype = "cowfs",
-};
+BOTH_FS_VARIANTS(mc);
 
 #define RW	(&self->rw)
 #define M(rel)	MP(RW, rel)
@@ -106,11 +96,7 @@ FIXTURE_SETUP(mc)
 {
 	struct rw_env *rw = &self->rw;
 
-	if (getuid() != 0)
-		SKIP(return, "must run as root");
-	if (!want_fs(variant->fstype))
-		SKIP(return, "no %s", variant->fstype);
-	setenv("COWFS_TEST_FSTYPE", variant->fstype, 1);
+	BOTH_FS_REQUIRE();
 	SETUP_ASSERT0(&rw->e, rw_init(rw, 2, 0, NULL));
 	SETUP_ASSERT0(&rw->e, mkpat(LP(rw, 1, "f"), SEED_F, MB));
 	SETUP_ASSERT0(&rw->e, mkpat(LP(rw, 1, "d/x"), SEED_X, MB));
@@ -976,39 +962,13 @@ TEST_F(mc, hostile_redirect_on_non_metacopy)
 
 /* ---- 9. one on-disk format: cowfs and overlayfs read each other's upper --- */
 
-FIXTURE(mcio) {
-	struct rw_env rw;
-};
-
-FIXTURE_VARIANT(mcio) {
-	const char *writer;
-	const char *reader;
-};
-
-FIXTURE_VARIANT_ADD(mcio, cowfs_to_overlay) {
-	.writer = "cowfs",
-	.reader = "overlay",
-};
-
-FIXTURE_VARIANT_ADD(mcio, overlay_to_cowfs) {
-	.writer = "overlay",
-	.reader = "cowfs",
-};
-
-/* The reference: checks the test itself */
-FIXTURE_VARIANT_ADD(mcio, overlay_to_overlay) {
-	.writer = "overlay",
-	.reader = "overlay",
-};
+INTEROP_FIXTURE(mcio)
 
 FIXTURE_SETUP(mcio)
 {
 	struct rw_env *rw = &self->rw;
 
-	if (getuid() != 0)
-		SKIP(return, "must run as root");
-	if (!want_fs(variant->writer) || !want_fs(variant->reader))
-		SKIP(return, "needs %s and %s", variant->writer, variant->reader);
+	INTEROP_REQUIRE();
 	SETUP_ASSERT0(&rw->e, rw_init(rw, 1, 0, NULL));
 	SETUP_ASSERT0(&rw->e, mkpat(LP(rw, 0, "f"), SEED_F, MB));
 	SETUP_ASSERT0(&rw->e, mkpat(LP(rw, 0, "g"), SEED_G, MB));
@@ -1018,11 +978,6 @@ FIXTURE_SETUP(mcio)
 	SETUP_ASSERT0(&rw->e, link(LP(rw, 0, "a"), LP(rw, 0, "b")) ? -errno : 0);
 	SETUP_ASSERT0(&rw->e, mkdir_p(LP(rw, 0, "e"), 0755));
 	SETUP_ASSERT0(&rw->e, mkfile(LP(rw, 0, "t"), "t\n"));
-}
-
-FIXTURE_TEARDOWN(mcio)
-{
-	rw_cleanup(&self->rw);
 }
 
 static int io_mount(struct rw_env *rw, const char *fstype)

@@ -175,4 +175,68 @@ static inline int want_fs(const char *fstype)
 	return fs_registered(fstype);
 }
 
+/*
+ * The variants of fixture @name: the same tests on overlayfs (the
+ * reference) and on cowfs.  Its FIXTURE_SETUP() starts with
+ * BOTH_FS_REQUIRE().  (After kselftest_harness.h.)
+ */
+#define BOTH_FS_VARIANTS(name)						\
+	FIXTURE_VARIANT(name) {						\
+		const char *fstype;					\
+	};								\
+	FIXTURE_VARIANT_ADD(name, overlay) {				\
+		.fstype = "overlay",					\
+	};								\
+	FIXTURE_VARIANT_ADD(name, cowfs) {				\
+		.fstype = "cowfs",					\
+	}
+
+/* As root, with the variant's filesystem, which the helpers then mount */
+#define BOTH_FS_REQUIRE() do {						\
+	if (getuid() != 0)						\
+		SKIP(return, "must run as root");			\
+	if (!want_fs(variant->fstype))					\
+		SKIP(return, "no %s", variant->fstype);			\
+	setenv("COWFS_TEST_FSTYPE", variant->fstype, 1);		\
+} while (0)
+
+/*
+ * Fixture @name for an upper written by one filesystem and read by the
+ * other: its variants name the writer and the reader, overlay_to_overlay
+ * checking the test itself.  Its FIXTURE_SETUP() starts with
+ * INTEROP_REQUIRE().  (After kselftest_harness.h.)
+ */
+#define INTEROP_FIXTURE(name)						\
+	FIXTURE(name) {							\
+		struct rw_env rw;					\
+	};								\
+	FIXTURE_VARIANT(name) {						\
+		const char *writer;					\
+		const char *reader;					\
+	};								\
+	FIXTURE_VARIANT_ADD(name, cowfs_to_overlay) {			\
+		.writer = "cowfs",					\
+		.reader = "overlay",					\
+	};								\
+	FIXTURE_VARIANT_ADD(name, overlay_to_cowfs) {			\
+		.writer = "overlay",					\
+		.reader = "cowfs",					\
+	};								\
+	FIXTURE_VARIANT_ADD(name, overlay_to_overlay) {			\
+		.writer = "overlay",					\
+		.reader = "overlay",					\
+	};								\
+	FIXTURE_TEARDOWN(name)						\
+	{								\
+		rw_cleanup(&self->rw);					\
+	}
+
+#define INTEROP_REQUIRE() do {						\
+	if (getuid() != 0)						\
+		SKIP(return, "must run as root");			\
+	if (!want_fs(variant->writer) || !want_fs(variant->reader))	\
+		SKIP(return, "needs %s and %s", variant->writer,	\
+		     variant->reader);					\
+} while (0)
+
 #endif /* COWFS_METACOPY_UTIL_H */
