@@ -892,7 +892,9 @@ static int cowfs_nl_fill_mount(struct sk_buff *skb, const void *obj)
 	    nla_put_uint(skb, COWFS_A_MOUNT_COPY_UP_BYTES,
 			 atomic64_read(&st->copy_up_bytes)) ||
 	    nla_put_uint(skb, COWFS_A_MOUNT_WHITEOUTS,
-			 atomic64_read(&st->whiteouts)))
+			 atomic64_read(&st->whiteouts)) ||
+	    (ofs->numdatalayer &&
+	     nla_put_u32(skb, COWFS_A_MOUNT_DATA_LAYERS, ofs->numdatalayer)))
 		return -EMSGSIZE;
 	return 0;
 }
