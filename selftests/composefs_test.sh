@@ -189,6 +189,25 @@ for fs in overlay cowfs; do
 	fi
 	result 0 "$fs: mounted the image under an upper"
 	check_tree "$fs (upper)" "$m" upper
+	if [ "$fs" = cowfs ]; then
+		# cowctl tells the data-only layer from the metadata layer
+		"$cowctl" -j inspect "$m" >"$tmp/insp.json" &&
+			python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))[0]
+sys.exit(not (d["layers"] == [sys.argv[2]] and d["data_layers"] == [sys.argv[3]]))' \
+				"$tmp/insp.json" "$meta" "$objs"
+		result $? "cowctl inspect -j: layers [META], data_layers [OBJECTS]"
+		"$cowctl" inspect "$m" | grep -q '^Data layers: *1$'
+		result $? "cowctl inspect: one data layer"
+		"$cowctl" ls | grep -qF " $meta::$objs"
+		result $? "cowctl ls: the layers as lowerdir= has them, META::OBJECTS"
+		"$cowctl" -j ls >"$tmp/ls.json" &&
+			python3 -c 'import json, sys
+d = [m for m in json.load(open(sys.argv[1])) if m["target"] == sys.argv[2]][0]
+sys.exit(not (d["layers"] == [sys.argv[3]] and d["data_layers"] == [sys.argv[4]]))' \
+				"$tmp/ls.json" "$m" "$meta" "$objs"
+		result $? "cowctl ls -j: layers [META], data_layers [OBJECTS]"
+	fi
 	chmod 0640 "$m/big"
 	cmp -s "$s/big" "$m/big" && [ "$(stat -c %a "$m/big")" = 640 ]
 	result $? "$fs: a chmod'ed file keeps its data"

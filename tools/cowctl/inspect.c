@@ -24,8 +24,9 @@ const char *const inspect_usage[] = {
 	"Shows its id, mount point, device, upper and work directories, the",
 	"mount options as the kernel shows them (metacopy=on, redirect_dir=, ...),",
 	"volumes, counters (lookups, files copied up and their bytes, whiteouts",
-	"made) and lower layers, top first. With --json, an array with one object",
-	"per MOUNT.",
+	"made) and lower layers, top first, then the data-only layers (reached",
+	"only by metacopy files' redirects). With --json, an array with one",
+	"object per MOUNT.",
 	"",
 	"Options:",
 	"  -j, --json   print a JSON array",
@@ -101,6 +102,7 @@ static const struct nl_mount *resolve(const char *arg,
 
 static void print_mount(const struct nl_mount *m, const char *target)
 {
+	size_t nreg = m->lower.n - (m->ndata < m->lower.n ? m->ndata : m->lower.n);
 	char dev[32];
 
 	snprintf(dev, sizeof(dev), "%u:%u", m->major, m->minor);
@@ -138,9 +140,19 @@ static void print_mount(const struct nl_mount *m, const char *target)
 		  m->whiteouts);
 
 	print_u64(PRINT_FP, NULL, "Layers:         %" PRIu64 " (top first)\n",
-		  m->lower.n);
+		  nreg);
 	open_json_array(PRINT_JSON, "layers");
-	for (size_t i = 0; i < m->lower.n; i++) {
+	for (size_t i = 0; i < nreg; i++) {
+		print_u64(PRINT_FP, NULL, "  %3" PRIu64 "  ", i + 1);
+		print_string(PRINT_ANY, NULL, "%s\n", m->lower.v[i]);
+	}
+	close_json_array(PRINT_JSON, NULL);
+	/* Reached only by metacopy files' redirects */
+	if (nreg < m->lower.n)
+		print_u64(PRINT_FP, NULL, "Data layers:    %" PRIu64 "\n",
+			  m->lower.n - nreg);
+	open_json_array(PRINT_JSON, "data_layers");
+	for (size_t i = nreg; i < m->lower.n; i++) {
 		print_u64(PRINT_FP, NULL, "  %3" PRIu64 "  ", i + 1);
 		print_string(PRINT_ANY, NULL, "%s\n", m->lower.v[i]);
 	}

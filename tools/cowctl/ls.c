@@ -31,10 +31,11 @@ const char *const ls_usage[] = {
 	"messages give it), where it is mounted, its upper directory, the files",
 	"copied up so far, its volumes (NAME:/path) and its lower layers, top",
 	"first. In the table the layers are joined with ':' (a ':' or '\\'",
-	"inside a path is written '\\:' or '\\\\', as --lowerdir takes them);",
-	"JSON gives them as an array, with the work directory, the device, the",
-	"mountinfo id and the counters (lookups, copy_ups, copy_up_bytes,",
-	"whiteouts) too.",
+	"inside a path is written '\\:' or '\\\\', as --lowerdir takes them),",
+	"and '::' comes before data-only layers, as in lowerdir=. JSON gives",
+	"them as arrays (layers, data_layers), with the work directory, the",
+	"device, the mountinfo id and the counters (lookups, copy_ups,",
+	"copy_up_bytes, whiteouts) too.",
 	"",
 	"Options:",
 	"  -n, --noheadings   do not print the table's header line",
@@ -53,6 +54,7 @@ struct cowfs_mount {
 	char *target;		/* NULL: not in this namespace */
 	char *source;
 	struct strvec layers;	/* top first */
+	size_t ndata;		/* the last ndata of layers are data-only */
 	char *upper;		/* NULL when read-only */
 	char *work;
 	bool readonly;
@@ -118,14 +120,24 @@ static void parse_super_opts(const char *opts, struct cowfs_mount *m)
 			*eq = '\0';
 			if (!strcmp(key, "lowerdir")) {
 				struct strvec v = STRVEC_INIT;
+				bool data = false;
 
+				/* "::" starts the data-only layers */
 				split_escaped(val, ':', &v);
-				for (size_t i = 0; i < v.n; i++)
-					if (v.v[i][0])
-						strvec_push(&m->layers, v.v[i]);
+				for (size_t i = 0; i < v.n; i++) {
+					if (!v.v[i][0]) {
+						data = i > 0;
+						continue;
+					}
+					strvec_push(&m->layers, v.v[i]);
+					m->ndata += data;
+				}
 				strvec_free(&v);
 			} else if (!strcmp(key, "lowerdir+")) {
 				strvec_push(&m->layers, val);
+			} else if (!strcmp(key, "datadir+")) {
+				strvec_push(&m->layers, val);
+				m->ndata++;
 			} else if (!strcmp(key, "upperdir")) {
 				free(m->upper);
 				m->upper = xstrdup(val);
@@ -183,6 +195,7 @@ static void fill_from_nl(struct cowfs_mount *m, const struct nl_mount *n)
 	strvec_free(&m->layers);
 	for (size_t i = 0; i < n->lower.n; i++)
 		strvec_push(&m->layers, n->lower.v[i]);
+	m->ndata = n->ndata;
 	free(m->upper);
 	m->upper = n->upper ? xstrdup(n->upper) : NULL;
 	free(m->work);
@@ -333,6 +346,8 @@ static void print_mounts(const struct cowfs_mounts *l, const struct ls_opts *o)
 	open_json_array(PRINT_JSON, NULL);
 	for (size_t i = 0; i < l->n; i++) {
 		const struct cowfs_mount *m = &l->m[i];
+		size_t nreg = m->layers.n -
+			      (m->ndata < m->layers.n ? m->ndata : m->layers.n);
 		struct strbuf joined = STRBUF_INIT;
 		char dev[32];
 
@@ -354,15 +369,20 @@ static void print_mounts(const struct cowfs_mounts *l, const struct ls_opts *o)
 		}
 		print_string(PRINT_FP, NULL, fv, vols[i]);
 
+		/* As lowerdir= has them: "::" before the data-only layers */
 		for (size_t j = 0; j < m->layers.n; j++) {
 			if (j)
-				strbuf_add(&joined, ":", 1);
+				strbuf_add(&joined, "::", j == nreg ? 2 : 1);
 			strbuf_add_escaped(&joined, m->layers.v[j], ':');
 		}
 		print_string(PRINT_FP, NULL, "%s", strbuf_str(&joined));
 		strbuf_free(&joined);
 		open_json_array(PRINT_JSON, "layers");
-		for (size_t j = 0; j < m->layers.n; j++)
+		for (size_t j = 0; j < nreg; j++)
+			print_string(PRINT_JSON, NULL, NULL, m->layers.v[j]);
+		close_json_array(PRINT_JSON, NULL);
+		open_json_array(PRINT_JSON, "data_layers");
+		for (size_t j = nreg; j < m->layers.n; j++)
 			print_string(PRINT_JSON, NULL, NULL, m->layers.v[j]);
 		close_json_array(PRINT_JSON, NULL);
 

@@ -208,6 +208,10 @@ int nl_mount_parse(struct nl_msg *msg, struct nl_mount *m)
 		case COWFS_A_MOUNT_WHITEOUTS:
 			m->whiteouts = cowctl_nla_get_uint(a);
 			break;
+		case COWFS_A_MOUNT_DATA_LAYERS:
+			if (nla_len(a) >= 4)
+				m->ndata = nla_get_u32(a);
+			break;
 		}
 	}
 	if (!m->id) {

@@ -54,6 +54,7 @@ struct nl_mount {
 	uint64_t id;
 	unsigned int major, minor;
 	struct strvec lower;	/* top first */
+	unsigned int ndata;	/* the last ndata of lower are data-only */
 	char *upper;		/* NULL: read-only union */
 	char *work;
 	char *options;
