@@ -215,9 +215,9 @@ int cowfs_nlink_start(struct dentry *dentry)
 
 /*
  * And after it, still under the lock but without write access: the last
- * name of an indexed file is gone, so its entry goes too.  Should the entry still have other links
- * (a lower name was added behind the union's back), keep it and count
- * those, as overlayfs's ovl_cleanup_index() does.
+ * name of an indexed file is gone, so its entry goes too.  Should the
+ * entry still have other links (a lower name was added behind the union's
+ * back), keep it and count those, as overlayfs's ovl_cleanup_index() does.
  */
 void cowfs_nlink_end(struct dentry *dentry)
 {
