@@ -205,9 +205,12 @@ int cowfs_set_acl(struct mnt_idmap *idmap, struct dentry *dentry,
 	if (!IS_POSIXACL(d_inode(dentry)))
 		return -EOPNOTSUPP;
 
-	err = cowfs_copy_up(dentry);
-	if (err)
-		return err;
+	/* Into the upper file as it is, as cowfs_other_xattr_set() */
+	if (!cowfs_dentry_upper(dentry)) {
+		err = cowfs_copy_up(dentry);
+		if (err)
+			return err;
+	}
 
 	upper = cowfs_dentry_upper(dentry);
 	layer = cowfs_upper_layer(d_inode(dentry));

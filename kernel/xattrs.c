@@ -131,9 +131,30 @@ static int cowfs_other_xattr_set(const struct xattr_handler *handler,
 	int err;
 
 	name = xattr_full_name(handler, name);
-	err = cowfs_copy_up(dentry);
-	if (err)
-		return err;
+	/*
+	 * As overlayfs: removing what a lower file does not have changes
+	 * nothing, and copies nothing up.
+	 */
+	if (!value && !cowfs_dentry_upper(dentry)) {
+		struct path lower;
+
+		cowfs_path_lower(dentry, &lower);
+		old_cred = cowfs_override_creds(dentry->d_sb);
+		err = cowfs_do_getxattr(&lower, name, NULL, 0);
+		cowfs_revert_creds(old_cred);
+		if (err < 0)
+			return err;
+	}
+	/*
+	 * An upper file copied up through another name (index=on) takes
+	 * the xattr as it is: this name is not linked up for it (overlayfs's
+	 * ovl_xattr_set() neither).
+	 */
+	if (!cowfs_dentry_upper(dentry)) {
+		err = cowfs_copy_up(dentry);
+		if (err)
+			return err;
+	}
 
 	/* The union's upper layer, or the volume the object is in */
 	cowfs_path_upper(dentry, &upper);

@@ -1007,6 +1007,32 @@ TEST_F_TIMEOUT(ix, concurrent_unlink_and_link, 60)
 	}
 }
 
+/*
+ * An xattr set through a name not copied up, once the file has an upper
+ * object, goes to that object: the name is not linked up (overlayfs's
+ * ovl_xattr_set()).  Removing an xattr a lower file does not have copies
+ * nothing up (ENODATA).
+ */
+TEST_F(ix, xattr_through_other_name_links_nothing)
+{
+	char v[8] = "";
+
+	MOUNT();
+	EXPECT_EQ(-ENODATA, removexattr(M("d1/b"), "user.none") ? -errno : 0);
+	EXPECT_EQ(-ENOENT, lstat_err(U("d1/b")));
+	EXPECT_EQ(-ENOENT, lstat_err(U("d1/a")));
+	ASSERT_EQ(0, chmod(M("d1/a"), 0604));
+	ASSERT_EQ(0, setxattr(M("d1/b"), "user.k", "v", 1, 0) ? -errno : 0);
+	EXPECT_EQ(1, getxattr(M("d2/c"), "user.k", v, sizeof(v)));
+	EXPECT_STREQ("v", v);
+	EXPECT_EQ(-ENOENT, lstat_err(U("d1/b")));
+	EXPECT_EQ(-ENOENT, lstat_err(U("d2/c")));
+	EXPECT_EQ(2, lst(U("d1/a")).st_nlink);
+	REMOUNT();
+	EXPECT_EQ(1, getxattr(M("d1/b"), "user.k", v, sizeof(v)));
+	EXPECT_EQ(3, lst(M("d1/b")).st_nlink);
+}
+
 /* ---- 7. remount ---------------------------------------------------------- */
 
 /* a written (copied up), b linked up by a chmod, c only in the lower layer */
