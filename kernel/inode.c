@@ -52,6 +52,11 @@ void cowfs_copyattr(struct inode *inode)
  * a file of its own from then on: sharing the lower file's number would
  * make tar or rsync -H take it for a hard link of the others (overlayfs's
  * rule too).  With the index (index=on) they stay one file.
+ *
+ * With userxattr, origins are never decoded, so a name linked to a
+ * copied-up file finds no lower file after a remount and shows the upper
+ * file's number: then every name shows it, or tar and rsync -H would take
+ * the names for two files.
  */
 u64 cowfs_inode_ino(struct inode *inode)
 {
@@ -60,7 +65,9 @@ u64 cowfs_inode_ino(struct inode *inode)
 
 	if (upper && cowfs_numlower(oe) && !S_ISDIR(inode->i_mode) &&
 	    !test_bit(COWFS_I_INDEX, &COWFS_I(inode)->flags) &&
-	    d_inode(oe->lowerstack[0].dentry)->i_nlink > 1)
+	    (d_inode(oe->lowerstack[0].dentry)->i_nlink > 1 ||
+	     (COWFS_FS(inode->i_sb)->config.userxattr &&
+	      d_inode(upper)->i_nlink > 1)))
 		return cowfs_map_ino(inode->i_sb, cowfs_upper_layer(inode),
 				     d_inode(upper)->i_ino);
 	return inode->i_ino;
