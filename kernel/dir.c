@@ -141,6 +141,30 @@ static void cowfs_drop_nlink(struct inode *inode, bool is_dir)
 		drop_nlink(inode);
 }
 
+/*
+ * The last upper name of non-directory @inode went (the upper file has no
+ * link left), but a lower name may still show the inode: one that a
+ * crafted origin, or a redirect in a lower layer, made an alias of the
+ * copied-up file.  Such a name is its lower file again: forget the inode
+ * and unhash its dentries, so that they are looked up afresh rather than
+ * show a file with no links.  (An indexed file's entry keeps it linked.)
+ */
+static void cowfs_forget_upper(struct inode *inode)
+{
+	struct inode *upper = cowfs_inode_upper(inode);
+	struct dentry *alias;
+
+	if (!upper || upper->i_nlink || S_ISDIR(inode->i_mode) ||
+	    !cowfs_numlower(COWFS_I(inode)->oe) ||
+	    test_bit(COWFS_I_INDEX, &COWFS_I(inode)->flags))
+		return;
+	remove_inode_hash(inode);
+	spin_lock(&inode->i_lock);
+	hlist_for_each_entry(alias, &inode->i_dentry, d_u.d_alias)
+		d_drop(alias);
+	spin_unlock(&inode->i_lock);
+}
+
 static void cowfs_instantiate(struct dentry *dentry, struct inode *inode,
 			      bool opaque)
 {
@@ -701,6 +725,7 @@ out_revert:
 	if (!err) {
 		cowfs_drop_nlink(d_inode(dentry), is_dir);
 		cowfs_nlink_end(dentry);
+		cowfs_forget_upper(d_inode(dentry));
 		cowfs_dir_modified(parent);
 		/* Look the name up afresh next time: it is a whiteout now */
 		d_drop(dentry);
@@ -1159,8 +1184,10 @@ out_revert:
 		cowfs_rename_side_done(&n);
 		if (overwrite && d_is_positive(new))
 			cowfs_drop_nlink(d_inode(new), n.is_dir);
-		if (n.nlink)
+		if (n.nlink) {
 			cowfs_nlink_end(new);
+			cowfs_forget_upper(d_inode(new));
+		}
 		cowfs_dir_modified(old->d_parent);
 		if (!samedir)
 			cowfs_dir_modified(new->d_parent);

@@ -287,6 +287,36 @@ TEST_F(hostile, two_uppers_one_origin)
 }
 
 /*
+ * An upper file g whose origin is lower file f: looked up first, g makes
+ * f an alias of itself (f reads g's data, as on overlayfs).  Once g is
+ * removed, f must be the lower file again, not a file with no links that
+ * cannot be opened for writing (found by image_fuzz seed 17000551).
+ */
+TEST_F(hostile, origin_alias_after_its_upper_goes)
+{
+	char origin[256];
+	struct stat st;
+	int len;
+
+	len = origin_of_f(_metadata, RW, origin, sizeof(origin));
+	if (len < 0)
+		SKIP(return, "no origin on this upper (no file handles?)");
+	ASSERT_EQ(0, mkfile(UP(RW, "g"), "upper g\n"));
+	ASSERT_EQ(0, setxattr(UP(RW, "g"), OVL_ORIGIN_XATTR, origin, len, 0));
+	ASSERT_EQ(0, rw_mount(RW, NULL));
+
+	ASSERT_EQ(0, stat(M("g"), &st));
+	ASSERT_EQ(0, stat(M("f"), &st));
+	ASSERT_EQ(0, unlink(M("g")));
+	ASSERT_EQ(0, stat(M("f"), &st));
+	EXPECT_EQ(1, st.st_nlink);
+	EXPECT_STREQ("lower\n", slurp(M("f")));
+	EXPECT_EQ(0, write_str(M("f"), "written\n", O_APPEND));
+	EXPECT_STREQ("lower\nwritten\n", slurp(M("f")));
+	EXPECT_EQ(0, rw_umount(RW));
+}
+
+/*
  * A redirect in a lower layer shows one lower file at two names: b
  * redirects to a, so a/x and b/x are the same file, and share one inode.
  * Once written through b/x, the file has an upper object, but a/x's name
