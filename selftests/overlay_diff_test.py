@@ -37,6 +37,21 @@ With --metacopy, both are mounted with metacopy=on: metadata changes copy
 up metadata only, and on disk each upper file must be a metacopy file (and
 carry the same redirect) on both sides.
 
+The lower layers have hard links (several names of one file, in one
+directory and across directories), and a third of the operations' paths
+are such names, so that copy-up, unlink, link and rename over them happen
+in most seeds (each seed prints how often).  The merged trees are also
+compared every 50 operations.  Every picture of a tree compares st_nlink
+and, as groups of names, which names share an st_ino (never the numbers).
+With --index, both are mounted with index=on (mountinfo must show it): the
+names of a lower file stay one file after a copy-up, and the index
+directories on disk are compared too: their entries (by the lower file
+each is for), types, link counts and the union link count that each
+entry's nlink xattr gives, and the upper root's origin.  --index cannot go
+with --userns (cowfs refuses index=on with userxattr).  With --userns,
+overlayfs (which cannot decode origins there) may show a name linked to a
+copied-up lower file with an st_ino of its own: see diff_pics().
+
 Exit status: 0 all seeds agree, 1 a divergence (printed with the seed to
 reproduce: --seed N) or, with --userns, no user namespace or no
 userxattr, 4 cannot run (not root, no cowfs or overlay).
@@ -48,6 +63,7 @@ import errno
 import os
 import random
 import stat
+import struct
 import sys
 import tempfile
 
@@ -57,6 +73,9 @@ libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
 libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
                            ctypes.c_char_p, ctypes.c_uint]
+libc.name_to_handle_at.argtypes = [ctypes.c_int, ctypes.c_char_p,
+                                   ctypes.c_void_p,
+                                   ctypes.POINTER(ctypes.c_int), ctypes.c_int]
 
 AT_FDCWD = -100
 RENAME_NOREPLACE = 1
@@ -66,6 +85,7 @@ NAMES = ["a", "b", "c", "d", "e"]
 OVL_PREFIX = "trusted.overlay."     # "user.overlay." with --userns
 USERNS = False                      # --userns
 METACOPY = False                    # --metacopy
+INDEX = False                       # --index
 
 
 class Divergence(Exception):
@@ -74,6 +94,10 @@ class Divergence(Exception):
 
 class NotUserns(Exception):
     """--userns, but the mounts are not what a user namespace makes."""
+
+
+class NotIndexed(Exception):
+    """--index, but a mount does not show index=on."""
 
 
 def errname(e):
@@ -157,7 +181,9 @@ def opaque_above(root, rel):
 
 
 def build_lower(rng, root, below=None):
-    """A random tree; with @below, sometimes whiteouts and opaque dirs."""
+    """A random tree; with @below, sometimes whiteouts and opaque dirs.
+    Returns the regular files made."""
+    files = []
     for _ in range(rng.randint(4, 12)):
         p = rand_path(rng)
         full = os.path.join(root, p)
@@ -173,6 +199,7 @@ def build_lower(rng, root, below=None):
             if kind < 0.45:
                 with open(full, "wb") as f:
                     f.write(rand_data(rng))
+                files.append(p)
                 if rng.random() < 0.2:
                     os.setxattr(full, "user.l", rand_data(rng) or b"v")
             elif kind < 0.8:
@@ -188,15 +215,79 @@ def build_lower(rng, root, below=None):
                 os.mknod(full, stat.S_IFCHR | 0o600, os.makedev(0, 0))
         except OSError:
             pass
+    return files
+
+
+def add_hardlinks(rng, root, files):
+    """Give some of the files @files of layer @root more names: in their
+    own directory and in others (made if need be).  Returns every name of
+    a file with more than one, as layer-relative paths."""
+    names = []
+    if not files:
+        # one file at least
+        src = rand_path(rng, 2)
+        try:
+            os.makedirs(os.path.dirname(os.path.join(root, src)),
+                        exist_ok=True)
+            with open(os.path.join(root, src), "xb") as f:
+                f.write(rand_data(rng))
+            files = [src]
+        except OSError:
+            return names
+    for src in rng.sample(files, min(len(files), rng.randint(1, 3))):
+        group = [src]
+        want = rng.randint(1, 3)
+        for _ in range(10):
+            if len(group) > want:
+                break
+            if rng.random() < 0.5:
+                dst = os.path.join(os.path.dirname(src), rng.choice(NAMES))
+            else:
+                dst = rand_path(rng)
+            full = os.path.join(root, dst)
+            try:
+                os.makedirs(os.path.dirname(full), exist_ok=True)
+                os.link(os.path.join(root, src), full)
+                group.append(dst)
+            except OSError:
+                pass  # a file in the way, or the name is taken
+        if len(group) > 1:
+            names += group
+    return names
 
 
 # ---- operations ---------------------------------------------------------
 
 
-def gen_op(rng):
+def gen_op(rng, hot=()):
+    """A random operation; a third of its paths are names in @hot (the
+    lower layers' hard links)."""
+    def pick():
+        if hot and rng.random() < 0.33:
+            return rng.choice(hot)
+        return rand_path(rng)
+    p = pick()
+    q = pick()
+    if hot and rng.random() < 0.12:
+        # what the index is for: change, add and remove hard-linked names
+        p = rng.choice(hot)
+        r = rng.random()
+        if r < 0.3:
+            return rng.choice([("write", p, rng.randint(0, 60),
+                                rand_data(rng)),
+                               ("append", p, rand_data(rng)),
+                               ("truncate", p, rng.choice([0, 3, 100])),
+                               ("chmod", p, 0o600),
+                               ("setxattr", p, "user.k", b"h")])
+        if r < 0.5:
+            return ("unlink", p)
+        if r < 0.75:
+            # a new name: beside it, at the top, or anywhere
+            return ("link", p, rng.choice([
+                os.path.join(os.path.dirname(p), rng.choice(NAMES)),
+                rng.choice(NAMES), q]))
+        return ("rename", q, p, rng.choice([0, 0, RENAME_EXCHANGE]))
     r = rng.random()
-    p = rand_path(rng)
-    q = rand_path(rng)
     if r < 0.10:
         return ("create", p, rand_data(rng), rng.random() < 0.3)
     if r < 0.20:
@@ -340,11 +431,19 @@ def xattrs(path, names, hide=None):
 def walk(root, on_disk=False, lowers=()):
     """Picture of the tree under @root: {relpath: description}.
 
+    A non-directory's description has the other names of the tree that
+    share its st_ino ("same_ino"), so that which names are one file is
+    compared, not the numbers (on disk, whiteouts are left out: overlayfs
+    links its whiteouts to one).
+
     On disk, a directory's redirect and opaque xattrs are compared by what
     they do: where in the lower layers its contents come from (nothing
-    when it is opaque or no lower layer has a directory there).
+    when it is opaque or no lower layer has a directory there); so is a
+    metacopy file's redirect: the lower file it leads to (with lower hard
+    links, overlayfs and cowfs may name it by different names).
     """
     pic = {}
+    inos = {}   # (st_dev, st_ino) of a non-directory: its names
 
     def lower_dir(eff):
         """Do the lower layers show a directory at @eff?  Looked up as
@@ -371,6 +470,24 @@ def walk(root, on_disk=False, lowers=()):
                 return False
         return True
 
+    def lower_file(rel):
+        """The lower file that the union finds at @rel, as its names in
+        its layer, or None."""
+        for i, lw in enumerate(lowers):
+            try:
+                st = os.lstat(os.path.join(lw, rel))
+            except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                return None
+            names = []
+            for d, _, files in os.walk(lw):
+                for n in files:
+                    if os.lstat(os.path.join(d, n)).st_ino == st.st_ino:
+                        names.append(os.path.relpath(os.path.join(d, n), lw))
+            return "l%d:%s" % (i, ",".join(sorted(names)))
+        return None
+
     def visit(d, rel, parent_eff):
         for name in sorted(os.listdir(d)):
             full = os.path.join(d, name)
@@ -391,6 +508,10 @@ def walk(root, on_disk=False, lowers=()):
                 if on_disk and st.st_rdev == 0:
                     # overlayfs hard-links its whiteouts to one in workdir
                     desc["stat"] = desc["stat"][:3] + desc["stat"][4:]
+            if not stat.S_ISDIR(st.st_mode) and \
+                    not (on_disk and stat.S_ISCHR(st.st_mode) and
+                         st.st_rdev == 0):
+                inos.setdefault((st.st_dev, st.st_ino), []).append(r)
             if stat.S_ISDIR(st.st_mode):
                 # a merged dir's link count is not defined (1 on both)
                 desc["stat"] = desc["stat"][:3] + desc["stat"][4:]
@@ -425,6 +546,15 @@ def walk(root, on_disk=False, lowers=()):
                                               follow_symlinks=False)
                     except OSError:
                         desc[x] = None
+                if desc["redirect"]:
+                    # by the lower file it leads to: two names of one
+                    # lower file are the same redirect
+                    v = desc["redirect"].decode(errors="replace")
+                    if not v.startswith("/"):
+                        v = os.path.join(parent_eff or os.path.dirname(r),
+                                         v)
+                    desc["redirect"] = lower_file(v.strip("/")) or \
+                        desc["redirect"]
                 # times as relations: did a copy-up keep the lower mtime?
                 for lw in lowers:
                     b = os.path.join(lw, r)
@@ -439,17 +569,111 @@ def walk(root, on_disk=False, lowers=()):
                 visit(full, r, eff)
 
     visit(root, "", "")
+    for names in inos.values():
+        for r in names:
+            pic[r]["same_ino"] = sorted(n for n in names if n != r)
     return pic
 
 
-def diff_pics(a, b):
-    """First difference between two pictures, or None."""
+def file_handle(path):
+    """(type, fid bytes) of @path from name_to_handle_at(2), or None."""
+    buf = ctypes.create_string_buffer(8 + 128)
+    struct.pack_into("Ii", buf, 0, 128, 0)
+    mid = ctypes.c_int(0)
+    if libc.name_to_handle_at(AT_FDCWD, path.encode(), buf,
+                              ctypes.byref(mid), 0) != 0:
+        return None
+    nbytes, htype = struct.unpack_from("Ii", buf, 0)
+    return htype, buf.raw[8:8 + nbytes]
+
+
+def lower_files(lowers):
+    """{file handle: (its names in its layer, its st_nlink)} of every
+    regular file of the lower layers."""
+    out = {}
+    for i, lw in enumerate(lowers):
+        byino = {}
+        for d, _, files in os.walk(lw):
+            for n in files:
+                full = os.path.join(d, n)
+                st = os.lstat(full)
+                if stat.S_ISREG(st.st_mode):
+                    byino.setdefault(st.st_ino, [st.st_nlink]).append(
+                        os.path.relpath(full, lw))
+        for nlink, *names in byino.values():
+            h = file_handle(os.path.join(lw, names[0]))
+            if h is not None:
+                out[h] = ("l%d:%s" % (i, ",".join(sorted(names))), nlink)
+    return out
+
+
+def index_pic(work, upper, lowers):
+    """Picture of the index of @work: each entry (by the lower file it is
+    for: its names in its layer) with its type, link count and the union's
+    link count that its nlink xattr gives; then whether the upper root and
+    the index directory have their origin and upper xattrs."""
+    index = os.path.join(work, "index")
+    if not os.path.isdir(index):
+        return {"<index>": "missing"}
+    pic = {}
+    known = lower_files(lowers)
+    for name in sorted(os.listdir(index)):
+        full = os.path.join(index, name)
+        st = os.lstat(full)
+        if name.startswith("#") and stat.S_ISCHR(st.st_mode) and \
+                st.st_rdev == 0:
+            continue  # overlayfs's shared whiteout (see walk())
+        desc = {"name": name, "type": stat.S_IFMT(st.st_mode),
+                "nlink": st.st_nlink}
+        key = "entry " + name
+        lower_nlink = None
+        try:
+            fb = bytes.fromhex(name)
+        except ValueError:
+            fb = b""
+        # struct ovl_fb: version, magic, len, flags, type, uuid[16], fid
+        if len(fb) > 21 and (fb[4], fb[21:]) in known:
+            key, lower_nlink = known[(fb[4], fb[21:])]
+            key = "entry for " + key
+        try:
+            v = os.getxattr(full, OVL_PREFIX + "nlink",
+                            follow_symlinks=False).decode()
+            base = {"U": st.st_nlink, "L": lower_nlink}[v[0]]
+            desc["union_nlink"] = base + int(v[1:])
+        except (OSError, KeyError, IndexError, ValueError, TypeError) as e:
+            desc["union_nlink"] = "unusable: %r" % e
+        pic[key] = desc
+    for what, path, x in (("upper root", upper, "origin"),
+                          ("index dir", index, "upper")):
+        try:
+            v = os.getxattr(path, OVL_PREFIX + x)
+            # the upper root's origin names the same lower root on both
+            pic["<%s %s>" % (what, x)] = v if x == "origin" else len(v)
+        except OSError as e:
+            pic["<%s %s>" % (what, x)] = errname(e.errno)
+    return pic
+
+
+def diff_pics(a, b, merged=False):
+    """First difference between two pictures, or None.
+
+    @merged: @a is overlayfs's merged tree, @b cowfs's.  In a user
+    namespace overlayfs decodes no origin (that needs CAP_DAC_READ_SEARCH
+    in the initial namespace), so a name linked to a copied-up lower file
+    is looked up as a file of its own: its st_ino differs from the other
+    names' until a remount.  cowfs shows one file; there, each name's
+    group on overlayfs must be within its group on cowfs.
+    """
     for k in sorted(set(a) | set(b)):
         if k not in a:
             return "%s: only on cowfs: %s" % (k, b[k])
         if k not in b:
             return "%s: only on overlay: %s" % (k, a[k])
-        if a[k] != b[k]:
+        x, y = a[k], b[k]
+        if merged and USERNS and "same_ino" in x and "same_ino" in y and \
+                set(x["same_ino"]) <= set(y["same_ino"]):
+            x = dict(x, same_ino=y["same_ino"])
+        if x != y:
             return "%s:\n    overlay %s\n    cowfs   %s" % (k, a[k], b[k])
     return None
 
@@ -473,11 +697,19 @@ class Side:
             self.opts += ",redirect_dir=on"
         if METACOPY:
             self.opts += ",metacopy=on"
+        if INDEX:
+            self.opts += ",index=on"
         self.mounted = False
 
     def mount(self):
         do_mount(self.fstype, self.mnt, self.opts)
         self.mounted = True
+        if INDEX:
+            got = mount_options(self.mnt)
+            if got is None or "index=on" not in got[1]:
+                raise NotIndexed("%s on %s: mountinfo shows %s, not index=on "
+                                 "(a layer without file handles or uuid?)"
+                                 % (self.fstype, self.mnt, got))
         if USERNS:
             got = mount_options(self.mnt)
             if got is None or got[0] != self.fstype or \
@@ -501,21 +733,70 @@ def fmt_op(op):
     return "%s(%s)" % (op[0], ", ".join(repr(x) for x in op[1:]))
 
 
+HOT_KINDS = ("copy-up", "unlink", "link", "rename-over")
+
+
+def hot_kind(op):
+    """What @op does to a hard-linked name in its first (or, rename, its
+    second) path, if it succeeds: one of HOT_KINDS, or None."""
+    if op[0] in ("write", "append", "truncate", "chmod", "setxattr"):
+        return "copy-up"
+    if op[0] in ("unlink", "link"):
+        return op[0]
+    if op[0] == "rename":
+        return "rename-over"
+    return None
+
+
+def hot_target(op):
+    return op[2] if op[0] == "rename" else op[1]
+
+
+def is_hardlink(path):
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_nlink > 1
+
+
+def compare_merged(ovl, cow, where):
+    d = diff_pics(walk(ovl.mnt), walk(cow.mnt), True)
+    if d is not None:
+        raise Divergence("%s, the merged tree differs at %s" % (where, d))
+
+
 def run_seed(seed, nops, tmp, verbose):
+    """Returns how many operations of each of HOT_KINDS succeeded on a
+    name that was a hard link (st_nlink > 1) just before."""
     rng = random.Random(seed)
     base = tempfile.mkdtemp(prefix="ovldiff-%d-" % seed, dir=tmp)
     lowers = [os.path.join(base, "l0"), os.path.join(base, "l1")]
     for lw in lowers:
         os.mkdir(lw)
-    build_lower(rng, lowers[1])
-    build_lower(rng, lowers[0], below=lowers[1])
+    hot = add_hardlinks(rng, lowers[1], build_lower(rng, lowers[1]))
+    hot += add_hardlinks(rng, lowers[0],
+                         build_lower(rng, lowers[0], below=lowers[1]))
+    hot = sorted(set(hot))
+    if verbose:
+        print("  lower hard links: %s" % " ".join(hot))
+    hits = dict.fromkeys(HOT_KINDS, 0)
     ovl = Side("overlay", base, lowers)
     cow = Side("cowfs", base, lowers)
     try:
         ovl.mount()
         cow.mount()
         for step in range(nops):
-            op = gen_op(rng)
+            op = gen_op(rng, hot)
+            kind = hot_kind(op)
+            linked = kind and is_hardlink(os.path.join(ovl.mnt,
+                                                       hot_target(op)))
+            if kind and is_hardlink(os.path.join(cow.mnt,
+                                                 hot_target(op))) != linked:
+                raise Divergence("step %d: before %s, %s is a hard link on "
+                                 "one side only (overlay: %s)"
+                                 % (step, fmt_op(op), hot_target(op),
+                                    linked))
             ro = run_op(ovl, op)
             rc = run_op(cow, op)
             if verbose:
@@ -523,15 +804,19 @@ def run_seed(seed, nops, tmp, verbose):
             if ro != rc:
                 raise Divergence("step %d: %s\n    overlay %s\n    cowfs   %s"
                                  % (step, fmt_op(op), ro, rc))
+            if linked and (ro == "ok" or ro[0] == "ok"):
+                hits[kind] += 1
+            if step % 50 == 49 and step + 1 < nops:
+                compare_merged(ovl, cow, "after %d operations" % (step + 1))
         where = "merged tree"
-        d = diff_pics(walk(ovl.mnt), walk(cow.mnt))
+        d = diff_pics(walk(ovl.mnt), walk(cow.mnt), True)
         if d is None:
             before = walk(cow.mnt)
             ovl.remount()
             cow.remount()
             where = "merged tree after remount"
             after = walk(cow.mnt)
-            d = diff_pics(walk(ovl.mnt), after)
+            d = diff_pics(walk(ovl.mnt), after, True)
             if d is None:
                 where = "cowfs merged tree before and after remount"
                 d = diff_pics(before, after)
@@ -541,6 +826,10 @@ def run_seed(seed, nops, tmp, verbose):
             where = "upper directory on disk"
             d = diff_pics(walk(ovl.upper, True, lowers),
                           walk(cow.upper, True, lowers))
+        if d is None and INDEX:
+            where = "index directory on disk"
+            d = diff_pics(index_pic(ovl.work, ovl.upper, lowers),
+                          index_pic(cow.work, cow.upper, lowers))
         if d is not None:
             raise Divergence("after %d operations, %s differs at %s"
                              % (nops, where, d))
@@ -551,6 +840,7 @@ def run_seed(seed, nops, tmp, verbose):
             except OSError:
                 pass
         os.system("rm -rf '%s'" % base)
+    return hits
 
 
 def main():
@@ -565,10 +855,15 @@ def main():
                     help="print every operation and overlay's result")
     ap.add_argument("--metacopy", action="store_true",
                     help="both with metacopy=on")
+    ap.add_argument("--index", action="store_true",
+                    help="both with index=on (not with --userns)")
     ap.add_argument("--userns", action="store_true",
                     help="in a user namespace: both with userxattr (the "
                     "caller makes the namespace, e.g. 'unshare -Urm')")
     args = ap.parse_args()
+    if args.index and args.userns:
+        ap.error("--index cannot go with --userns (cowfs refuses "
+                 "index=on with userxattr)")
 
     if os.getuid() != 0:
         print("SKIP: must run as root")
@@ -576,6 +871,9 @@ def main():
     if args.metacopy:
         global METACOPY
         METACOPY = True
+    if args.index:
+        global INDEX
+        INDEX = True
     if args.userns:
         global OVL_PREFIX, USERNS
         OVL_PREFIX, USERNS = "user.overlay.", True
@@ -596,25 +894,36 @@ def main():
         range(args.first_seed, args.first_seed + args.seeds)
     failed = []
     tmp = os.environ.get("TMPDIR", "/tmp")
+    seeds_hit = dict.fromkeys(HOT_KINDS, 0)
     for seed in seeds:
         try:
-            run_seed(seed, args.ops, tmp, args.verbose)
-            print("ok seed %d (%d ops)" % (seed, args.ops))
+            hits = run_seed(seed, args.ops, tmp, args.verbose)
+            print("ok seed %d (%d ops; on hard links: %s)"
+                  % (seed, args.ops, ", ".join("%s %d" % (k, hits[k])
+                                               for k in HOT_KINDS)))
+            for k in HOT_KINDS:
+                seeds_hit[k] += hits[k] > 0
         except Divergence as e:
             print("DIVERGENCE seed %d, %s" % (seed, e))
-            print("  reproduce: %s%s%s --seed %d --ops %d -v"
+            print("  reproduce: %s%s%s%s --seed %d --ops %d -v"
                   % (sys.argv[0], " --userns" if USERNS else "",
-                     " --metacopy" if METACOPY else "", seed, args.ops))
+                     " --metacopy" if METACOPY else "",
+                     " --index" if INDEX else "", seed, args.ops))
             failed.append(seed)
             if not args.keep_going:
                 break
-        except NotUserns as e:
+        except (NotUserns, NotIndexed) as e:
             print("FAIL seed %d: %s" % (seed, e))
             failed.append(seed)
             break
     ran = len(seeds) if args.keep_going or not failed else \
         list(seeds).index(failed[0]) + 1
-    print("%d passed, %d failed" % (ran - len(failed), len(failed)))
+    passed = ran - len(failed)
+    if passed:
+        print("# seeds with a successful operation on a hard-linked name: "
+              "%s (of %d)" % (", ".join("%s %d" % (k, seeds_hit[k])
+                                        for k in HOT_KINDS), passed))
+    print("%d passed, %d failed" % (passed, len(failed)))
     return 1 if failed else 0
 
 

@@ -6,7 +6,9 @@
 # merged trees and upper directories (see overlay_diff_test.py).  Three
 # runs:
 #   root     as root, trusted.overlay.*, overlayfs with redirect_dir=on
-#   metacopy the same with metacopy=on on both (other seeds)
+#   metacopy the same with metacopy=on,index=on on both (other seeds):
+#            the lower layers' hard links stay linked over copy-up, and
+#            the index directories on disk are compared too
 #   userns   as uid 1000 in 'unshare -Urm', both mounted there with
 #            userxattr (user.overlay.*, no redirects), the layers in a
 #            directory of uid 1000 on /tmp, as a rootless container
@@ -28,8 +30,8 @@ echo "# overlay_diff: root run"
 rc=$?
 [ "$rc" -eq 4 ] && exit 4
 
-echo "# overlay_diff: metacopy=on run"
-"$py" ./overlay_diff_test.py --metacopy --seeds "${DIFF_METACOPY_SEEDS:-30}" \
+echo "# overlay_diff: metacopy=on,index=on run"
+"$py" ./overlay_diff_test.py --metacopy --index --seeds "${DIFF_METACOPY_SEEDS:-30}" \
 	--first-seed 1001 --ops "${DIFF_OPS:-200}" "$@"
 mrc=$?
 [ "$mrc" -eq 0 ] || rc=1
