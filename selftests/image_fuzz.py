@@ -19,9 +19,25 @@ a bind volume attached inside the union whose directory is as hostile as
 a layer (whiteouts, redirects, origins in it must mean nothing there), and
 (cowfs) AUFS-style .wh. whiteouts in the layers, mounted with
 aufs_whiteouts.
+In 30% of the seeds with an upper layer the union is mounted with
+index=on (half of them with metacopy=on): the lower layers get more hard
+links, a first clean mount makes real index entries (copy-up, link,
+unlink through the hard-linked names), and then workdir/index is spoilt:
+entries of the wrong type (directory, fifo, symlink, whiteout, ...),
+garbage trusted.overlay.nlink ("U+2147483647", "X", "", 12 digits, ...),
+origins removed, replaced or cut, entries replaced by other files, given
+an upper name the union did not make or stripped of theirs, entries named
+by real lower handles or by crafted origins, and in half of those seeds
+also what a mount refuses: names that are not hex or of odd length, the
+directory's trusted.overlay.upper removed, garbage or another directory's,
+a garbage origin on the upper root; '#' temporaries in any.  The
+hard-linked names are then stat'ed, read, written, unlinked, linked and
+renamed over.  A mount with index=on that fails must have said why in the
+kernel log.
 Then it mounts the union
-(cowfs, or overlay with redirect_dir=on,index=off: --fstype overlay; a
-third of the seeds with metacopy=on, some of them with verity=on|require),
+(cowfs, or overlay with redirect_dir=on and, unless index=on, index=off:
+--fstype overlay; a third of the seeds with metacopy=on, some of them with
+verity=on|require),
 walks it (lstat, stat, readdir, readlink, open+read, listxattr/getxattr,
 access, lookups of names below every object), changes it at random
 (write, truncate, chmod, chown, rename with and without NOREPLACE,
@@ -40,7 +56,10 @@ Each seed runs in a child process.  A seed FAILS on:
     tasks' kernel stacks are printed);
   - a mount left behind under the seed's directory (/proc/self/mountinfo);
   - the module's refcount not back where it was before the seed;
-  - the union's umount failing.
+  - the union's umount failing;
+  - a visible object with st_nlink 0 or over 1000;
+  - (index=on) a failed mount with no line of the filesystem in the
+    kernel log.
 
 Each seed is printed before it runs, so a guest that dies names it.  A
 failure prints the seed's last operations and the kernel log excerpt, and
@@ -598,20 +617,27 @@ class Gen:
 
 
 class Union:
-    def __init__(self, fstype, mnt, lowers, upper, work, extra, metacopy):
+    def __init__(self, fstype, mnt, lowers, upper, work, extra, metacopy,
+                 index=False):
         self.fstype = fstype
         self.mnt = mnt
         opts = "lowerdir=" + ":".join(lowers)
         if upper:
             opts += ",upperdir=%s,workdir=%s" % (upper, work)
         if fstype == "overlay":
-            opts += ",redirect_dir=on" + (",index=off" if upper else "")
-        elif extra:
-            opts += "," + extra
+            opts += ",redirect_dir=on"
+            if upper:
+                opts += ",index=on" if index else ",index=off"
+        else:
+            if extra:
+                opts += "," + extra
+            if index:
+                opts += ",index=on"
         if metacopy:
             opts += ",metacopy=on"
         if isinstance(metacopy, str):
             opts += "," + metacopy
+        self.metacopy = metacopy
         self.opts = opts
         self.mounted = False
 
@@ -729,6 +755,7 @@ class Child:
         st = self.call("lstat %s" % rel, os.lstat, path)
         if st is None:
             return None
+        self.check_nlink(rel, st)
         self.call("stat %s" % rel, os.stat, path)
         if stat.S_ISLNK(st.st_mode):
             self.call("readlink %s" % rel, os.readlink, path)
@@ -743,6 +770,24 @@ class Child:
             self.call("lstat %s/%s" % (rel, "y"), os.lstat,
                       os.path.join(path, self.rng.choice(NAMES)))
         return st
+
+    def bad(self, msg):
+        """A wrong result: the seed fails (run_seed() collects the '!'
+        lines)."""
+        self.log("BAD: " + msg)
+        if self.logfd is not None:
+            try:
+                os.write(self.logfd, ("!%s\n" % msg.replace(
+                    self.base, "$B")).encode("utf-8", "replace"))
+            except OSError:
+                pass
+
+    def check_nlink(self, rel, st):
+        """A visible object has 1 to a few links: never 0, never more than
+        the names a seed can make (1000)."""
+        if st.st_nlink == 0 or st.st_nlink > 1000:
+            self.bad("st_nlink %d on visible '%s' (mode %o)" %
+                     (st.st_nlink, rel, st.st_mode))
 
     def walk(self, rel="", depth=0, budget=None):
         """Recursive walk with bounds; no reliance on readdir order."""
@@ -950,6 +995,356 @@ class Child:
         elif not user:
             self.call("remount", self.remount)
 
+    # ---- index=on: a crafted workdir/index ----
+
+    @staticmethod
+    def regular_files(root):
+        """(path, lstat) of the regular files under @root, errors
+        skipped."""
+        for d, _, files in os.walk(root):
+            for n in files:
+                full = os.path.join(d, n)
+                try:
+                    st = os.lstat(full)
+                except OSError:
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    yield full, st
+
+    def lower_hardlinks(self, lowers):
+        """The regular files of the lower layers with more than one name:
+        {(layer, st_dev, st_ino): [their layer-relative names]}."""
+        groups = {}
+        for lw in lowers:
+            for full, st in self.regular_files(lw):
+                if st.st_nlink > 1:
+                    groups.setdefault((lw, st.st_dev, st.st_ino),
+                                      []).append(os.path.relpath(full, lw))
+        return groups
+
+    def add_hardlinks(self, irng, lowers):
+        """More names for some regular files of the lower layers: beside
+        them and elsewhere in their layer."""
+        g = self.gen
+        for lw in lowers:
+            regs = [full for full, _ in self.regular_files(lw)]
+            for src in irng.sample(regs, min(len(regs), irng.randint(1, 2))):
+                want = irng.randint(1, 3)
+                for _ in range(8):
+                    if want == 0:
+                        break
+                    if irng.random() < 0.5:
+                        dst = os.path.join(os.path.dirname(src),
+                                           irng.choice(NAMES))
+                    else:
+                        dst = os.path.join(lw, rand_path(irng, 2))
+                    try:
+                        os.link(src, dst)
+                        g.sh("ln %s %s" % (src, dst))
+                        want -= 1
+                    except OSError:
+                        pass
+
+    NLINKS = [b"U+1", b"U+0", b"U-1", b"L-1", b"L+0", b"L-5", b"L+1",
+              b"U+2147483647", b"U-2147483648", b"L+4294967296", b"X",
+              b"", b"U", b"L-", b"+1", b"999999999999", b"U+999999999999",
+              b"U+1\0", b"U+ 1", b"u+1", b"L-2147483647"]
+
+    def entry_file(self, irng, full, upper):
+        """A regular file at index entry @full: new, or another name of
+        some upper file."""
+        g = self.gen
+        others = []
+        if upper and os.path.isdir(upper) and irng.random() < 0.4:
+            others = [full for full, _ in self.regular_files(upper)]
+        if others:
+            src = irng.choice(sorted(others))
+            os.link(src, full)
+            g.sh("ln %s %s" % (src, full))
+        else:
+            with open(full, "wb") as f:
+                f.write(b"entry" * irng.randint(0, 3))
+            g.sh("echo entry > %s" % full)
+
+    def setx(self, path, name, val):
+        try:
+            os.setxattr(path, name, val, follow_symlinks=False)
+            self.gen.sh("setfattr -h -n %s -v 0x%s %s" % (name, val.hex(),
+                                                         path))
+        except OSError:
+            pass
+
+    def mutate_entry(self, irng, idx, name, upper, harsh):
+        """Spoil index entry @name of @idx in one way; unless @harsh, in
+        one a mount takes (its origin stays)."""
+        g = self.gen
+        full = os.path.join(idx, name)
+        k = irng.choice(["type", "nlink", "nlink", "replace", "extra-name",
+                         "orphan"] + (["origin-rm", "origin-new",
+                                       "origin-cut"] if harsh else []))
+        self.log("index: entry %s: %s" % (name[:24], k))
+        if k == "type":
+            kind = irng.choice(["dir", "fifo", "symlink", "whiteout", "chr",
+                                "socket", "hardlink"])
+            try:
+                origin = os.getxattr(full, OVL + "origin",
+                                     follow_symlinks=False)
+            except OSError:
+                origin = None
+            if os.path.isdir(full) and not os.path.islink(full):
+                self.op_rmtree(full)
+            else:
+                os.unlink(full)
+            g.sh("rm -r %s" % full)
+            if not self.gen.make(idx, name, kind, [] if kind != "hardlink"
+                                 else [n for n in os.listdir(idx)
+                                       if os.path.isfile(
+                                           os.path.join(idx, n))]):
+                os.mkdir(full)
+            # with the xattrs an entry has (its origin: the mount takes
+            # it, the lookup through it sees the type)
+            if origin and (not harsh or irng.random() < 0.5):
+                self.setx(full, OVL + "origin", origin)
+            if irng.random() < 0.5:
+                self.setx(full, OVL + "nlink", irng.choice(self.NLINKS))
+        elif k == "nlink":
+            self.setx(full, OVL + "nlink", irng.choice(self.NLINKS))
+        elif k == "origin-rm":
+            try:
+                os.removexattr(full, OVL + "origin", follow_symlinks=False)
+                g.sh("setfattr -h -x %sorigin %s" % (OVL, full))
+            except OSError:
+                pass
+        elif k == "origin-new":
+            self.setx(full, OVL + "origin", g.origin())
+        elif k == "origin-cut":
+            try:
+                v = os.getxattr(full, OVL + "origin", follow_symlinks=False)
+            except OSError:
+                v = b""
+            self.setx(full, OVL + "origin", v[:irng.randrange(len(v) + 1)])
+        elif k == "replace":
+            os.unlink(full) if not os.path.isdir(full) else \
+                self.op_rmtree(full)
+            g.sh("rm -r %s" % full)
+            self.entry_file(irng, full, upper)
+            if irng.random() < 0.7:
+                self.setx(full, OVL + "nlink", irng.choice(self.NLINKS))
+        elif k == "extra-name" and upper and os.path.isdir(upper):
+            # a name in the upper layer the union did not make
+            dst = os.path.join(upper, irng.choice(NAMES) + "L")
+            os.link(full, dst)
+            g.sh("ln %s %s" % (full, dst))
+        elif k == "orphan" and upper and os.path.isdir(upper):
+            # its upper names gone behind the union's back
+            ino = os.lstat(full).st_ino
+            for f, st in list(self.regular_files(upper)):
+                if st.st_ino == ino:
+                    os.unlink(f)
+                    g.sh("rm %s" % f)
+
+    def plant_index(self, irng, groups, lowers, upper, work):
+        """Before the mount: make workdir/index as a union would (a clean
+        mount with index=on, changes through hard-linked names), then
+        spoil it: entries of the wrong type, bad nlink and origin xattrs,
+        replaced entries, entries named by crafted origins and by real
+        handles, names that are not hex, temporaries, a wrong or missing
+        upper xattr on the directory, a bad origin on the upper root."""
+        g = self.gen
+        idx = os.path.join(work, "index")
+        names = sorted(set(r for v in groups.values() for r in v))
+        final = self.union
+        # Half the seeds only spoil what a mount takes (so that the union
+        # runs on the index), the others anything (the mount may fail)
+        harsh = irng.random() < 0.5
+        self.log("index: %s" % ("anything spoilt" if harsh else
+                                "spoilt so that it mounts"))
+        if names and irng.random() < 0.75:
+            self.union = Union(self.fstype, final.mnt, lowers, upper, work,
+                               "", final.metacopy, True)
+            self.n += 1
+            self.log("index prep: mount %s" % self.union.opts)
+            kmsg = Kmsg()
+            try:
+                self.union.mount()
+            except OSError as e:
+                self.log("index prep: mount failed: %s" % errname(e.errno))
+                self.check_mount_message(kmsg, e)
+            if self.union.mounted:
+                try:
+                    for rel in irng.sample(names, min(len(names),
+                                                      irng.randint(1, 4))):
+                        self.index_op(irng, rel, names)
+                finally:
+                    self.n += 1
+                    self.log("index prep: umount")
+                    try:
+                        self.union.umount()
+                    except OSError as e:
+                        raise UmountError("umount %s: %s" %
+                                          (self.union.mnt, e))
+            kmsg.close()
+            self.union = final
+        if irng.random() < 0.04:
+            # no directory at all where the index goes
+            self.log("index: %s is not a directory" % idx)
+            if os.path.isdir(idx):
+                self.op_rmtree(idx)
+            try:
+                g.make(work, "index", irng.choice(["file", "symlink",
+                                                   "fifo", "whiteout"]), [])
+            except OSError:
+                pass
+            return
+        try:
+            os.mkdir(idx)
+            g.sh("mkdir %s" % idx)
+        except OSError:
+            pass
+        if not os.path.isdir(idx) or os.path.islink(idx):
+            return
+        # entries of our own: named by real lower handles, or by the
+        # crafted origins the layers have
+        for _ in range(irng.choice([0, 0, 1, 2, 4])):
+            if groups and (not harsh or irng.random() < 0.6):
+                key = irng.choice(sorted(groups))
+                h = file_handle(os.path.join(key[0], groups[key][0]))
+                if h is None:
+                    continue
+                fb = g.fb(htype=h[0], fid=h[1], uuid=fs_uuid(key[0]))
+            else:
+                fb = g.origin()
+            full = os.path.join(idx, fb.hex()[:irng.choice([254, 255])])
+            self.log("index: crafted entry %s" % fb.hex()[:24])
+            try:
+                self.entry_file(irng, full, upper)
+            except OSError:
+                continue
+            if not harsh or irng.random() < 0.8:
+                self.setx(full, OVL + "origin", fb if not harsh or
+                          irng.random() < 0.8 else g.origin())
+            if irng.random() < 0.8:
+                self.setx(full, OVL + "nlink", irng.choice(self.NLINKS))
+        # spoil some entries
+        for name in sorted(os.listdir(idx)):
+            if irng.random() < 0.5:
+                try:
+                    self.mutate_entry(irng, idx, name, upper, harsh)
+                except OSError:
+                    pass
+        # names no union makes, and temporaries
+        if harsh and irng.random() < 0.3:
+            for name in irng.sample(["zz", "0", "abc", "00fb2", "g" * 32,
+                                     "0" * 255, "00fb21000" + "x" * 57,
+                                     "AB" * 20, "00 fb", "-1"],
+                                    irng.randint(1, 3)):
+                self.log("index: junk name %s" % name[:24])
+                try:
+                    g.make(idx, name, irng.choice(["file", "dir",
+                                                   "whiteout"]), [])
+                except OSError:
+                    pass
+        if irng.random() < 0.25:
+            for i in range(irng.randint(1, 3)):
+                name = "#%x" % irng.randrange(1 << 16)
+                self.log("index: temporary %s" % name)
+                try:
+                    kind = irng.choice(["file", "dir", "whiteout",
+                                        "symlink"])
+                    g.make(idx, name, kind, [])
+                    if kind == "dir" and irng.random() < 0.6:
+                        g.make(idx, name + "/" + irng.choice(NAMES),
+                               irng.choice(["file", "dir", "whiteout"]), [])
+                except OSError:
+                    pass
+        # the directory's upper, the upper root's origin
+        if not harsh:
+            return
+        r = irng.random()
+        if r < 0.2:
+            self.log("index: no upper xattr")
+            try:
+                os.removexattr(idx, OVL + "upper")
+                g.sh("setfattr -x %supper %s" % (OVL, idx))
+            except OSError:
+                pass
+        elif r < 0.4:
+            self.log("index: garbage upper xattr")
+            self.setx(idx, OVL + "upper", g.origin())
+        elif r < 0.55:
+            # another directory's handle
+            other = irng.choice([d for d in lowers + [upper, work]
+                                 if os.path.isdir(d)] or [idx])
+            h = file_handle(other)
+            if h:
+                self.log("index: upper xattr of %s" % other)
+                self.setx(idx, OVL + "upper",
+                          g.fb(htype=h[0], fid=h[1], uuid=fs_uuid(other)))
+        if upper and os.path.isdir(upper) and irng.random() < 0.25:
+            self.log("index: garbage origin on the upper root")
+            if irng.random() < 0.3:
+                try:
+                    os.removexattr(upper, OVL + "origin")
+                except OSError:
+                    pass
+            else:
+                self.setx(upper, OVL + "origin", g.origin())
+
+    def index_op(self, irng, rel, names):
+        """One change or look through hard-linked name @rel."""
+        path = self.p(rel)
+        if not self.inside(path, True):
+            self.log("(skipped: %s leads out of the union)" % rel)
+            return
+        k = irng.randrange(10)
+        if k == 0:
+            self.look(rel)
+        elif k == 1:
+            self.call("read %s" % rel, self.read_path, path)
+        elif k == 2:
+            self.call("append %s" % rel, self.op_write, path, 0, b"idx",
+                      os.O_APPEND)
+        elif k == 3:
+            self.call("unlink %s" % rel, os.unlink, path)
+        elif k == 4:
+            new = os.path.join(os.path.dirname(rel), irng.choice(NAMES))
+            if self.inside(self.p(new), False):
+                self.call("link %s %s" % (rel, new), os.link, path,
+                          self.p(new))
+        elif k == 5:
+            other = irng.choice(names)
+            if self.inside(self.p(other), False):
+                self.call("rename %s %s" % (other, rel), renameat2,
+                          self.p(other), path, irng.choice(
+                              [0, RENAME_EXCHANGE]))
+        elif k == 6:
+            self.call("chmod %s" % rel, os.chmod, path, 0o640)
+        elif k == 7:
+            self.call("setxattr %s" % rel, os.setxattr, path, "user.i",
+                      b"v", follow_symlinks=False)
+        elif k == 8:
+            self.call("truncate %s" % rel, os.truncate, path, 0)
+        else:
+            self.call("utime %s" % rel, os.utime, path, None)
+
+    def index_ops(self, irng, names):
+        """Stat, read, write, unlink and link the hard-linked names."""
+        for _ in range(irng.randint(4, 12)):
+            self.index_op(irng, irng.choice(names), names)
+        for rel in names:
+            st = self.call("lstat %s" % rel, os.lstat, self.p(rel))
+            if st is not None:
+                self.check_nlink(rel, st)
+
+    def check_mount_message(self, kmsg, err):
+        """A mount that fails says why in the kernel log."""
+        time.sleep(0.01)
+        msgs = kmsg.read()
+        who = "cowfs" if self.fstype == "cowfs" else "overlay"
+        if not any(who in m for m in msgs):
+            self.bad("mount failed (%s) with no %s line in the kernel log"
+                     % (errname(err.errno), who))
+
     def umount_layers(self):
         for m in reversed(self.gen.mounts):
             try:
@@ -1130,29 +1525,60 @@ class Child:
         # has no fs-verity: every digest fails, or is required and absent)
         if metacopy and mrng.random() < 0.33:
             metacopy = mrng.choice(["verity=on", "verity=require"])
+        # index=on in 30% of the seeds with an upper layer, half of them
+        # with metacopy=on: the lower layers get more hard links, and
+        # workdir/index is made by a first mount and then spoiled (see
+        # plant_index()); from an rng of its own
+        irng = random.Random(self.seed * 7919 + 4)
+        index = has_upper and irng.random() < 0.3
+        if index:
+            metacopy = irng.random() < 0.5 and \
+                "redirect_dir=off" not in extra and \
+                "redirect_dir=follow" not in extra
         self.union = Union(self.fstype, mnt, lowers,
                            upper if has_upper else None, work, extra,
-                           metacopy)
+                           metacopy, index)
         g.sh("mount -t %s none %s -o %s" % (self.fstype, mnt,
                                              self.union.opts))
         if self.script:
             print("# seed %d, B=<the seed's directory>" % self.seed)
             print("\n".join(g.script), flush=True)
         if self.dry_run:
+            if index:
+                print("# index=on: workdir/index is planted at run time "
+                      "(a first mount)")
             self.umount_layers()
             return "dry run", 0
+        hard = []
+        kmsg = None
+        if index:
+            self.add_hardlinks(irng, lowers)
+            groups = self.lower_hardlinks(lowers)
+            hard = sorted(set(r for v in groups.values() for r in v))
+            self.n += 1
+            self.log("index: hard-linked lower names: %s" % " ".join(hard))
+            self.plant_index(irng, groups, lowers, upper, work)
+            kmsg = Kmsg()
         self.n += 1
         self.log("mount %s" % self.union.opts)
         try:
             self.union.mount()
         except OSError as e:
             self.log("mount failed: %s" % errname(e.errno))
+            if kmsg:
+                self.check_mount_message(kmsg, e)
+                kmsg.close()
             self.umount_layers()
             self.remove_volume()
-            return "mount %s" % errname(e.errno), 0
+            return "mount %s%s" % (errname(e.errno),
+                                   ", index" if index else ""), 0
+        if kmsg:
+            kmsg.close()
         reader = None
         try:
             self.walk()
+            if hard:
+                self.index_ops(irng, hard)
             if rng.random() < 0.3:
                 reader = self.start_reader()
             if rng.random() < 0.2:
@@ -1178,8 +1604,9 @@ class Child:
                 raise UmountError("umount %s: %s" % (mnt, e))
             self.umount_layers()
             self.remove_volume()
-        return "%dL%s%s" % (nlower, "+U" if has_upper else "",
-                            "+V" if self.volume else ""), self.n
+        return "%dL%s%s%s" % (nlower, "+U" if has_upper else "",
+                              "+V" if self.volume else "",
+                              "+I" if index else ""), self.n
 
     def remove_volume(self):
         """Once the union is gone, its volume can go (a bind volume's
@@ -1198,6 +1625,9 @@ class Kmsg:
     def __init__(self):
         self.fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
         os.lseek(self.fd, 0, os.SEEK_END)
+
+    def close(self):
+        os.close(self.fd)
 
     def read(self):
         out = []
@@ -1313,7 +1743,12 @@ def run_seed(seed, args, kmsg, base_dir):
             buf += chunk
         *lines, buf = buf.split(b"\n")
         for ln in lines:
-            last.append(ln.decode("utf-8", "replace"))
+            ln = ln.decode("utf-8", "replace")
+            if ln.startswith("!"):
+                if ln[1:] not in res.fail:
+                    res.fail.append(ln[1:])    # Child.bad()
+            else:
+                last.append(ln)
         del last[:-args.context]
 
     while status is None:
@@ -1361,8 +1796,12 @@ def run_seed(seed, args, kmsg, base_dir):
     drain()
     os.close(r)
     for ln in buf.split(b"\n"):
-        if ln:
-            last.append(ln.decode("utf-8", "replace"))
+        ln = ln.decode("utf-8", "replace")
+        if ln.startswith("!"):
+            if ln[1:] not in res.fail:
+                res.fail.append(ln[1:])
+        elif ln:
+            last.append(ln)
     time.sleep(0.05)
     for msg in kmsg.read():
         if SPLAT_RE.search(msg) or res.splat:

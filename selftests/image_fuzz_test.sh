@@ -4,8 +4,11 @@
 # Crafted-image fuzzer, short run (selftests/image_fuzz.py): lower and upper
 # layers full of conflicting object types, misplaced whiteouts and hostile
 # trusted.overlay.* xattrs (and, 30% of seeds, a bind volume as hostile as a
-# layer) are mounted, walked and changed; any kernel splat,
-# hang, mount left behind or module reference left fails the test.
+# layer; in 30% of the seeds with an upper layer, index=on over a spoilt
+# workdir/index) are mounted, walked and changed; any kernel splat, hang,
+# mount left behind, module reference left, visible st_nlink of 0 or over
+# 1000, or failed index=on mount with nothing in the kernel log fails the
+# test.
 #
 # By default: seeds 1..50 (fixed, so CI is reproducible) and 4 seeds from a
 # clock-based start (printed), 25 to 30 s under TCG.  Environment:
