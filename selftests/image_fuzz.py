@@ -91,18 +91,9 @@ import sys
 import time
 import traceback
 
-libc = ctypes.CDLL(None, use_errno=True)
-libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
-                       ctypes.c_ulong, ctypes.c_char_p]
-libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
-libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
-                           ctypes.c_char_p, ctypes.c_uint]
-libc.name_to_handle_at.argtypes = [ctypes.c_int, ctypes.c_char_p,
-                                   ctypes.c_void_p,
-                                   ctypes.POINTER(ctypes.c_int), ctypes.c_int]
+from ovl_libc import libc, AT_FDCWD, file_handle  # noqa: E402
 libc.ioctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p]
 
-AT_FDCWD = -100
 AT_SYMLINK_FOLLOW = 0x400
 RENAME_NOREPLACE = 1
 RENAME_EXCHANGE = 2
@@ -190,18 +181,6 @@ def fs_uuid(path):
     finally:
         os.close(fd)
     return bytes(16)
-
-
-def file_handle(path):
-    """(type, fid bytes) of @path from name_to_handle_at(2), or None."""
-    buf = ctypes.create_string_buffer(8 + 128)
-    struct.pack_into("Ii", buf, 0, 128, 0)
-    mid = ctypes.c_int(0)
-    if libc.name_to_handle_at(AT_FDCWD, path.encode(), buf,
-                              ctypes.byref(mid), 0) != 0:
-        return None
-    nbytes, htype = struct.unpack_from("Ii", buf, 0)
-    return htype, buf.raw[8:8 + nbytes]
 
 
 # ---- hostile values -----------------------------------------------------
