@@ -1180,23 +1180,26 @@ out_revert:
 	cowfs_revert_creds(old_cred);
 	cowfs_drop_write(layer);
 	if (!err) {
-		cowfs_rename_side_done(&o);
-		cowfs_rename_side_done(&n);
 		if (overwrite && d_is_positive(new))
 			cowfs_drop_nlink(d_inode(new), n.is_dir);
 		if (n.nlink) {
 			cowfs_nlink_end(new);
 			cowfs_forget_upper(d_inode(new));
 		}
-		cowfs_dir_modified(old->d_parent);
-		if (!samedir)
-			cowfs_dir_modified(new->d_parent);
 	}
 	dput(olddentry);
 	dput(newdentry);
 out_unlock_new:
+	/* Before the sides are done: that takes the old inode's lock */
 	if (n.nlink)
 		mutex_unlock(&COWFS_I(d_inode(new))->lock);
+	if (!err) {
+		cowfs_rename_side_done(&o);
+		cowfs_rename_side_done(&n);
+		cowfs_dir_modified(old->d_parent);
+		if (!samedir)
+			cowfs_dir_modified(new->d_parent);
+	}
 out_free:
 	cowfs_cache_free_list(&whiteouts);
 	kfree(o.redirect);

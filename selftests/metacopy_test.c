@@ -498,6 +498,25 @@ TEST_F(mc, rename_in_dir)
 	EXPECT_EQ(0, data_is(M("d/y"), SEED_X, MB, 12345));
 }
 
+/*
+ * Over an existing file: the renamed metacopy file gets its redirect (the
+ * rename holds the replaced file's inode lock, and records the redirect
+ * under the renamed one's: lockdep once saw the two nested).
+ */
+TEST_F(mc, rename_over_existing_file)
+{
+	MOUNT_ON();
+	ASSERT_EQ(0, write_str(M("d/t"), "target\n", O_CREAT | O_TRUNC));
+	ASSERT_EQ(0, chmod(M("d/x"), 0600));
+	ASSERT_EQ(0, rename(M("d/x"), M("d/t")));
+	EXPECT_EQ(-ENOENT, stat_err(M("d/x")));
+	expect_metacopy(_metadata, RW, "d/t", "d/x", SEED_X);
+	EXPECT_STREQ("x", xattr_str(U("d/t"), OVL_REDIRECT_XATTR));
+	ASSERT_EQ(0, mc_remount(RW, variant->fstype, "on"));
+	EXPECT_EQ(0, data_is(M("d/t"), SEED_X, MB, -1));
+	EXPECT_EQ(0100600, lst(M("d/t")).st_mode);
+}
+
 TEST_F(mc, rename_to_other_dir)
 {
 	MOUNT_ON();
