@@ -801,13 +801,19 @@ def runs_text(runs):
     return rounds, ic + "  " + wl
 
 
+def two_clock_runs(wall_path, icount_path):
+    """[(clock, data)] of the instruction-clock run, then the wall-clock
+    run, from their JSON files: those that could be read."""
+    runs = [(clock, mc_load(path)) for clock, path in
+            (("icount", icount_path), ("wall", wall_path))]
+    return [(clock, d) for clock, d in runs if d]
+
+
 def metacopy_section(wall_path, icount_path):
     """The metacopy section (markdown) from metacopy.py's JSON files of
     the wall-clock run and of the instruction-clock run (either may be
     missing); "" if there is neither."""
-    runs = [(clock, mc_load(path)) for clock, path in
-            (("icount", icount_path), ("wall", wall_path))]
-    runs = [(clock, d) for clock, d in runs if d]
+    runs = two_clock_runs(wall_path, icount_path)
     if not runs:
         return ""
     idx = {clock: mc_index(d) for clock, d in runs}
@@ -963,9 +969,7 @@ def composefs_section(wall_path, icount_path):
     """The composefs section (markdown) from composefs.py's JSON files of
     the wall-clock run and of the instruction-clock run (either may be
     missing); "" if there is neither."""
-    runs = [(clock, mc_load(path)) for clock, path in
-            (("icount", icount_path), ("wall", wall_path))]
-    runs = [(clock, d) for clock, d in runs if d]
+    runs = two_clock_runs(wall_path, icount_path)
     if not runs:
         return ""
     idx = {clock: cfs_index(d) for clock, d in runs}
