@@ -621,6 +621,9 @@ static int cowfs_install_temp(struct cowfs_fs *ofs, struct inode *inode,
 		/* And that its link count is the union's from now on */
 		if (iflags & BIT(COWFS_I_INDEX))
 			set_bit(COWFS_I_INDEX, &COWFS_I(inode)->flags);
+		/* And that it holds no data yet (copyup=partial) */
+		if (iflags & BIT(COWFS_I_PARTIAL))
+			set_bit(COWFS_I_PARTIAL, &COWFS_I(inode)->flags);
 		/* Pairs with smp_load_acquire() in cowfs_upperdentry() */
 		smp_store_release(&COWFS_I(inode)->__upperdentry, temp);
 	}
@@ -802,7 +805,7 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 	const struct cred *old_cred;
 	struct path lowerpath, datapath;
 	struct cowfs_metacopy mc;
-	bool metacopy, indexed;
+	bool metacopy, indexed, partial;
 	const char *link = NULL;
 	struct dentry *temp, *destdir;
 	const char *indexname = NULL;
@@ -878,6 +881,9 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 	 * file, then this name is linked to it (cowfs_link_up()).
 	 */
 	indexed = cowfs_need_index(dentry);
+	/* copyup=partial: no data yet, each write copies what it touches */
+	partial = !metacopy && copy_data && S_ISREG(stat.mode) &&
+		  cowfs_want_partial(dentry, stat.size, flags);
 	destdir = cowfs_dentry_upper(parent);
 	destname = dentry->d_name;
 	if (indexed) {
@@ -907,7 +913,7 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 	 * the lower data file (a lower metacopy file has only the metadata).
 	 * A metacopy file gets the size, as a hole.
 	 */
-	if (metacopy)
+	if (metacopy || partial)
 		err = cowfs_set_size(ofs, temp, stat.size);
 	else if (S_ISREG(stat.mode) && copy_data)
 		err = cowfs_copy_data(ofs, &datapath, temp, stat.size);
@@ -916,12 +922,40 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 	if (!err)
 		err = cowfs_copy_metadata(ofs, &lowerpath, temp, &stat,
 					  metacopy ? &mc : NULL);
+	/* copyup=partial: the record of which granules it holds (none) */
+	if (!err && partial) {
+		oi->partial = cowfs_partial_init(ofs, temp, stat.size);
+		if (IS_ERR(oi->partial)) {
+			err = PTR_ERR(oi->partial);
+			oi->partial = NULL;
+		}
+		/*
+		 * No room for the record next to the lower file's xattrs:
+		 * a full copy-up then.  The data goes in first, then the
+		 * metadata again, since writing drops setuid and caps.
+		 */
+		if (cowfs_partial_unfit(err)) {
+			partial = false;
+			cowfs_end_write(upper);
+			err = cowfs_copy_data(ofs, &datapath, temp, stat.size);
+			cowfs_start_write(upper);
+			if (!err)
+				err = cowfs_copy_metadata(ofs, &lowerpath, temp,
+							  &stat, NULL);
+		}
+	}
 	if (!err)
 		err = cowfs_sync_temp(ofs, temp);
 	if (!err)
 		err = cowfs_install_temp(ofs, inode, temp, destdir, &destname,
 					 (metacopy ? BIT(COWFS_I_METACOPY) : 0) |
-					 (indexed ? BIT(COWFS_I_INDEX) : 0));
+					 (indexed ? BIT(COWFS_I_INDEX) : 0) |
+					 (partial ? BIT(COWFS_I_PARTIAL) : 0));
+	if (err && partial) {
+		/* Not published: no reader has seen it */
+		cowfs_partial_free(oi->partial);
+		oi->partial = NULL;
+	}
 	if (err) {
 		inode_lock_nested(d_inode(ofs->workdir), I_MUTEX_PARENT);
 		/* Not if someone moved it out of workdir meanwhile */
@@ -948,7 +982,8 @@ static int cowfs_copy_up_one(struct dentry *parent, struct dentry *dentry,
 		goto out_revert;
 
 	atomic64_inc(&ofs->stats.copy_ups);
-	if (S_ISREG(stat.mode) && copy_data && !metacopy)
+	/* A partial file's granules count as they are copied */
+	if (S_ISREG(stat.mode) && copy_data && !metacopy && !partial)
 		atomic64_add(stat.size, &ofs->stats.copy_up_bytes);
 	cowfs_copyattr(inode);
 

@@ -40,6 +40,8 @@ enum cowfs_xattr {
 	/* index=on: the index directory's upper root, an entry's link count */
 	COWFS_XA_UPPER,
 	COWFS_XA_NLINK,
+	/* copyup=partial: which granules a partial upper file holds */
+	COWFS_XA_PARTIAL,
 };
 
 /* AUFS-style whiteouts (aufs_whiteouts): .wh.NAME and .wh..wh..opq */
@@ -582,6 +584,28 @@ int cowfs_nlink_start(struct dentry *dentry);
 void cowfs_nlink_end(struct dentry *dentry);
 int cowfs_index_setup(struct super_block *sb, struct fs_context *fc);
 
+/* partial.c */
+struct cowfs_partial;
+bool cowfs_want_partial(struct dentry *dentry, loff_t size, int flags);
+struct cowfs_partial *cowfs_partial_init(struct cowfs_fs *ofs,
+					 struct dentry *temp, loff_t size);
+struct cowfs_partial *cowfs_partial_load(const struct cowfs_layer *layer,
+					 struct dentry *upper);
+bool cowfs_partial_unfit(int err);
+int cowfs_partial_check_lower(struct cowfs_partial *p,
+			      struct cowfs_entry *oe, struct dentry *upper);
+void cowfs_partial_free(struct cowfs_partial *p);
+int cowfs_partial_fill(struct inode *inode, loff_t start, loff_t end);
+int cowfs_partial_complete(struct inode *inode);
+bool cowfs_partial_synced(struct inode *inode);
+void cowfs_partial_unsynced(struct inode *inode);
+ssize_t cowfs_partial_read(struct inode *inode, struct kiocb *iocb,
+			   struct iov_iter *iter, struct file *upperfile,
+			   struct file *lowerfile);
+loff_t cowfs_partial_llseek(struct inode *inode, struct file *upperfile,
+			    struct file *lowerfile, loff_t offset, int whence);
+int cowfs_partial_mmap(struct inode *inode, struct vm_area_struct *vma);
+
 /* dir.c */
 extern const struct inode_operations cowfs_dir_inode_operations;
 
@@ -599,7 +623,8 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 struct inode *cowfs_get_inode(struct super_block *sb,
 			      const struct cowfs_layer *upper_layer,
 			      struct dentry *upperdentry,
-			      struct cowfs_entry *oe, unsigned long iflags);
+			      struct cowfs_entry *oe, unsigned long iflags,
+			      struct cowfs_partial *partial);
 void cowfs_copyattr(struct inode *inode);
 u64 cowfs_inode_ino(struct inode *inode);
 int cowfs_getattr(struct mnt_idmap *idmap, const struct path *path,

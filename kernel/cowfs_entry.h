@@ -46,6 +46,8 @@ struct cowfs_config {
 	bool metacopy;
 	/* index=on, with an upper layer: lower hard links stay linked */
 	bool index;
+	/* copyup=partial: first writes copy up what they touch (partial.c) */
+	bool copyup_partial;
 	/* verity=: enum cowfs_verity, check metacopy files' data digests */
 	int verity_mode;
 	/* default_permissions: accepted and shown, as on overlayfs 6.12 */
@@ -182,6 +184,13 @@ enum cowfs_inode_flag {
 	 * the upper object is published.
 	 */
 	COWFS_I_INDEX,
+	/*
+	 * The upper file holds only the granules cowfs_inode.partial says;
+	 * the rest is the lower file's (copyup=partial, partial.c).  Set
+	 * before the upper object is published; cleared, with release
+	 * order, once the file is complete.
+	 */
+	COWFS_I_PARTIAL,
 };
 
 struct cowfs_inode {
@@ -215,6 +224,8 @@ struct cowfs_inode {
 	struct cowfs_dir_cache *dir_cache;
 	/* enum cowfs_inode_flag */
 	unsigned long flags;
+	/* Which granules a partial upper file holds: with COWFS_I_PARTIAL */
+	struct cowfs_partial *partial;
 	/* Serialises copy-up, redirect updates and llseek */
 	struct mutex lock;
 	struct inode vfs_inode;
@@ -286,6 +297,13 @@ static inline bool cowfs_has_upperdata(const struct inode *inode)
 {
 	/* Pairs with clear_bit_unlock() after the data copy-up */
 	return !test_bit_acquire(COWFS_I_METACOPY, &COWFS_I(inode)->flags);
+}
+
+/* Does the upper file hold only some of the data?  (copyup=partial) */
+static inline bool cowfs_is_partial(const struct inode *inode)
+{
+	/* Pairs with clear_bit_unlock() when the file is complete */
+	return test_bit_acquire(COWFS_I_PARTIAL, &COWFS_I(inode)->flags);
 }
 
 /* The lower object holding a regular file's data: the last of its stack */

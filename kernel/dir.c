@@ -931,6 +931,9 @@ static int cowfs_link(struct dentry *old, struct inode *newdir,
 	err = cowfs_copy_up(old);
 	if (!err && cowfs_is_metacopy(d_inode(old)))
 		err = cowfs_set_link_redirect(old);
+	/* A partial file's record is one inode's: it is whole first */
+	if (!err)
+		err = cowfs_partial_complete(d_inode(old));
 	/* Now, not under the lock below: copy-up takes the parent's */
 	if (!err)
 		err = cowfs_copy_up(new->d_parent);

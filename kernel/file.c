@@ -34,14 +34,16 @@ struct cowfs_file {
 	struct file *realfile;
 	/* The upper file, once the file was copied up under this open */
 	struct file *upperfile;
+	/* A partial file's lower file, read-only, once read (partial.c) */
+	struct file *lowerfile;
 };
 
-static struct file *cowfs_open_realfile(const struct file *file,
-					const struct path *realpath)
+static struct file *cowfs_open_realfile_flags(const struct file *file,
+					      const struct path *realpath,
+					      int flags)
 {
 	struct inode *realinode = d_inode(realpath->dentry);
 	struct mnt_idmap *real_idmap = mnt_idmap(realpath->mnt);
-	int flags = file->f_flags | COWFS_OPEN_FLAGS;
 	int acc_mode = ACC_MODE(flags);
 	const struct cred *old_cred;
 	struct file *realfile;
@@ -67,8 +69,15 @@ static struct file *cowfs_open_realfile(const struct file *file,
 	}
 	cowfs_revert_creds(old_cred);
 
-	pr_debug("open(%pD2, 0%o) = %pe\n", file, file->f_flags, realfile);
+	pr_debug("open(%pD2, 0%o) = %pe\n", file, flags, realfile);
 	return realfile;
+}
+
+static struct file *cowfs_open_realfile(const struct file *file,
+					const struct path *realpath)
+{
+	return cowfs_open_realfile_flags(file, realpath,
+					 file->f_flags | COWFS_OPEN_FLAGS);
 }
 
 static int cowfs_change_flags(struct file *realfile, unsigned int flags)
@@ -134,6 +143,33 @@ static struct file *cowfs_real_file(struct file *file)
 	return realfile;
 }
 
+/*
+ * The lower file of partial file @file, opened for reading the granules
+ * its upper file does not hold yet; valid until @file is released.
+ */
+static struct file *cowfs_lower_file(struct file *file)
+{
+	struct cowfs_file *of = file->private_data;
+	struct file *lowerfile = READ_ONCE(of->lowerfile);
+	struct path lowerpath;
+	struct file *f;
+
+	if (lowerfile)
+		return lowerfile;
+	cowfs_path_lower(file_dentry(file), &lowerpath);
+	f = cowfs_open_realfile_flags(file, &lowerpath,
+				      (file->f_flags & O_DIRECT) | O_RDONLY |
+				      O_LARGEFILE | COWFS_OPEN_FLAGS);
+	if (IS_ERR(f))
+		return f;
+	lowerfile = cmpxchg(&of->lowerfile, NULL, f);
+	if (lowerfile) {
+		fput(f);	/* another thread was first */
+		return lowerfile;
+	}
+	return f;
+}
+
 static bool cowfs_open_need_copy_up(struct inode *inode, int flags)
 {
 	if (special_file(inode->i_mode))
@@ -186,6 +222,8 @@ static int cowfs_release(struct inode *inode, struct file *file)
 
 	if (of->upperfile)
 		fput(of->upperfile);
+	if (of->lowerfile)
+		fput(of->lowerfile);
 	fput(of->realfile);
 	kfree(of);
 	return 0;
@@ -211,18 +249,94 @@ static void cowfs_init_ctx(struct backing_file_ctx *ctx, struct file *file)
 	};
 }
 
+/* Each granule from the file that holds it, the upper @realfile or lower */
+static ssize_t cowfs_read_partial(struct kiocb *iocb, struct iov_iter *iter,
+				  struct file *realfile)
+{
+	struct file *file = iocb->ki_filp;
+	const struct cred *old_cred;
+	struct file *lowerfile;
+	ssize_t ret;
+
+	lowerfile = cowfs_lower_file(file);
+	if (IS_ERR(lowerfile))
+		return PTR_ERR(lowerfile);
+	old_cred = cowfs_override_creds(file_inode(file)->i_sb);
+	ret = cowfs_partial_read(file_inode(file), iocb, iter, realfile,
+				 lowerfile);
+	cowfs_revert_creds(old_cred);
+	cowfs_file_accessed(file);
+	return ret;
+}
+
+/* SEEK_DATA, SEEK_HOLE in a partial file: each granule's own file */
+static loff_t cowfs_partial_seek(struct file *file, struct file *realfile,
+				 loff_t offset, int whence)
+{
+	struct inode *inode = file_inode(file);
+	const struct cred *old_cred;
+	struct file *lowerfile;
+	loff_t ret;
+
+	lowerfile = cowfs_lower_file(file);
+	if (IS_ERR(lowerfile))
+		return PTR_ERR(lowerfile);
+	mutex_lock(&COWFS_I(inode)->lock);
+	old_cred = cowfs_override_creds(inode->i_sb);
+	ret = cowfs_partial_llseek(inode, realfile, lowerfile, offset, whence);
+	cowfs_revert_creds(old_cred);
+	if (ret >= 0)
+		ret = vfs_setpos(file, ret, inode->i_sb->s_maxbytes);
+	mutex_unlock(&COWFS_I(inode)->lock);
+	return ret;
+}
+
+/*
+ * A user buffer mapped from a partial file is filled when it faults, and
+ * a fill takes the upper file's i_rwsem and freeze protection, which a
+ * real file's write (or O_DIRECT read) holds while it faults on its
+ * buffer (partial.c): on a copyup=partial mount, fault @iter in first,
+ * for reading if it is a write's source (@from).  Cut short to what
+ * could be faulted in; -EFAULT if nothing could.
+ */
+static ssize_t cowfs_prefault(struct file *file, struct iov_iter *iter,
+			      bool from)
+{
+	size_t count = iov_iter_count(iter), left;
+
+	if (!COWFS_FS(file_inode(file)->i_sb)->config.copyup_partial ||
+	    !user_backed_iter(iter))
+		return 0;
+	left = from ? fault_in_iov_iter_readable(iter, count) :
+		      fault_in_iov_iter_writeable(iter, count);
+	if (left == count)
+		return -EFAULT;
+	iov_iter_truncate(iter, count - left);
+	return 0;
+}
+
 static ssize_t cowfs_read_iter(struct kiocb *iocb, struct iov_iter *iter)
 {
 	struct file *file = iocb->ki_filp;
 	struct backing_file_ctx ctx;
 	struct file *realfile;
+	ssize_t ret;
 
 	if (!iov_iter_count(iter))
 		return 0;
+	/* An O_DIRECT read holds the real file's lock while it faults */
+	if (iocb->ki_flags & IOCB_DIRECT) {
+		ret = cowfs_prefault(file, iter, false);
+		if (ret)
+			return ret;
+	}
 
 	realfile = cowfs_real_file(file);
 	if (IS_ERR(realfile))
 		return PTR_ERR(realfile);
+
+	if (unlikely(cowfs_is_partial(file_inode(file))))
+		return cowfs_read_partial(iocb, iter, realfile);
 
 	cowfs_init_ctx(&ctx, file);
 	return backing_file_read_iter(realfile, iter, iocb, iocb->ki_flags,
@@ -240,16 +354,41 @@ static ssize_t cowfs_write_iter(struct kiocb *iocb, struct iov_iter *iter)
 	if (!iov_iter_count(iter))
 		return 0;
 
+	ret = cowfs_prefault(file, iter, true);
+	if (ret)
+		return ret;
+
 	inode_lock(inode);
 	/* Update mode (and with it the setuid bits) before writing */
 	cowfs_copyattr(inode);
 	realfile = cowfs_real_file(file);
+	/* A partial file: the granules written to first (partial.c) */
+	if (!IS_ERR(realfile) && unlikely(cowfs_is_partial(inode))) {
+		loff_t pos = iocb->ki_flags & IOCB_APPEND ? i_size_read(inode) :
+							   iocb->ki_pos;
+
+		ret = cowfs_partial_fill(inode, pos,
+					 pos + iov_iter_count(iter));
+		if (ret)
+			realfile = ERR_PTR(ret);
+	}
 	if (IS_ERR(realfile)) {
 		ret = PTR_ERR(realfile);
 	} else {
+		int flags = iocb->ki_flags;
+		bool synced = false;
+
+		/* O_DSYNC: the record too, as cowfs_fsync() */
+		if ((flags & IOCB_DSYNC) && !(flags & IOCB_SYNC)) {
+			synced = cowfs_partial_synced(inode);
+			if (synced)
+				flags |= IOCB_SYNC;
+		}
 		cowfs_init_ctx(&ctx, file);
-		ret = backing_file_write_iter(realfile, iter, iocb,
-					      iocb->ki_flags, &ctx);
+		ret = backing_file_write_iter(realfile, iter, iocb, flags,
+					      &ctx);
+		if (synced && ret < 0 && ret != -EIOCBQUEUED)
+			cowfs_partial_unsynced(inode);
 	}
 	inode_unlock(inode);
 	return ret;
@@ -263,6 +402,10 @@ static ssize_t cowfs_splice_write(struct pipe_inode_info *pipe,
 	struct backing_file_ctx ctx;
 	struct file *realfile;
 	ssize_t ret;
+
+	/* Through cowfs_write_iter(), which fills what it writes to */
+	if (unlikely(cowfs_is_partial(inode)))
+		return iter_file_splice_write(pipe, out, ppos, len, flags);
 
 	inode_lock(inode);
 	cowfs_copyattr(inode);
@@ -285,6 +428,10 @@ static ssize_t cowfs_splice_read(struct file *in, loff_t *ppos,
 	struct backing_file_ctx ctx;
 	struct file *realfile;
 
+	/* Through cowfs_read_iter(), which reads from both files */
+	if (unlikely(cowfs_is_partial(file_inode(in))))
+		return copy_splice_read(in, ppos, pipe, len, flags);
+
 	realfile = cowfs_real_file(in);
 	if (IS_ERR(realfile))
 		return PTR_ERR(realfile);
@@ -295,15 +442,22 @@ static ssize_t cowfs_splice_read(struct file *in, loff_t *ppos,
 
 static int cowfs_mmap(struct file *file, struct vm_area_struct *vma)
 {
+	struct inode *inode = file_inode(file);
 	struct backing_file_ctx ctx;
 	struct file *realfile;
+	int err;
 
 	realfile = cowfs_real_file(file);
 	if (IS_ERR(realfile))
 		return PTR_ERR(realfile);
 
 	cowfs_init_ctx(&ctx, file);
-	return backing_file_mmap(realfile, vma, &ctx);
+	err = backing_file_mmap(realfile, vma, &ctx);
+	/* A partial file's pages: each granule there before it is mapped */
+	if (!err && unlikely(cowfs_is_partial(inode)) &&
+	    file_inode(realfile) == d_inode(cowfs_upperdentry(inode)))
+		err = cowfs_partial_mmap(inode, vma);
+	return err;
 }
 
 /*
@@ -328,6 +482,11 @@ static loff_t cowfs_llseek(struct file *file, loff_t offset, int whence)
 	if (IS_ERR(realfile))
 		return PTR_ERR(realfile);
 
+	/* A partial file's data and holes are those of two files */
+	if (unlikely(cowfs_is_partial(inode)) &&
+	    (whence == SEEK_DATA || whence == SEEK_HOLE))
+		return cowfs_partial_seek(file, realfile, offset, whence);
+
 	mutex_lock(&COWFS_I(inode)->lock);
 	realfile->f_pos = file->f_pos;
 	old_cred = cowfs_override_creds(inode->i_sb);
@@ -346,12 +505,30 @@ static int cowfs_fadvise(struct file *file, loff_t offset, loff_t len,
 	struct file *realfile;
 	int ret;
 
+	/*
+	 * "All of it will be needed": a partial file is completed, unless
+	 * the union is read-only (cowctl complete refuses that).
+	 */
+	if (advice == POSIX_FADV_WILLNEED && !offset && !len &&
+	    !__mnt_is_readonly(file->f_path.mnt)) {
+		ret = cowfs_partial_complete(file_inode(file));
+		if (ret)
+			return ret;
+	}
+
 	realfile = cowfs_real_file(file);
 	if (IS_ERR(realfile))
 		return PTR_ERR(realfile);
 
 	old_cred = cowfs_override_creds(file_inode(file)->i_sb);
 	ret = vfs_fadvise(realfile, offset, len, advice);
+	/* A partial file's pages are those of two files */
+	if (!ret && cowfs_is_partial(file_inode(file))) {
+		struct file *lowerfile = cowfs_lower_file(file);
+
+		ret = PTR_ERR_OR_ZERO(lowerfile) ?:
+		      vfs_fadvise(lowerfile, offset, len, advice);
+	}
 	cowfs_revert_creds(old_cred);
 	return ret;
 }
@@ -368,6 +545,7 @@ static int cowfs_fsync(struct file *file, loff_t start, loff_t end,
 	struct dentry *upper = cowfs_dentry_upper(file_dentry(file));
 	const struct cred *old_cred;
 	struct file *realfile;
+	bool synced;
 	int ret;
 
 	if (!upper)
@@ -389,9 +567,13 @@ static int cowfs_fsync(struct file *file, loff_t start, loff_t end,
 	if (IS_ERR(realfile))
 		return PTR_ERR(realfile);
 
+	/* The data of a partial file is found through its record */
+	synced = cowfs_partial_synced(file_inode(file));
 	old_cred = cowfs_override_creds(file_inode(file)->i_sb);
-	ret = vfs_fsync_range(realfile, start, end, datasync);
+	ret = vfs_fsync_range(realfile, start, end, synced ? 0 : datasync);
 	cowfs_revert_creds(old_cred);
+	if (ret && synced)
+		cowfs_partial_unsynced(file_inode(file));
 	return ret;
 }
 
@@ -402,6 +584,11 @@ static long cowfs_fallocate(struct file *file, int mode, loff_t offset,
 	const struct cred *old_cred;
 	struct file *realfile;
 	long ret;
+
+	/* Punching or zeroing a range of two files: make it one first */
+	ret = cowfs_partial_complete(inode);
+	if (ret)
+		return ret;
 
 	inode_lock(inode);
 	realfile = cowfs_real_file(file);

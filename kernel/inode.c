@@ -103,18 +103,29 @@ int cowfs_getattr(struct mnt_idmap *idmap, const struct path *path,
 	else if (test_bit(COWFS_I_INDEX, &COWFS_I(inode)->flags))
 		stat->nlink = inode->i_nlink;
 
-	/* A metacopy file's blocks are its data's, as on overlayfs */
-	if ((request_mask & STATX_BLOCKS) && cowfs_is_metacopy(inode)) {
+	/*
+	 * A metacopy file's blocks are its data's, as on overlayfs.  A
+	 * partial file's data is mostly its lower file's: the more of the
+	 * two, so that it does not look sparse (cp would seek for holes).
+	 */
+	if ((request_mask & STATX_BLOCKS) &&
+	    (cowfs_is_metacopy(inode) || cowfs_is_partial(inode))) {
 		struct kstat datastat;
 
-		cowfs_path_realdata(dentry, &realpath);
+		if (cowfs_is_partial(inode))
+			cowfs_path_lower(dentry, &realpath);
+		else
+			cowfs_path_realdata(dentry, &realpath);
 		old_cred = cowfs_override_creds(dentry->d_sb);
 		err = cowfs_do_getattr(&realpath, &datastat, STATX_BLOCKS,
 				       flags);
 		cowfs_revert_creds(old_cred);
 		if (err)
 			return err;
-		stat->blocks = datastat.blocks;
+		if (cowfs_is_partial(inode))
+			stat->blocks = max(stat->blocks, datastat.blocks);
+		else
+			stat->blocks = datastat.blocks;
 	}
 	return 0;
 }
@@ -272,6 +283,9 @@ int cowfs_setattr(struct mnt_idmap *idmap, struct dentry *dentry,
 			flags |= O_TRUNC;
 		}
 		err = cowfs_copy_up_flags(dentry, flags);
+		/* A size change of two files: make it one first (partial.c) */
+		if (!err)
+			err = cowfs_partial_complete(inode);
 	} else {
 		err = cowfs_copy_up(dentry);
 	}
@@ -324,10 +338,17 @@ int cowfs_update_time(struct inode *inode, int flags)
 static int cowfs_fiemap(struct inode *inode, struct fiemap_extent_info *fieinfo,
 			u64 start, u64 len)
 {
-	struct inode *realinode = cowfs_inode_realdata(inode);
+	struct inode *realinode;
 	const struct cred *old_cred;
 	int err;
 
+	/*
+	 * A partial file's data is in two files: no extent map says that.
+	 * SEEK_DATA and SEEK_HOLE do, and cp falls back to them.
+	 */
+	if (cowfs_is_partial(inode))
+		return -EOPNOTSUPP;
+	realinode = cowfs_inode_realdata(inode);
 	if (!realinode || !realinode->i_op->fiemap)
 		return -EOPNOTSUPP;
 
@@ -487,6 +508,7 @@ struct cowfs_inode_key {
 	struct dentry *upperdentry;
 	struct cowfs_entry *oe;
 	unsigned long iflags;
+	struct cowfs_partial *partial;
 };
 
 /* Non-directories are hashed by their origin: lower if any, else upper. */
@@ -512,6 +534,7 @@ static int cowfs_inode_set(struct inode *inode, void *data)
 
 	/* Under inode_hash_lock: cowfs_inode_test() may see us from now on */
 	COWFS_I(inode)->flags |= k->iflags;
+	COWFS_I(inode)->partial = k->partial;
 	COWFS_I(inode)->oe = k->oe;
 	COWFS_I(inode)->__upperdentry = k->upperdentry;
 	COWFS_I(inode)->upper_layer = k->upper_layer;
@@ -548,18 +571,21 @@ static bool cowfs_hash_inode(struct super_block *sb, struct inode *realinode,
  * taking ownership of both: they are installed in a new inode or dropped.
  * @iflags, bits of enum cowfs_inode_flag: COWFS_I_METACOPY, @upperdentry
  * is a metacopy file, its data the last of @oe; COWFS_I_INDEX, it is the
- * index entry of the first of @oe.
+ * index entry of the first of @oe; COWFS_I_PARTIAL, it holds the granules
+ * @partial says (taken too).
  */
 struct inode *cowfs_get_inode(struct super_block *sb,
 			      const struct cowfs_layer *upper_layer,
 			      struct dentry *upperdentry,
-			      struct cowfs_entry *oe, unsigned long iflags)
+			      struct cowfs_entry *oe, unsigned long iflags,
+			      struct cowfs_partial *partial)
 {
 	struct cowfs_inode_key k = {
 		.upper_layer = upper_layer,
 		.upperdentry = upperdentry,
 		.oe = oe,
 		.iflags = iflags,
+		.partial = partial,
 	};
 	struct inode *realinode;
 	struct inode *inode;
@@ -573,6 +599,7 @@ struct inode *cowfs_get_inode(struct super_block *sb,
 		inode = new_inode(sb);
 		if (!inode)
 			goto out_nomem;
+		COWFS_I(inode)->partial = partial;
 		cowfs_fill_inode(inode, upper_layer, upperdentry, oe, iflags);
 		return inode;
 	}
@@ -603,6 +630,7 @@ struct inode *cowfs_get_inode(struct super_block *sb,
 		}
 		dput(upperdentry);
 		cowfs_free_entry(oe);
+		cowfs_partial_free(partial);
 		if (err) {
 			iput(inode);
 			return ERR_PTR(err);
@@ -621,6 +649,7 @@ struct inode *cowfs_get_inode(struct super_block *sb,
 out_nomem:
 	dput(upperdentry);
 	cowfs_free_entry(oe);
+	cowfs_partial_free(partial);
 	return ERR_PTR(-ENOMEM);
 }
 
@@ -629,5 +658,6 @@ struct inode *cowfs_new_inode(struct super_block *sb,
 			      const struct cowfs_layer *upper_layer,
 			      struct dentry *upperdentry)
 {
-	return cowfs_get_inode(sb, upper_layer, dget(upperdentry), NULL, 0);
+	return cowfs_get_inode(sb, upper_layer, dget(upperdentry), NULL, 0,
+			       NULL);
 }

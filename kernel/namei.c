@@ -47,6 +47,8 @@ struct cowfs_lookup_data {
 	bool indexed;
 	/* ... found in the index, not at the name (not linked up yet) */
 	bool index_only;
+	/* The upper object is a partial file (copyup=partial): its record */
+	struct cowfs_partial *partial;
 	/* The last redirect read (a metacopy file's) is absolute */
 	bool absolute_redirect;
 	/* Only a lower object with this origin and type may follow */
@@ -538,8 +540,17 @@ static int cowfs_lookup_upper_layer(struct cowfs_lookup_data *d,
 		return 0;
 	}
 	if (!d_can_lookup(this)) {
-		int metacopy = cowfs_check_metacopy(layer, this);
+		int metacopy;
 
+		/* copyup=partial: its data is its own and its origin's */
+		d->partial = cowfs_partial_load(layer, this);
+		if (IS_ERR(d->partial)) {
+			int err = PTR_ERR(d->partial);
+
+			d->partial = NULL;
+			return err;
+		}
+		metacopy = d->partial ? 0 : cowfs_check_metacopy(layer, this);
 		if (metacopy < 0)
 			return metacopy;
 		/* Metadata only: the data is below, by name or redirect */
@@ -643,7 +654,7 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 	graft = cowfs_graft_find(d.ofs, dentry->d_parent, &dentry->d_name);
 	if (graft) {
 		inode = cowfs_get_inode(dentry->d_sb, &graft->layer,
-					dget(graft->root.dentry), NULL, 0);
+					dget(graft->root.dentry), NULL, 0, NULL);
 		if (IS_ERR(inode))
 			return ERR_CAST(inode);
 		cowfs_dentry_set_flag(COWFS_E_UPPER_ALIAS, dentry);
@@ -708,14 +719,24 @@ struct dentry *cowfs_lookup(struct inode *dir, struct dentry *dentry,
 		memcpy(oe->lowerstack, d.stack, d.ctr * sizeof(*d.stack));
 		d.ctr = 0;
 	}
+	if (d.partial) {
+		err = cowfs_partial_check_lower(d.partial, oe, upperdentry);
+		if (err) {
+			cowfs_free_entry(oe);
+			goto out_put;
+		}
+	}
 	if (upperdentry && !d.index_only)
 		cowfs_dentry_set_flag(COWFS_E_UPPER_ALIAS, dentry);
 	if (upperdentry || oe) {
 		inode = cowfs_get_inode(dentry->d_sb, cowfs_upper_layer(dir),
 					upperdentry, oe,
 					(d.uppermetacopy ? BIT(COWFS_I_METACOPY) : 0) |
-					(d.indexed ? BIT(COWFS_I_INDEX) : 0));
+					(d.indexed ? BIT(COWFS_I_INDEX) : 0) |
+					(d.partial ? BIT(COWFS_I_PARTIAL) : 0),
+					d.partial);
 		upperdentry = NULL;
+		d.partial = NULL;
 		if (IS_ERR(inode)) {
 			err = PTR_ERR(inode);
 			goto out_put;
@@ -740,6 +761,7 @@ out_put:
 	for (i = 0; i < d.ctr; i++)
 		dput(d.stack[i].dentry);
 	dput(upperdentry);
+	cowfs_partial_free(d.partial);
 	kfree(redirect);
 	kfree(d.stack);
 	return ERR_PTR(err);

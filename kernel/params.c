@@ -50,6 +50,11 @@
  *                          in workdir (index.c); off by default, as on
  *                          Debian's overlayfs.  Without upperdir it does
  *                          nothing; it conflicts with userxattr
+ *   copyup=full|partial    partial: the first write to a big lower file
+ *                          copies up only the granules it touches; the
+ *                          rest is read from the lower file until written
+ *                          or until the file is completed (partial.c).
+ *                          Conflicts with metacopy=on and verity=
  *   xino=on|auto|off, volatile
  *                          accepted for compatibility with overlay2
  *                          mount lines; cowfs always keeps st_ino unique
@@ -76,6 +81,7 @@ enum cowfs_opt {
 	opt_redirect_dir,
 	opt_index,
 	opt_metacopy,
+	opt_copyup,
 	opt_xino,
 	opt_userxattr,
 	opt_volatile,
@@ -133,6 +139,12 @@ static const struct constant_table cowfs_parameter_fsync[] = {
 	{}
 };
 
+static const struct constant_table cowfs_parameter_copyup[] = {
+	{ "full",	0 },
+	{ "partial",	1 },
+	{}
+};
+
 static const struct constant_table cowfs_parameter_xino[] = {
 	{ "off",	0 },
 	{ "auto",	1 },
@@ -160,6 +172,7 @@ const struct fs_parameter_spec cowfs_parameter_spec[] = {
 	fsparam_enum("nfs_export", opt_nfs_export, cowfs_parameter_bool),
 	fsparam_enum("verity", opt_verity, cowfs_parameter_verity),
 	fsparam_enum("fsync", opt_fsync, cowfs_parameter_fsync),
+	fsparam_enum("copyup", opt_copyup, cowfs_parameter_copyup),
 	{}
 };
 
@@ -546,6 +559,9 @@ static int cowfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 		ctx->metacopy = result.uint_32;
 		ctx->metacopy_set = true;
 		return 0;
+	case opt_copyup:
+		ctx->copyup_partial = result.uint_32;
+		return 0;
 	case opt_xino:
 		/* st_ino is always unique across layers, as with xino=on */
 		return 0;
@@ -603,6 +619,11 @@ int cowfs_params_verify(struct fs_context *fc, struct cowfs_config *config)
 				       cowfs_parameter_verity[ctx->verity_mode].name);
 		ctx->metacopy = true;
 	}
+	/* A partial file's data is its upper file's and its origin's only */
+	if (ctx->copyup_partial && ctx->metacopy)
+		return invalfc(fc, ctx->verity_mode ?
+			       "conflicting options: copyup=partial,verity=" :
+			       "conflicting options: copyup=partial,metacopy=on");
 	/* As overlayfs: only metacopy files' redirects reach data layers */
 	if (ctx->nr_data && !ctx->metacopy)
 		return invalfc(fc, "data-only lower layers need metacopy=on");
@@ -618,6 +639,7 @@ int cowfs_params_verify(struct fs_context *fc, struct cowfs_config *config)
 	config->fsync_strict = ctx->fsync_mode == cowfs_fsync_strict;
 	config->uuid_null = ctx->uuid_mode == cowfs_uuid_null;
 	config->metacopy = ctx->metacopy;
+	config->copyup_partial = ctx->copyup_partial;
 	/* As overlayfs: without an upper layer nothing is copied up */
 	config->index = ctx->index && ctx->upper.name;
 	config->verity_mode = ctx->verity_mode;
@@ -778,6 +800,8 @@ int cowfs_options_walk(struct cowfs_fs *ofs, void *arg,
 		err = fn("index", "on", arg);
 	if (!err && ofs->config.metacopy)
 		err = fn("metacopy", "on", arg);
+	if (!err && ofs->config.copyup_partial)
+		err = fn("copyup", "partial", arg);
 	if (!err && ofs->config.verity_mode)
 		err = fn("verity",
 			 cowfs_parameter_verity[ofs->config.verity_mode].name,

@@ -46,6 +46,8 @@ struct cowfs_fs_context {
 	bool metacopy_set;
 	/* index=on */
 	bool index;
+	/* copyup=partial */
+	bool copyup_partial;
 	/* verity=: enum cowfs_verity */
 	int verity_mode;
 	/* fsync=, uuid=: 0 if not given, else enum cowfs_fsync/cowfs_uuid */

@@ -113,6 +113,7 @@ static struct inode *cowfs_alloc_inode(struct super_block *sb)
 	oi->nidx_need = 0;
 	oi->dir_cache = NULL;
 	oi->flags = 0;
+	oi->partial = NULL;
 	return &oi->vfs_inode;
 }
 
@@ -127,6 +128,7 @@ static void cowfs_free_inode(struct inode *inode)
 
 	kfree(oi->redirect);
 	kfree(oi->oe);
+	cowfs_partial_free(oi->partial);
 	kmem_cache_free(cowfs_inode_cachep, oi);
 }
 
@@ -624,7 +626,7 @@ static struct dentry *cowfs_get_root(struct super_block *sb)
 
 	if (cowfs_has_upper(ofs))
 		upper = dget(cowfs_upper_mnt(ofs)->mnt_root);
-	inode = cowfs_get_inode(sb, &ofs->layers[0], upper, oe, 0);
+	inode = cowfs_get_inode(sb, &ofs->layers[0], upper, oe, 0, NULL);
 	if (IS_ERR(inode))
 		return ERR_CAST(inode);
 

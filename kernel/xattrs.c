@@ -30,6 +30,9 @@ const char *const cowfs_xattr_names[][2] = {
 			     COWFS_XATTR_USER_PREFIX "upper" },
 	[COWFS_XA_NLINK] = { COWFS_XATTR_TRUSTED_PREFIX "nlink",
 			     COWFS_XATTR_USER_PREFIX "nlink" },
+	/* cowfs's own (copyup=partial): overlayfs has no such file */
+	[COWFS_XA_PARTIAL] = { COWFS_XATTR_TRUSTED_PREFIX "cowfs.partial",
+			       COWFS_XATTR_USER_PREFIX "cowfs.partial" },
 };
 
 /* One of the union's own names (userxattr's?): never shown or copied up */
