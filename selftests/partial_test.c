@@ -43,6 +43,7 @@
 #include <endian.h>
 #include <linux/falloc.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 
 #define KB			1024
 #define MB			(1024 * 1024)
@@ -458,6 +459,23 @@ static long long upper_diff(const char *upath, const struct model *m,
 	return ret;
 }
 
+/* A partial xattr: the header, then @bmlen bitmap bytes of @fill. */
+static size_t mk_px(unsigned char *out, uint8_t version, uint8_t shift,
+		    uint32_t n, uint64_t limit, size_t bmlen,
+		    unsigned char fill)
+{
+	uint32_t n_le = htole32(n);
+	uint64_t limit_le = htole64(limit);
+
+	memset(out, 0, PX_HDR);
+	out[0] = version;
+	out[1] = shift;
+	memcpy(out + 4, &n_le, 4);
+	memcpy(out + 8, &limit_le, 8);
+	memset(out + PX_HDR, fill, bmlen);
+	return PX_HDR + bmlen;
+}
+
 /* ---- the fixture --------------------------------------------------------- */
 
 /*
@@ -499,7 +517,10 @@ FIXTURE_VARIANT_ADD(pt, full) {
 #define L0(rel) LP(RW, 0, rel)
 #define B(rel)	pathf("%s/%s", self->rw.e.base, rel)
 
-/* Upper and work directories on a fresh ext4 on a loop device. */
+/*
+ * Upper and work directories on a fresh ext4 on a loop device; what the
+ * commands said is in base/ext4.log.
+ */
 static int ext4_upper(struct rw_env *rw)
 {
 	const char *img = pathf("%s/ext4.img", rw->e.base);
@@ -509,7 +530,7 @@ static int ext4_upper(struct rw_env *rw)
 	if (ret)
 		return ret;
 	if (run(pathf("%s/ext4.log", rw->e.base),
-		"truncate -s 384M %s && mkfs.ext4 -q -F %s && mount -o loop %s %s",
+		"modprobe -q loop; truncate -s 384M %s && mkfs.ext4 -q -F %s && mount -o loop %s %s",
 		img, img, img, dir))
 		return -EIO;
 	snprintf(rw->upper, sizeof(rw->upper), "%s/u", dir);
@@ -532,8 +553,11 @@ FIXTURE_SETUP(pt)
 	memset(&self->m2, 0, sizeof(self->m2));
 	setenv("COWFS_TEST_FSTYPE", "cowfs", 1);
 	SETUP_ASSERT0(&rw->e, rw_init(rw, 2, 0, NULL));
-	if (variant->ext4)
-		SETUP_ASSERT0(&rw->e, ext4_upper(rw));
+	if (variant->ext4 && ext4_upper(rw)) {
+		TH_LOG("ext4 upper: %s", slurp(pathf("%s/ext4.log", rw->e.base)));
+		rw_cleanup(rw);
+		ASSERT_TRUE(false);
+	}
 	for (i = 0; i < ARRAY_LEN(lfiles); i++)
 		SETUP_ASSERT0(&rw->e, make_lower(LP(rw, 1, lfiles[i].name),
 						 lfiles[i].name));
@@ -982,6 +1006,211 @@ TEST_F(pt, size_threshold)
 	EXPECT_EQ(-ENOENT, lstat_err(U("huge")));
 }
 
+/* A write that copies the last missing granule leaves a complete file. */
+TEST_F(pt, write_of_last_missing_granule_completes)
+{
+	struct model *m = &self->m, *m2 = &self->m2;
+	int fd, g;
+
+	LOWER(m, "mb");
+	LOWER(m2, "mb1");
+	MOUNT();
+	fd = open(M("mb"), O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	for (g = 15; g > 0; g--)
+		ASSERT_EQ(0, pw(fd, m, (size_t)g * GRAN + 7, 1));
+	EXPECT_PARTIAL("mb", "mb", m, GR(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+					 12, 13, 14, 15));
+	ASSERT_EQ(0, pw(fd, m, 5, 1));
+	EXPECT_MODEL_FD(fd, m);
+	ASSERT_EQ(0, close(fd));
+	EXPECT_WHOLE("mb", m);
+	/* One write over all of the file */
+	ASSERT_EQ(0, pw_path(M("mb1"), m2, 0, MB + 1));
+	EXPECT_WHOLE("mb1", m2);
+	REMOUNT();
+	EXPECT_MODEL(M("mb"), m);
+	EXPECT_MODEL(M("mb1"), m2);
+}
+
+/* The union neither shows nor takes the partial file's xattrs. */
+TEST_F(pt, union_protects_partial_xattrs)
+{
+	struct model *m = &self->m;
+	unsigned char x[PX_HDR + 8];
+	size_t n;
+
+	LOWER(m, "big");
+	MOUNT();
+	ASSERT_EQ(0, pw_path(M("big"), m, MB + 100, 4 * KB));
+	n = mk_px(x, 0, GRAN_SHIFT, 64, BIG, 8, 0xff);
+	EXPECT_NE(0, set_x(M("big"), PARTIAL_XATTR, x, n));
+	EXPECT_NE(0, ERRNO_OF(lremovexattr(M("big"), PARTIAL_XATTR)));
+	EXPECT_NE(0, ERRNO_OF(lremovexattr(M("big"), OVL_METACOPY_XATTR)));
+	EXPECT_NE(0, set_x(M("big"), OVL_METACOPY_XATTR, "", 0));
+	/* Nor may a new file get them */
+	ASSERT_EQ(0, mkfile(M("new"), "new\n"));
+	EXPECT_NE(0, set_x(M("new"), PARTIAL_XATTR, x, n));
+	EXPECT_FALSE(has_x(U("new"), PARTIAL_XATTR));
+	EXPECT_MODEL(M("big"), m);
+	EXPECT_PARTIAL("big", "big", m, GR(16));
+	REMOUNT();
+	EXPECT_MODEL(M("big"), m);
+}
+
+/*
+ * A file of 3 GiB (sparse): its granules may be bigger than 64 KiB, so
+ * that the bitmap stays small; the record must say which size, and the
+ * data must be right.
+ */
+#define GIANT		(3ULL << 30)
+#define GIANT_EXT	(1ULL << 30)	/* 600 KiB of data around 1 GiB */
+
+/* Compare @len bytes of @fd at @off with @want: 0, -errno or 1 + offset */
+static long long range_diff(int fd, const unsigned char *want, size_t off,
+			    size_t len)
+{
+	unsigned char *buf = malloc(len);
+	long long ret = 0;
+	ssize_t n;
+	size_t i;
+
+	if (!buf)
+		return -ENOMEM;
+	n = pread(fd, buf, len, off);
+	if (n < 0)
+		ret = -errno;
+	else if ((size_t)n != len)
+		ret = 1 + off + n;
+	else if (memcmp(buf, want, len)) {
+		for (i = 0; buf[i] == want[i]; i++)
+			;
+		ret = 1 + off + i;
+	}
+	free(buf);
+	return ret;
+}
+
+TEST_F_TIMEOUT(pt, giant_file, 120)
+{
+	/* The model of bytes GIANT_EXT - 1 MiB to GIANT_EXT + 1 MiB */
+	const size_t base = GIANT_EXT - MB, wlen = 4 * KB;
+	const size_t woff = GIANT_EXT + 100;
+	struct model *m = &self->m;
+	unsigned char *ext, *w;
+	unsigned int g, shift;
+	struct stat u;
+	struct px px;
+	long long d;
+	int fd;
+
+	ASSERT_EQ(0, model_truncate(m, 2 * MB));
+	ext = m->b + (GIANT_EXT - 300 * KB - base);
+	fill_pattern(ext, 600 * KB, SEED_OTHER);
+	fd = open(L("giant"), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, GIANT));
+	ASSERT_EQ(600 * KB, pwrite(fd, ext, 600 * KB, GIANT_EXT - 300 * KB));
+	ASSERT_EQ(0, close(fd));
+	MOUNT();
+	fd = open(M("giant"), O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	w = m->b + (woff - base);
+	fill_pattern(w, wlen, 0x61a47);
+	ASSERT_EQ((ssize_t)wlen, pwrite(fd, w, wlen, woff));
+	d = range_diff(fd, m->b, base, 2 * MB);
+	EXPECT_EQ(0, d) {
+		TH_LOG("giant: wrong at byte %lld", d - 1);
+	}
+	EXPECT_EQ((off_t)GIANT, lst(M("giant")).st_size);
+	ASSERT_EQ(0, close(fd));
+	if (variant->partial) {
+		ASSERT_EQ(0, get_px(U("giant"), &px));
+		shift = px.shift;
+		TH_LOG("giant: granule shift %u, %u granules, %zu bitmap bytes",
+		       shift, px.n, px.bmlen);
+		EXPECT_LE(GRAN_SHIFT, shift);
+		EXPECT_EQ(GIANT, px.limit);
+		EXPECT_EQ(DIV_UP(GIANT, 1ULL << shift), px.n);
+		EXPECT_LE(DIV_UP(px.n, 8), px.bmlen);
+		EXPECT_GE(DIV_UP(px.n, 64) * 8, px.bmlen);
+		for (g = 0; g < px.n; g++)
+			EXPECT_EQ(g == woff >> shift, px_bit(&px, g)) {
+				TH_LOG("granule %u", g);
+			}
+		u = lst(U("giant"));
+		EXPECT_GE((long long)((2ULL << shift) + 8 * KB) / 512,
+			  (long long)u.st_blocks);
+	} else {
+		EXPECT_FALSE(has_x(U("giant"), PARTIAL_XATTR));
+	}
+	REMOUNT();
+	fd = open(M("giant"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	d = range_diff(fd, m->b, base, 2 * MB);
+	EXPECT_EQ(0, d) {
+		TH_LOG("giant after remount: wrong at byte %lld", d - 1);
+	}
+	ASSERT_EQ(0, close(fd));
+}
+
+/*
+ * The upper filesystem full: a write fails whole, or its granules are
+ * there and it is written; what the union reads is always what the
+ * writes that succeeded made of the lower file.
+ */
+TEST_F_TIMEOUT(pt, upper_full, 120)
+{
+	struct model *m = &self->m;
+	const char *sfs = B("sfs");
+	char *opts;
+	int fd, g, ok = 0, failed = 0;
+	ssize_t n;
+
+	LOWER(m, "big");
+	ASSERT_EQ(0, mount_tmpfs(sfs, "mode=0755,size=512k"));
+	ASSERT_EQ(0, mkdir_p(B("sfs/u"), 0755));
+	ASSERT_EQ(0, mkdir_p(B("sfs/w"), 0755));
+	ASSERT_EQ(0, mkdir_p(B("m2"), 0755));
+	opts = rw_opts_for(RW, B("sfs/u"), B("sfs/w"),
+			   pathf("copyup=%s", variant->copyup));
+	ASSERT_NE(NULL, opts);
+	ASSERT_EQ(0, mount_data(B("m2"), opts));
+	fd = open(B("m2/big"), O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		/* copyup=full: a copy of 4 MiB does not fit */
+		EXPECT_FALSE(variant->partial) {
+			TH_LOG("open: %s", strerror(errno));
+		}
+		EXPECT_EQ(ENOSPC, errno);
+	} else {
+		for (g = 0; g < BIG / GRAN; g += 3) {
+			unsigned char buf[100];
+			size_t off = (size_t)g * GRAN + 10;
+
+			fill_pattern(buf, sizeof(buf), wseed(off, 100));
+			n = pwrite(fd, buf, sizeof(buf), off);
+			if (n > 0) {
+				ASSERT_EQ(0, model_write(m, off, buf, n));
+				ok++;
+			} else {
+				EXPECT_EQ(ENOSPC, errno);
+				failed++;
+			}
+		}
+		TH_LOG("%d writes done, %d refused", ok, failed);
+		EXPECT_LT(0, ok);
+		EXPECT_LT(0, failed);
+		EXPECT_MODEL_FD(fd, m);
+		ASSERT_EQ(0, close(fd));
+	}
+	EXPECT_MODEL(B("m2/big"), m);
+	ASSERT_EQ(0, umount2(B("m2"), 0) ? -errno : 0);
+	ASSERT_EQ(0, mount_data(B("m2"), opts));
+	EXPECT_MODEL(B("m2/big"), m);
+	free(opts);
+}
+
 /* ---- 4. remount ---------------------------------------------------------- */
 
 TEST_F(pt, remount_keeps_filling)
@@ -1181,7 +1410,7 @@ TEST_F(pt, truncate_extend_completes)
  */
 TEST_F(pt, truncate_zero_then_extend)
 {
-	struct model *m = &self->m, *m2 = &self->m2;
+	struct model *m = &self->m, *m2 = &self->m2, mt = { 0 };
 	int fd;
 
 	LOWER(m, "big");
@@ -1203,6 +1432,15 @@ TEST_F(pt, truncate_zero_then_extend)
 	EXPECT_FALSE(has_x(U("big"), PARTIAL_XATTR));
 	EXPECT_FALSE(has_metacopy(U("big")));
 
+	/* An O_TRUNC open of a partial file */
+	ASSERT_EQ(0, model_lower(&mt, "mb"));
+	ASSERT_EQ(0, pw_path(M("mb"), &mt, 0, 1));
+	ASSERT_EQ(0, write_str(M("mb"), "", O_TRUNC));
+	ASSERT_EQ(0, model_truncate(&mt, 0));
+	ASSERT_EQ(0, pw_path(M("mb"), &mt, MB - 1, 3));
+	EXPECT_MODEL(M("mb"), &mt);
+	EXPECT_WHOLE("mb", &mt);
+
 	/* The same by name, then grown by a write past the end */
 	ASSERT_EQ(0, pw_path(M("mb1"), m2, 0, 1));
 	ASSERT_EQ(0, truncate(M("mb1"), 0));
@@ -1213,6 +1451,8 @@ TEST_F(pt, truncate_zero_then_extend)
 	EXPECT_MODEL(M("big"), m);
 	EXPECT_MODEL(M("mb1"), m2);
 	EXPECT_WHOLE("mb1", m2);
+	EXPECT_MODEL(M("mb"), &mt);
+	model_free(&mt);
 }
 
 TEST_F(pt, fallocate_punch_hole)
@@ -1391,6 +1631,102 @@ TEST_F(pt, fadvise_willneed_completes)
 	ASSERT_EQ(0, pw_path(M("big"), m, 2 * MB, 1));
 	EXPECT_MODEL(M("big"), m);
 	EXPECT_WHOLE("big", m);
+}
+
+/*
+ * Completing a file copies data into it, but it is no write of the
+ * user's: mtime, the setuid bit and file capabilities stay as they are,
+ * as after a full copy-up.
+ */
+static const unsigned char cap_net_raw[] = {	/* vfs_cap_data, v2 */
+	0x01, 0x00, 0x00, 0x02,			/* revision 2, effective */
+	0x00, 0x20, 0x00, 0x00, 0, 0, 0, 0,	/* permitted: CAP_NET_RAW */
+	0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+TEST_F(pt, completion_keeps_metadata)
+{
+	static const char *const how[] = { "fadvise", "seek", "mmap" };
+	struct model *m = &self->m;
+	unsigned char cap[64];
+	unsigned int i;
+	struct stat st;
+	void *p;
+	int fd;
+
+	for (i = 0; i < ARRAY_LEN(how); i++) {
+		const char *l = L(pathf("x%u", i));
+
+		ASSERT_EQ(0, mkpat(l, SEED_OTHER + i, 2 * MB));
+		ASSERT_EQ(0, chmod(l, 04755));
+		ASSERT_EQ(0, set_x(l, "security.capability", cap_net_raw,
+				   sizeof(cap_net_raw)));
+	}
+	MOUNT();
+	for (i = 0; i < ARRAY_LEN(how); i++) {
+		const char *name = M(pathf("x%u", i));
+
+		/* Opened for write, not written: no data copied yet */
+		fd = open(name, O_RDWR | O_CLOEXEC);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, close(fd));
+		ASSERT_EQ(0, set_mtime(name, 1000 + i));
+		if (variant->partial)
+			EXPECT_TRUE(has_x(U(pathf("x%u", i)), PARTIAL_XATTR));
+		EXPECT_EQ((ssize_t)sizeof(cap_net_raw),
+			  lgetxattr(name, "security.capability", cap,
+				    sizeof(cap))) {
+			TH_LOG("copied up: security.capability: %s",
+			       strerror(errno));
+		}
+		fd = open(name, O_RDONLY | O_CLOEXEC);
+		ASSERT_LE(0, fd);
+		switch (i) {
+		case 0:
+			ASSERT_EQ(0, posix_fadvise(fd, 0, 0,
+						   POSIX_FADV_WILLNEED));
+			break;
+		case 1:
+			ASSERT_EQ(0, lseek(fd, 0, SEEK_DATA));
+			break;
+		default:
+			p = mmap(NULL, 2 * MB, PROT_READ | PROT_EXEC,
+				 MAP_PRIVATE, fd, 0);
+			ASSERT_NE(MAP_FAILED, p);
+			munmap(p, 2 * MB);
+			break;
+		}
+		ASSERT_EQ(0, close(fd));
+		ASSERT_EQ(0, model_truncate(m, 0));
+		ASSERT_EQ(0, model_truncate(m, 2 * MB));
+		fill_pattern(m->b, 2 * MB, SEED_OTHER + i);
+		EXPECT_WHOLE(pathf("x%u", i), m);
+		st = lst(name);
+		EXPECT_EQ(0104755, st.st_mode) {
+			TH_LOG("%s: mode %o after completion", how[i],
+			       st.st_mode);
+		}
+		EXPECT_EQ(0104755, lst(U(pathf("x%u", i))).st_mode) {
+			TH_LOG("%s: upper mode %o after completion", how[i],
+			       lst(U(pathf("x%u", i))).st_mode);
+		}
+		EXPECT_EQ(1000 + i, st.st_mtime) {
+			TH_LOG("%s: mtime %lld after completion", how[i],
+			       (long long)st.st_mtime);
+		}
+		EXPECT_EQ((ssize_t)sizeof(cap_net_raw),
+			  lgetxattr(name, "security.capability", cap,
+				    sizeof(cap))) {
+			TH_LOG("%s: security.capability: %s", how[i],
+			       strerror(errno));
+		}
+		EXPECT_MODEL(name, m);
+	}
+	REMOUNT();
+	for (i = 0; i < ARRAY_LEN(how); i++) {
+		EXPECT_EQ(0104755, lst(M(pathf("x%u", i))).st_mode);
+		EXPECT_EQ(1000 + i, lst(M(pathf("x%u", i))).st_mtime);
+	}
 }
 
 /* ---- 7. O_DIRECT --------------------------------------------------------- */
@@ -1604,6 +1940,144 @@ TEST_F(pt, metadata_changes)
 	ASSERT_EQ(0, pw_path(M("big"), m, 0, 1));
 	EXPECT_EQ(1234, lst(M("big")).st_uid);
 	EXPECT_EQ(0100640, lst(M("big")).st_mode);
+}
+
+/*
+ * A lower file with two names (index=off) is copied up per name.  A name
+ * linked in the union then shares the first name's upper file, yet after
+ * a remount each name is a cowfs inode of its own (the lower file has two
+ * links: not hashed by it): both must see the granules the other writes.
+ */
+TEST_F(pt, lower_hard_links)
+{
+	struct model *m = &self->m, *m2 = &self->m2;
+	int fa, fx;
+
+	ASSERT_EQ(0, mkpat(L("hl"), SEED_OTHER, BIG));
+	ASSERT_EQ(0, link(L("hl"), L("hl2")) ? -errno : 0);
+	ASSERT_EQ(0, model_truncate(m, BIG));
+	fill_pattern(m->b, BIG, SEED_OTHER);
+	ASSERT_EQ(0, model_truncate(m2, BIG));
+	fill_pattern(m2->b, BIG, SEED_OTHER);
+	MOUNT();
+	ASSERT_EQ(0, pw_path(M("hl"), m, MB + 100, 4 * KB));
+	ASSERT_EQ(0, link(M("hl"), M("hlx")));
+	EXPECT_MODEL(M("hlx"), m);
+	/* The other lower name is a file of its own now */
+	EXPECT_MODEL(M("hl2"), m2);
+	ASSERT_EQ(0, pw_path(M("hl2"), m2, 2 * MB, 10));
+	EXPECT_MODEL(M("hl2"), m2);
+	EXPECT_MODEL(M("hl"), m);
+	REMOUNT();
+	fa = open(M("hl"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fa);
+	fx = open(M("hlx"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fx);
+	EXPECT_MODEL_FD(fa, m);
+	EXPECT_MODEL_FD(fx, m);
+	/* Through one name, a granule neither has */
+	ASSERT_EQ(0, pw_path(M("hlx"), m, 2 * MB, 4 * KB));
+	EXPECT_MODEL_FD(fa, m);
+	EXPECT_MODEL_FD(fx, m);
+	/* Through the other, the same granule, other bytes */
+	ASSERT_EQ(0, pw_path(M("hl"), m, 2 * MB + 8 * KB, 4 * KB));
+	EXPECT_MODEL_FD(fa, m);
+	EXPECT_MODEL_FD(fx, m);
+	ASSERT_EQ(0, close(fa));
+	ASSERT_EQ(0, close(fx));
+	EXPECT_MODEL(M("hl"), m);
+	EXPECT_MODEL(M("hlx"), m);
+	EXPECT_MODEL(M("hl2"), m2);
+	/* Completed through one name: the other reads it all */
+	fa = open(M("hl"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fa);
+	fx = open(M("hlx"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fx);
+	EXPECT_MODEL_FD(fx, m);
+	ASSERT_EQ(0, posix_fadvise(fa, 0, 0, POSIX_FADV_WILLNEED));
+	ASSERT_EQ(0, pw_path(M("hl"), m, 3 * MB, 4 * KB));
+	EXPECT_MODEL_FD(fx, m);
+	ASSERT_EQ(0, close(fa));
+	ASSERT_EQ(0, close(fx));
+	EXPECT_WHOLE("hlx", m);
+	REMOUNT();
+	EXPECT_MODEL(M("hl"), m);
+	EXPECT_MODEL(M("hlx"), m);
+	EXPECT_MODEL(M("hl2"), m2);
+}
+
+/*
+ * index=on: a lower file with two names is copied up whole (its names
+ * share the index entry); one with one name is still partial.
+ */
+TEST_F(pt, index_on)
+{
+	struct model *m = &self->m, *m2 = &self->m2;
+
+	ASSERT_EQ(0, mkpat(L("hl"), SEED_OTHER, BIG));
+	ASSERT_EQ(0, link(L("hl"), L("hl2")) ? -errno : 0);
+	ASSERT_EQ(0, model_truncate(m2, BIG));
+	fill_pattern(m2->b, BIG, SEED_OTHER);
+	LOWER(m, "big");
+	ASSERT_EQ(0, rw_mount(RW, pt_opts(variant, "index=on")));
+	ASSERT_EQ(0, pw_path(M("big"), m, MB + 100, 4 * KB));
+	ASSERT_EQ(0, pw_path(M("hl"), m2, MB + 100, 4 * KB));
+	EXPECT_MODEL(M("big"), m);
+	EXPECT_MODEL(M("hl"), m2);
+	EXPECT_MODEL(M("hl2"), m2);
+	EXPECT_PARTIAL("big", "big", m, GR(16));
+	EXPECT_WHOLE("hl", m2);
+	REMOUNT();
+	EXPECT_MODEL(M("big"), m);
+	EXPECT_MODEL(M("hl2"), m2);
+	ASSERT_EQ(0, pw_path(M("big"), m, 3 * MB, 1));
+	EXPECT_MODEL(M("big"), m);
+	EXPECT_PARTIAL("big", "big", m, GR(16, 48));
+}
+
+/* copy_file_range(2) and sendfile(2) into and out of a partial file */
+TEST_F(pt, copy_file_range_and_sendfile)
+{
+	struct model *m = &self->m, *m2 = &self->m2;
+	struct model small = { 0 };
+	loff_t in, out;
+	int fs, fb, fn;
+
+	LOWER(m, "big");
+	ASSERT_EQ(0, model_lower(&small, "small"));
+	MOUNT();
+	ASSERT_EQ(0, pw_path(M("big"), m, MB + 100, 4 * KB));
+	fs = open(M("small"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fs);
+	fb = open(M("big"), O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fb);
+	/* In: into a missing granule, across into the next */
+	in = 1000;
+	out = 2 * MB + GRAN - 5000;
+	ASSERT_EQ(20000, copy_file_range(fs, &in, fb, &out, 20000, 0));
+	ASSERT_EQ(0, model_write(m, 2 * MB + GRAN - 5000, small.b + 1000,
+				 20000));
+	EXPECT_MODEL_FD(fb, m);
+	/* Out: a range of held and missing granules into a new file */
+	fn = open(M("new"), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fn);
+	in = MB - 3 * GRAN + 11;
+	out = 0;
+	ASSERT_EQ(6 * GRAN, copy_file_range(fb, &in, fn, &out, 6 * GRAN, 0));
+	ASSERT_EQ(0, model_write(m2, 0, m->b + MB - 3 * GRAN + 11, 6 * GRAN));
+	in = 2 * MB;
+	ASSERT_EQ(6 * GRAN, lseek(fn, 6 * GRAN, SEEK_SET));
+	ASSERT_EQ(4 * GRAN, sendfile(fn, fb, &in, 4 * GRAN));
+	ASSERT_EQ(0, model_write(m2, 6 * GRAN, m->b + 2 * MB, 4 * GRAN));
+	EXPECT_MODEL_FD(fn, m2);
+	close(fn);
+	close(fb);
+	close(fs);
+	EXPECT_PARTIAL("big", "big", m, GR(16, 32, 33));
+	REMOUNT();
+	EXPECT_MODEL(M("big"), m);
+	EXPECT_MODEL(M("new"), m2);
+	model_free(&small);
 }
 
 /* ---- 9. concurrency ------------------------------------------------------ */
@@ -1936,23 +2410,6 @@ TEST_F_TIMEOUT(pt, overlay_reads_completed_refuses_partial, 120)
 
 /* ---- 12. hostile layers -------------------------------------------------- */
 
-/* A partial xattr: the header, then @bmlen bitmap bytes of @fill. */
-static size_t mk_px(unsigned char *out, uint8_t version, uint8_t shift,
-		    uint32_t n, uint64_t limit, size_t bmlen,
-		    unsigned char fill)
-{
-	uint32_t n_le = htole32(n);
-	uint64_t limit_le = htole64(limit);
-
-	memset(out, 0, PX_HDR);
-	out[0] = version;
-	out[1] = shift;
-	memcpy(out + 4, &n_le, 4);
-	memcpy(out + 8, &limit_le, 8);
-	memset(out + PX_HDR, fill, bmlen);
-	return PX_HDR + bmlen;
-}
-
 /* -errno of opening @path for write and writing a byte, 0 if it worked. */
 static int write_err(const char *path)
 {
@@ -2013,12 +2470,13 @@ TEST_F(pt, hostile_lower_partial_file)
 TEST_F_TIMEOUT(pt, hostile_upper_bad_partial_xattr, 120)
 {
 	enum { SHORT_HDR, HDR_ONLY, BM_SHORT, VERSION1, N_SMALL, N_ZERO,
-	       SHIFT12, N_HUGE, LIMIT_HUGE, NO_PARTIAL, NBAD };
+	       SHIFT12, N_HUGE, LIMIT_HUGE, NO_PARTIAL, UPPER_SHORT, NBAD };
 	static const char *const what[NBAD] = {
 		"5 byte value", "header only", "bitmap a byte short",
 		"version 1", "1 granule", "0 granules", "granule shift 12",
 		"2^32-1 granules", "limit 2^64-1",
 		"metacopy without partial xattr",
+		"upper file shorter than the limit",
 	};
 	struct model *m = &self->m;
 	unsigned char x[PX_HDR + 64];
@@ -2079,6 +2537,8 @@ TEST_F_TIMEOUT(pt, hostile_upper_bad_partial_xattr, 120)
 		}
 		if (i == NO_PARTIAL) {
 			ASSERT_EQ(0, lremovexattr(up, PARTIAL_XATTR));
+		} else if (i == UPPER_SHORT) {
+			ASSERT_EQ(0, truncate(up, MB));
 		} else {
 			ASSERT_EQ(0, set_x(up, PARTIAL_XATTR, x, n));
 		}
