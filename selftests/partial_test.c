@@ -2123,6 +2123,8 @@ static int writer(const char *path, int w, write_fn fn, int go)
 		return 3;
 	for (k = 0; k < NWRITES; k++) {
 		fn(w, k, &off, &len);
+		if (!len)
+			continue;
 		fill_pattern(buf, len, wseed(off, len));
 		if (pwrite(fd, buf, len, off) != (ssize_t)len)
 			return 4;
@@ -2274,6 +2276,94 @@ TEST_F_TIMEOUT(pt, concurrent_writers_shared_granules, 180)
 	EXPECT_MODEL(M("big"), m);
 	if (variant->partial)
 		expect_partial(_metadata, RW, "big", "big", m, bits, n);
+	REMOUNT();
+	EXPECT_MODEL(M("big"), m);
+}
+
+/*
+ * Writers of their own granules while other processes complete the file
+ * (POSIX_FADV_WILLNEED, SEEK_DATA) and read it.
+ */
+static void own_write_few(int w, int k, size_t *off, size_t *len)
+{
+	own_write(w % 4, k, off, len);
+	if (w >= 4)	/* the completers and the seeker write nothing */
+		*len = 0;
+}
+
+static int completer(const char *path, int how, int go)
+{
+	char c;
+	int fd, i;
+
+	if (read(go, &c, 1) != 0)
+		return 2;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 3;
+	for (i = 0; i < 20; i++) {
+		if (how ? lseek(fd, i * GRAN, SEEK_DATA) < 0 :
+			  posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED) != 0)
+			return 4;
+		usleep(1000);
+	}
+	return close(fd) ? 5 : 0;
+}
+
+TEST_F_TIMEOUT(pt, concurrent_completion, 180)
+{
+	struct model *m = &self->m, lower = { 0 };
+	int go[2], stop[2], status, i, k;
+	pid_t pids[8];
+	unsigned char buf[20000];
+	size_t off, len;
+
+	LOWER(m, "big");
+	ASSERT_EQ(0, model_lower(&lower, "big"));
+	MOUNT();
+	/* Partial already: a granule no one else writes or checks */
+	ASSERT_EQ(0, pw_path(M("big"), m, 34 * GRAN + 5, 1));
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(stop));
+	for (i = 0; i < 8; i++) {
+		pids[i] = fork();
+		ASSERT_LE(0, pids[i]);
+		if (pids[i])
+			continue;
+		close(go[1]);
+		close(stop[1]);
+		if (i < 4)
+			_exit(writer(M("big"), i, own_write_few, go[0]));
+		if (i < 6)
+			_exit(completer(M("big"), i - 4, go[0]));
+		_exit(reader(M("big"), &lower, own_untouched, go[0], stop[0]));
+	}
+	close(go[0]);
+	close(stop[0]);
+	close(go[1]);
+	for (i = 0; i < 6; i++) {
+		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status)) {
+			TH_LOG("process %d: status %#x", i, status);
+		}
+	}
+	close(stop[1]);
+	for (; i < 8; i++) {
+		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status)) {
+			TH_LOG("reader %d: status %#x", i - 6, status);
+		}
+	}
+	for (i = 0; i < 4; i++) {
+		for (k = 0; k < NWRITES; k++) {
+			own_write(i, k, &off, &len);
+			fill_pattern(buf, len, wseed(off, len));
+			ASSERT_EQ(0, model_write(m, off, buf, len));
+		}
+	}
+	model_free(&lower);
+	EXPECT_MODEL(M("big"), m);
+	EXPECT_WHOLE("big", m);
 	REMOUNT();
 	EXPECT_MODEL(M("big"), m);
 }
@@ -2460,6 +2550,46 @@ TEST_F(pt, hostile_lower_partial_file)
 	}
 	LOWER(m, "big");
 	EXPECT_MODEL(M("big"), m);
+}
+
+/*
+ * An upper layer with partial files taken as a lower layer (an image
+ * committed from a container without completing its files first): the
+ * partial files are refused, the complete ones read right.
+ */
+TEST_F(pt, upper_reused_as_lower)
+{
+	struct model *m = &self->m, *m2 = &self->m2;
+	const char *layers[2];
+	char *lower, *opts = NULL;
+	int fd;
+
+	LOWER(m, "big");
+	LOWER(m2, "mb1");
+	MOUNT();
+	ASSERT_EQ(0, pw_path(M("big"), m, MB + 100, 4 * KB));
+	ASSERT_EQ(0, pw_path(M("mb1"), m2, 10, 1));
+	fd = open(M("mb1"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED));
+	close(fd);
+	ASSERT_EQ(0, rw_umount(RW));
+	layers[0] = RW->upper;
+	layers[1] = RW->e.layers[1];
+	lower = lowerdir_opt(layers, 2);
+	ASSERT_NE(NULL, lower);
+	ASSERT_LT(0, asprintf(&opts, "%s,copyup=%s", lower, variant->copyup));
+	free(lower);
+	ASSERT_EQ(0, mount_data(RW->e.mnt, opts));
+	free(opts);
+	if (variant->partial) {
+		EXPECT_EQ(-EIO, model_diff(M("big"), m));
+	} else {
+		EXPECT_MODEL(M("big"), m);
+	}
+	EXPECT_MODEL(M("mb1"), m2);
+	LOWER(m2, "mb");
+	EXPECT_MODEL(M("mb"), m2);
 }
 
 /*
