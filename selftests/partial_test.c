@@ -41,6 +41,7 @@
 #include "metacopy_util.h"
 
 #include <endian.h>
+#include <signal.h>
 #include <linux/falloc.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
@@ -2403,6 +2404,64 @@ TEST_F_TIMEOUT(pt, concurrent_completion, 180)
 	EXPECT_WHOLE("big", m);
 	REMOUNT();
 	EXPECT_MODEL(M("big"), m);
+}
+
+/*
+ * A write to a regular file does not fail with EINTR: one that waits
+ * while another process completes the file (a long copy) and catches a
+ * signal meanwhile (SA_RESTART) still writes.
+ */
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+TEST_F_TIMEOUT(pt, write_waiting_for_completion_not_interrupted, 180)
+{
+	const size_t size = 128 * MB;
+	struct sigaction sa = { .sa_handler = on_usr1,
+				.sa_flags = SA_RESTART };
+	int fd, status, i, done = 0;
+	pid_t a, b;
+
+	ASSERT_EQ(0, mkpat(L("long"), SEED_OTHER, size));
+	MOUNT();
+	fd = open(M("long"), O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, close(fd));
+	a = fork();
+	ASSERT_LE(0, a);
+	if (!a) {
+		fd = open(M("long"), O_RDONLY | O_CLOEXEC);
+		_exit(fd < 0 || posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED));
+	}
+	usleep(20000);
+	/* Before the fork: a signal must never find the default action */
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	b = fork();
+	ASSERT_LE(0, b);
+	if (!b) {
+		ssize_t n;
+
+		fd = open(M("long"), O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			_exit(100);
+		n = pwrite(fd, "x", 1, size - 1);
+		_exit(n == 1 ? 0 : n < 0 ? errno : 101);
+	}
+	for (i = 0; i < 200 && !done; i++) {
+		usleep(5000);
+		kill(b, SIGUSR1);
+		done = waitpid(b, &status, WNOHANG) == b;
+	}
+	if (!done)
+		ASSERT_EQ(b, waitpid(b, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status)) {
+		TH_LOG("the write: %s", WIFEXITED(status) ?
+		       strerror(WEXITSTATUS(status)) : "killed");
+	}
+	ASSERT_EQ(a, waitpid(a, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
 }
 
 /* ---- 10. descriptors opened earlier -------------------------------------- */
