@@ -43,6 +43,10 @@
 #include <endian.h>
 #include <signal.h>
 #include <linux/falloc.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 
@@ -2462,6 +2466,129 @@ TEST_F_TIMEOUT(pt, write_waiting_for_completion_not_interrupted, 180)
 	}
 	ASSERT_EQ(a, waitpid(a, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+}
+
+/*
+ * mmap of a partial file completes it under the mmap lock, taking the
+ * upper file's i_rwsem; a write(2) holds that i_rwsem while it faults in
+ * its buffer, which takes the mmap lock: two threads of one process can
+ * deadlock.  A userfaultfd region as the write's buffer holds the writer
+ * in its fault, i_rwsem held, while the other thread maps the file; then
+ * the fault is resolved.  A child runs it; after 20 s it is killed (the
+ * writer's wait for the mmap lock is killable) and the test fails.
+ */
+struct dl {
+	const char *path;
+	int fd;
+	char *buf;
+	ssize_t wret;
+	int werr, merr;
+};
+
+static void *dl_writer(void *arg)
+{
+	struct dl *d = arg;
+
+	d->wret = pwrite(d->fd, d->buf, 4096, 0);
+	d->werr = errno;
+	return NULL;
+}
+
+static void *dl_mapper(void *arg)
+{
+	struct dl *d = arg;
+	int fd = open(d->path, O_RDONLY | O_CLOEXEC);
+	void *p = fd < 0 ? MAP_FAILED :
+		  mmap(NULL, 2 * MB, PROT_READ, MAP_SHARED, fd, 0);
+
+	d->merr = p == MAP_FAILED ? errno : 0;
+	if (p != MAP_FAILED)
+		munmap(p, 2 * MB);
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+/* 0: no deadlock; 1: the write or the mmap failed; 2: no userfaultfd */
+static int dl_child(const char *path)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { 0 };
+	struct uffdio_copy copy = { 0 };
+	struct uffd_msg msg;
+	struct pollfd pfd;
+	static char page[4096] __attribute__((aligned(4096)));
+	struct dl d = { .path = path };
+	pthread_t a, b;
+	int uffd;
+
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api))
+		return 2;
+	d.buf = mmap(NULL, GRAN, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (d.buf == MAP_FAILED)
+		return 2;
+	reg.range.start = (unsigned long)d.buf;
+	reg.range.len = GRAN;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+		return 2;
+	d.fd = open(path, O_RDWR | O_CLOEXEC);
+	if (d.fd < 0)
+		return 1;
+	if (pthread_create(&a, NULL, dl_writer, &d))
+		return 1;
+	/* The writer faults on its buffer, inside the write */
+	pfd = (struct pollfd){ .fd = uffd, .events = POLLIN };
+	if (poll(&pfd, 1, 10000) != 1 || read(uffd, &msg, sizeof(msg)) !=
+	    sizeof(msg) || msg.event != UFFD_EVENT_PAGEFAULT)
+		return 1;
+	if (pthread_create(&b, NULL, dl_mapper, &d))
+		return 1;
+	usleep(300000);		/* the mapper in ->mmap */
+	memset(page, 'u', sizeof(page));
+	copy.dst = msg.arg.pagefault.address & ~4095UL;
+	copy.src = (unsigned long)page;
+	copy.len = sizeof(page);
+	if (ioctl(uffd, UFFDIO_COPY, &copy))
+		return 1;
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	return d.wret == 4096 && !d.merr ? 0 : 1;
+}
+
+TEST_F_TIMEOUT(pt, write_fault_and_mmap_no_deadlock, 60)
+{
+	int status, i;
+	pid_t pid;
+
+	ASSERT_EQ(0, mkpat(L("dl"), SEED_OTHER, 2 * MB));
+	MOUNT();
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(dl_child(M("dl")));
+	for (i = 0; i < 200; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		usleep(100000);
+	}
+	if (i == 200) {
+		/* Where each thread waits, for the log */
+		if (system(pathf("for t in /proc/%d/task/*; do echo \"# $t:\"; sed 's/^/#   /' $t/stack; done >&2",
+				 pid)))
+			TH_LOG("no stacks");
+		kill(pid, SIGKILL);
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		TH_LOG("write(2) and mmap(2) of one partial file deadlocked");
+		EXPECT_TRUE(false);
+		return;
+	}
+	ASSERT_TRUE(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 2)
+		SKIP(return, "no userfaultfd");
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 /* ---- 10. descriptors opened earlier -------------------------------------- */
