@@ -227,8 +227,9 @@ def gen_op(rng, model):
     if r < 0.52:
         off = rng.randrange(0, max(size, 1) + GRAN)
         return ("read", name, off, rng.randrange(1, 512 * KB))
-    # the next five complete a partial file: rarer, so that files stay
-    # partial for a while
+    # truncate, punch and fadvise complete a partial file, mmap and
+    # seek_data fill granules or read both files: rarer, so that files
+    # stay partial for a while
     if r < 0.535:
         return ("truncate", name, rng.choice(
             [0, rng.randrange(0, max(size, 1)), size + rng.randrange(1, MB),
@@ -244,6 +245,9 @@ def gen_op(rng, model):
         return ("fadvise", name)
     if r < 0.575:
         return ("seek_data", name, rng.randrange(0, max(size, 1)))
+    if r < 0.59:
+        return ("mmap_read", name, rng.randrange(0, max(size, 1)),
+                rng.randrange(1, 3 * GRAN), rng.random() < 0.5)
     if r < 0.65:
         return ("append", name, gen_data(rng, rng.randrange(1, 100 * KB)))
     if r < 0.71:
@@ -337,10 +341,33 @@ def run_op(side, op):
         if kind == "seek_data":
             fd = os.open(side.path(op[1]), os.O_RDONLY)
             try:
-                pos = os.lseek(fd, op[2], os.SEEK_DATA)
-                # where data is is the upper filesystem's business: only
-                # that what it skips reads as zeros (checked by the caller)
-                return ("ok", "data", os.pread(fd, 1, op[2]))
+                size = os.fstat(fd).st_size
+                try:
+                    pos = os.lseek(fd, op[2], os.SEEK_DATA)
+                except OSError as e:
+                    if e.errno != errno.ENXIO:
+                        raise
+                    pos = size
+                hole = os.lseek(fd, op[2], os.SEEK_HOLE)
+                # where data and holes are is the upper filesystem's
+                # business: only that what SEEK_DATA skips and the first
+                # byte of the hole SEEK_HOLE finds read as zeros
+                zeros = (not any(os.pread(fd, pos - op[2], op[2])) and
+                         op[2] <= hole <= size and
+                         not any(os.pread(fd, 1, hole)))
+                return ("ok", "data", zeros, os.pread(fd, 1, op[2]))
+            finally:
+                os.close(fd)
+        if kind == "mmap_read":
+            fd = os.open(side.path(op[1]), os.O_RDONLY)
+            try:
+                size = os.fstat(fd).st_size
+                if size == 0:
+                    return ("ok", "empty")
+                off = min(op[2], size - 1)
+                flags = mmap.MAP_SHARED if op[4] else mmap.MAP_PRIVATE
+                with mmap.mmap(fd, size, flags, mmap.PROT_READ) as m:
+                    return ("ok", off, bytes(m[off:off + op[3]]))
             finally:
                 os.close(fd)
         if kind == "hold":
@@ -404,7 +431,13 @@ def apply_model(model, held, op, result):
         return [op[2]], "ok"
     if kind == "seek_data":
         d = model.data(op[1])
-        return [op[1]], ("ok", "data", bytes(d[op[2]:op[2] + 1]))
+        return [op[1]], ("ok", "data", True, bytes(d[op[2]:op[2] + 1]))
+    if kind == "mmap_read":
+        d = model.data(op[1])
+        if not d:
+            return [], ("ok", "empty")
+        off = min(op[2], len(d) - 1)
+        return [op[1]], ("ok", off, bytes(d[off:off + op[3]]))
     if kind == "hold":
         held[op[2]] = model.names[op[1]]
         return [], "ok"

@@ -43,6 +43,8 @@
 #include <endian.h>
 #include <signal.h>
 #include <linux/falloc.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
@@ -850,6 +852,8 @@ TEST_F(pt, first_write_copies_touched_granules)
 		EXPECT_GE((2 * GRAN + 8 * KB) / 512, u.st_blocks) {
 			TH_LOG("upper has %lld blocks", (long long)u.st_blocks);
 		}
+		/* The union's file does not look sparse: cp would seek */
+		EXPECT_LE(lst(L("big")).st_blocks, lst(M("big")).st_blocks);
 	} else {
 		EXPECT_LE(BIG / 512, u.st_blocks);
 	}
@@ -1398,6 +1402,163 @@ TEST_F(pt, mmap_shared_write)
 	EXPECT_WHOLE("mb", m2);
 }
 
+/* Read @len bytes at @addr through /proc/self/mem: 0 or -errno. */
+static int peek_mem(const void *addr, void *buf, size_t len)
+{
+	int fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, buf, len, (off_t)(uintptr_t)addr);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+/*
+ * A mapping of a partial file fills only the granules whose pages it
+ * touches; pages next to them (read ahead into the upper file's page
+ * cache as holes) must not show as zeros.
+ */
+TEST_F(pt, mmap_fault_fills_only_what_it_touches)
+{
+	struct model *m = &self->m;
+	unsigned char *p, buf[300];
+	int fd;
+
+	LOWER(m, "big");
+	MOUNT();
+	ASSERT_EQ(0, pw_path(M("big"), m, MB + 100, 4 * KB));
+	fd = open(M("big"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, BIG, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	/* The granule written, then its neighbours, one page each */
+	EXPECT_EQ(0, memcmp(p + MB, m->b + MB, 4 * KB));
+	EXPECT_EQ(0, memcmp(p + MB + GRAN, m->b + MB + GRAN, 4 * KB));
+	EXPECT_EQ(0, memcmp(p + MB - 4 * KB, m->b + MB - 4 * KB, 4 * KB));
+	EXPECT_EQ(0, memcmp(p + 3 * MB + 5 * KB, m->b + 3 * MB + 5 * KB, 10));
+	EXPECT_PARTIAL("big", "big", m, GR(15, 16, 17, 48));
+	/*
+	 * /proc/self/mem (as ptrace) may not drop the mmap lock to fill a
+	 * granule: it reads the lower file's bytes, and fills nothing.
+	 */
+	ASSERT_EQ(0, peek_mem(p + 2 * MB + 100, buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, m->b + 2 * MB + 100, sizeof(buf)));
+	EXPECT_PARTIAL("big", "big", m, GR(15, 16, 17, 48));
+	/* A write(2) through the union shows in the mapping */
+	ASSERT_EQ(0, pw_path(M("big"), m, MB + GRAN + 8, 16));
+	EXPECT_EQ(0, memcmp(p + MB + GRAN, m->b + MB + GRAN, 4 * KB));
+	ASSERT_EQ(0, munmap(p, BIG));
+	ASSERT_EQ(0, close(fd));
+	EXPECT_PARTIAL("big", "big", m, GR(15, 16, 17, 48));
+	EXPECT_MODEL(M("big"), m);
+	REMOUNT();
+	EXPECT_MODEL(M("big"), m);
+}
+
+/*
+ * write(2) to a partial file from a buffer mapped from a granule of the
+ * same file that it does not hold yet: the fault fills that granule while
+ * the write holds locks a fill takes (unless the union faults the buffer
+ * in first), and the data must be the lower file's.
+ */
+TEST_F_TIMEOUT(pt, write_from_own_mapping, 60)
+{
+	struct model *m = &self->m;
+	unsigned char *p;
+	int fd;
+
+	LOWER(m, "big");
+	MOUNT();
+	fd = open(M("big"), O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pw(fd, m, 100, 10));
+	p = mmap(NULL, BIG, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	/* 128 KiB from granules 40 and 41 to granules 20 and 21 */
+	ASSERT_EQ(2 * GRAN, pwrite(fd, p + 40 * GRAN, 2 * GRAN, 20 * GRAN));
+	ASSERT_EQ(0, model_write(m, 20 * GRAN, m->b + 40 * GRAN, 2 * GRAN));
+	/* And within one granule */
+	ASSERT_EQ(4 * KB, pwrite(fd, p + 50 * GRAN, 4 * KB, 50 * GRAN + 32 * KB));
+	ASSERT_EQ(0, model_write(m, 50 * GRAN + 32 * KB, m->b + 50 * GRAN,
+				 4 * KB));
+	EXPECT_EQ(0, memcmp(p, m->b, BIG));
+	ASSERT_EQ(0, munmap(p, BIG));
+	EXPECT_MODEL_FD(fd, m);
+	ASSERT_EQ(0, close(fd));
+	REMOUNT();
+	EXPECT_MODEL(M("big"), m);
+}
+
+/*
+ * An O_DIRECT read holds the upper file's lock while it pins its buffer;
+ * a buffer mapped (shared, writable) from a granule of the same file not
+ * copied yet faults then, and its fill takes that lock.
+ */
+TEST_F_TIMEOUT(pt, direct_read_into_own_mapping, 60)
+{
+	struct model *m = &self->m;
+	unsigned char *p;
+	int fd, fdd;
+
+	LOWER(m, "big");
+	MOUNT();
+	fd = open(M("big"), O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pw(fd, m, 16 * GRAN + 5, 10));
+	fdd = open(M("big"), O_RDONLY | O_DIRECT | O_CLOEXEC);
+	ASSERT_LE(0, fdd);
+	p = mmap(NULL, BIG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	/* Granule 16 (upper) into granule 40, granule 41 (lower) into 50 */
+	ASSERT_EQ(GRAN, pread(fdd, p + 40 * GRAN, GRAN, 16 * GRAN));
+	ASSERT_EQ(0, model_write(m, 40 * GRAN, m->b + 16 * GRAN, GRAN));
+	ASSERT_EQ(GRAN, pread(fdd, p + 50 * GRAN, GRAN, 41 * GRAN));
+	ASSERT_EQ(0, model_write(m, 50 * GRAN, m->b + 41 * GRAN, GRAN));
+	EXPECT_EQ(0, memcmp(p, m->b, BIG));
+	ASSERT_EQ(0, msync(p, BIG, MS_SYNC));
+	ASSERT_EQ(0, munmap(p, BIG));
+	ASSERT_EQ(0, close(fdd));
+	EXPECT_MODEL_FD(fd, m);
+	ASSERT_EQ(0, close(fd));
+	REMOUNT();
+	EXPECT_MODEL(M("big"), m);
+}
+
+/*
+ * A read-only union (a read-only bind of it, here) completes nothing on
+ * request, but a mapped read still fills the granule it needs: what the
+ * union shows does not change.
+ */
+TEST_F(pt, read_only_union)
+{
+	struct model *m = &self->m;
+	unsigned char *p;
+	int fd;
+
+	LOWER(m, "big");
+	MOUNT();
+	ASSERT_EQ(0, pw_path(M("big"), m, MB + 100, 4 * KB));
+	ASSERT_EQ(0, mount(NULL, RW->e.mnt, NULL,
+			   MS_REMOUNT | MS_BIND | MS_RDONLY, NULL));
+	EXPECT_EQ(-1, open(M("big"), O_WRONLY | O_CLOEXEC));
+	EXPECT_EQ(EROFS, errno);
+	fd = open(M("big"), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED));
+	EXPECT_PARTIAL("big", "big", m, GR(16));
+	p = mmap(NULL, BIG, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(0, memcmp(p + 40 * GRAN + 5, m->b + 40 * GRAN + 5, 100));
+	ASSERT_EQ(0, munmap(p, BIG));
+	EXPECT_MODEL_FD(fd, m);
+	ASSERT_EQ(0, close(fd));
+	EXPECT_PARTIAL("big", "big", m, GR(16, 40));
+}
+
 /* ---- 6. truncate, fallocate, lseek, fadvise ------------------------------ */
 
 TEST_F(pt, truncate_shrink_and_extend)
@@ -1625,7 +1786,12 @@ TEST_F_TIMEOUT(pt, seek_data_hole, 120)
 	EXPECT_EQ(BIG, lseek(fd, 0, SEEK_HOLE));
 	EXPECT_EQ(0, lseek(fd, 0, SEEK_DATA));
 	EXPECT_EQ(2 * MB, lseek(fd, 2 * MB, SEEK_DATA));
-	EXPECT_WHOLE("big", m);
+	EXPECT_EQ(MB + 100, lseek(fd, MB + 100, SEEK_DATA));
+	EXPECT_EQ(BIG, lseek(fd, MB + 100, SEEK_HOLE));
+	EXPECT_EQ(-1, lseek(fd, BIG, SEEK_DATA));
+	EXPECT_EQ(ENXIO, errno);
+	/* Seeking reads: the file stays partial */
+	EXPECT_PARTIAL("big", "big", m, GR(16));
 	expect_seek_consistent(_metadata, fd, m);
 	ASSERT_EQ(0, close(fd));
 
@@ -1635,11 +1801,14 @@ TEST_F_TIMEOUT(pt, seek_data_hole, 120)
 	ASSERT_EQ(0, pw(fd, m2, 20 * MB, 4 * KB));
 	ASSERT_EQ(0, pw(fd, m2, 40 * MB - 100, 200));
 	ASSERT_LE(0, lseek(fd, GRAN, SEEK_DATA));
-	EXPECT_WHOLE("huge", m2);
+	EXPECT_PARTIAL("huge", "huge", m2, GR(320, 639, 640));
 	expect_seek_consistent(_metadata, fd, m2);
 	/* The first data is no later than the first non-zero byte */
 	EXPECT_EQ(0, lseek(fd, 0, SEEK_DATA));
 	EXPECT_LE(256 * KB, lseek(fd, 0, SEEK_HOLE));
+	/* The lower file's hole, then the data written in granule 320 */
+	EXPECT_EQ(256 * KB, lseek(fd, 0, SEEK_HOLE));
+	EXPECT_EQ(20 * MB, lseek(fd, 11 * MB, SEEK_DATA));
 	EXPECT_GE(10 * MB + 12345, lseek(fd, 256 * KB, SEEK_DATA));
 	ASSERT_EQ(0, close(fd));
 	EXPECT_MODEL(M("huge"), m2);
@@ -1688,7 +1857,11 @@ static const unsigned char cap_net_raw[] = {	/* vfs_cap_data, v2 */
 
 TEST_F(pt, completion_keeps_metadata)
 {
-	static const char *const how[] = { "fadvise", "seek", "mmap" };
+	static const char *const how[] = { "fadvise", "mmap" };
+	struct {
+		struct fiemap fm;
+		struct fiemap_extent fe[8];
+	} fm;
 	struct model *m = &self->m;
 	unsigned char cap[64];
 	unsigned int i;
@@ -1721,6 +1894,9 @@ TEST_F(pt, completion_keeps_metadata)
 			TH_LOG("copied up: security.capability: %s",
 			       strerror(errno));
 		}
+		ASSERT_EQ(0, model_truncate(m, 0));
+		ASSERT_EQ(0, model_truncate(m, 2 * MB));
+		fill_pattern(m->b, 2 * MB, SEED_OTHER + i);
 		fd = open(name, O_RDONLY | O_CLOEXEC);
 		ASSERT_LE(0, fd);
 		switch (i) {
@@ -1728,20 +1904,26 @@ TEST_F(pt, completion_keeps_metadata)
 			ASSERT_EQ(0, posix_fadvise(fd, 0, 0,
 						   POSIX_FADV_WILLNEED));
 			break;
-		case 1:
-			ASSERT_EQ(0, lseek(fd, 0, SEEK_DATA));
-			break;
 		default:
+			/* No extent map for two files: it stays partial */
+			memset(&fm, 0, sizeof(fm));
+			fm.fm.fm_length = ~0ULL;
+			fm.fm.fm_extent_count = 8;
+			if (variant->partial) {
+				EXPECT_EQ(-1, ioctl(fd, FS_IOC_FIEMAP, &fm));
+				EXPECT_EQ(EOPNOTSUPP, errno);
+				EXPECT_TRUE(has_x(U(pathf("x%u", i)),
+						  PARTIAL_XATTR));
+			}
 			p = mmap(NULL, 2 * MB, PROT_READ | PROT_EXEC,
 				 MAP_PRIVATE, fd, 0);
 			ASSERT_NE(MAP_FAILED, p);
+			/* Every page read: every granule filled */
+			EXPECT_EQ(0, memcmp(p, m->b, 2 * MB));
 			munmap(p, 2 * MB);
 			break;
 		}
 		ASSERT_EQ(0, close(fd));
-		ASSERT_EQ(0, model_truncate(m, 0));
-		ASSERT_EQ(0, model_truncate(m, 2 * MB));
-		fill_pattern(m->b, 2 * MB, SEED_OTHER + i);
 		EXPECT_WHOLE(pathf("x%u", i), m);
 		st = lst(name);
 		EXPECT_EQ(0104755, st.st_mode) {
@@ -1908,13 +2090,15 @@ TEST_F(pt, link_write_unlink)
 	LOWER(m, "big");
 	MOUNT();
 	ASSERT_EQ(0, pw_path(M("big"), m, MB + 100, 4 * KB));
+	/* A partial file's record is one inode's: a link completes it */
 	ASSERT_EQ(0, link(M("big"), M("big_l")));
+	EXPECT_WHOLE("big", m);
 	ASSERT_EQ(0, pw_path(M("big_l"), m, 2 * MB, 4 * KB));
 	EXPECT_MODEL(M("big"), m);
 	EXPECT_MODEL(M("big_l"), m);
 	EXPECT_EQ(lst(M("big")).st_ino, lst(M("big_l")).st_ino);
 	EXPECT_EQ(2, lst(M("big")).st_nlink);
-	EXPECT_PARTIAL("big_l", "big", m, GR(16, 32));
+	EXPECT_WHOLE("big_l", m);
 	REMOUNT();
 	EXPECT_MODEL(M("big_l"), m);
 	/*
@@ -1930,8 +2114,8 @@ TEST_F(pt, link_write_unlink)
 	EXPECT_MODEL(M("big"), m);
 	ASSERT_EQ(0, pw_path(M("big"), m, 5 * GRAN, 1));
 	EXPECT_MODEL(M("big_l"), m);
-	EXPECT_PARTIAL("big", "big", m, GR(5, 16, 32, 48));
-	EXPECT_PARTIAL("big_l", "big", m, GR(5, 16, 32, 48));
+	EXPECT_WHOLE("big", m);
+	EXPECT_WHOLE("big_l", m);
 
 	ASSERT_EQ(0, unlink(M("big")));
 	EXPECT_EQ(-ENOENT, stat_err(M("big")));
@@ -2003,6 +2187,8 @@ TEST_F(pt, lower_hard_links)
 	fill_pattern(m2->b, BIG, SEED_OTHER);
 	MOUNT();
 	ASSERT_EQ(0, pw_path(M("hl"), m, MB + 100, 4 * KB));
+	/* Two links below: a record would be one name's, so all of it */
+	EXPECT_WHOLE("hl", m);
 	ASSERT_EQ(0, link(M("hl"), M("hlx")));
 	EXPECT_MODEL(M("hlx"), m);
 	/* The other lower name is a file of its own now */
@@ -2670,7 +2856,7 @@ TEST_F_TIMEOUT(pt, overlay_reads_completed_refuses_partial, 120)
 	MOUNT();
 	/* big stays partial */
 	ASSERT_EQ(0, pw_path(M("big"), big, MB + 100, 4 * KB));
-	/* mb1 completed by fadvise, mb by mmap; small copied whole */
+	/* mb1 completed by fadvise, mb by reading a mapping of all of it */
 	ASSERT_EQ(0, pw_path(M("mb1"), mb1, 5, 5));
 	fd = open(M("mb1"), O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, fd);
@@ -2681,6 +2867,8 @@ TEST_F_TIMEOUT(pt, overlay_reads_completed_refuses_partial, 120)
 	ASSERT_LE(0, fd);
 	p = mmap(NULL, MB, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
+	/* Every page read: every granule filled, the file complete */
+	EXPECT_EQ(0, memcmp(p, mb.b, MB));
 	munmap(p, MB);
 	close(fd);
 	ASSERT_EQ(0, pw_path(M("small"), &small, 5, 5));
