@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
-"""Power-cut test of the union's namespace and copy-up operations.
+"""Power-cut test of the union's namespace, copy-up and copyup=partial
+operations.
 
 The upper and work directories live on ext4 (and on xfs) on a
 dm-log-writes device, so that every write that reaches the disk is
@@ -29,6 +30,24 @@ recorded, in the order it became stable.  The lower layer is on tmpfs
     that vanished, a renamed directory in both places or in none, data
     lost although its fsync had returned).
 
+cowfs only: the "partial_*" operations write to big lower files through a
+second union, mounted copyup=partial on layers of its own (upper and work
+directories on the same filesystem).  The first write creates a sparse
+upper file with a record of the 64 KiB granules it holds
+(trusted.overlay.cowfs.partial) and a 1-byte trusted.overlay.metacopy;
+each write copies the granules it touches, makes them durable, records
+them, then writes; the last missing granule, or a truncate, completes the
+file (both xattrs go).  At every point the union must read each granule
+as the old or the new file has it (never zeros, never old and new bytes in
+one granule), the rest as before, and, once the write's fsync, fdatasync
+or RWF_DSYNC returned, the new bytes; it must never refuse the file.  The
+upper file on the replayed filesystem is checked too: each granule its
+record claims holds old or new bytes, those it does not claim read as the
+lower file's.  Then overlayfs is mounted over the same layers: it must
+refuse a partial file (EIO) or show the bytes cowfs shows, never the
+upper file's holes as zeros.  With COWFS_TEST_FSTYPE=overlay these
+operations are skipped.
+
 The upper filesystem is mounted with MS_DIRSYNC (variants "ext4:dirsync",
 "xfs:dirsync"): every directory operation then commits its own
 transaction, so each step of a multi-step operation of the union becomes
@@ -41,8 +60,8 @@ Environment:
   POWERCUT_VARIANTS     upper filesystems, e.g. "ext4:dirsync xfs:dirsync"
                         (the default) or "ext4" (without dirsync)
   POWERCUT_MAX_POINTS   crash points checked per variant (default 300,
-                        more than the ~210 distinct points the operations
-                        make, so all are checked); with more points than
+                        more than the ~275 distinct points the operations
+                        make on ext4, so all are checked); with more than
                         that, a sample is checked (the first and last
                         point, the first and last of each operation's
                         window, the rest evenly), then every gap between
@@ -62,6 +81,7 @@ import os
 import random
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -214,9 +234,14 @@ class Op:
     the log starts), the operation itself, and the check of one point.
     check() gets the union's root, the phase ('old' before the begin mark,
     'new' after the done mark, 'mid' in between) and the set of marks the
-    point is past; it returns (what was seen, [problems])."""
+    point is past; it returns (what was seen, [problems]).  An operation
+    runs on the union @union names: "main", or "partial" (copyup=partial,
+    layers of its own); one with check_overlay() is checked again on
+    overlayfs mounted over the same layers, after check()."""
 
     name = "?"
+    union = "main"
+    check_overlay = None
 
     def lower(self, lo):
         pass
@@ -562,6 +587,306 @@ class FsyncData(Op):
         return "new.bin %s, log.bin %s" % (sn, sl), probs
 
 
+# ---- copyup=partial (cowfs only) --------------------------------------------
+
+GRANULE = 64 << 10              # kernel/partial.c: COWFS_PARTIAL_SHIFT
+BLOCK = 4096
+XATTR_PARTIAL = "trusted.overlay.cowfs.partial"
+XATTR_METACOPY = "trusted.overlay.metacopy"
+RECORD = struct.Struct("<BBHIQ")  # version, shift, pad, ngranules, limit
+
+
+def partial_record(path):
+    """The record of upper file @path: None if it has none, else (shift,
+    ngranules, limit, set of the granules it claims); ValueError if it
+    makes no sense (cowfs would refuse the file)."""
+    try:
+        x = os.getxattr(path, XATTR_PARTIAL)
+    except OSError as e:
+        if e.errno == errno.ENODATA:
+            return None
+        raise
+    if len(x) < RECORD.size:
+        raise ValueError("record of %d bytes" % len(x))
+    ver, shift, _, ngran, limit = RECORD.unpack_from(x)
+    bits = x[RECORD.size:]
+    if ver != 0 or shift < 16 or shift > 40 or \
+            ngran != -(-limit // (1 << shift)) or len(bits) != -(-ngran // 8):
+        raise ValueError("record version %d shift %d ngranules %d limit %d "
+                         "bitmap %d bytes" % (ver, shift, ngran, limit,
+                                              len(bits)))
+    have = {g for g in range(ngran) if bits[g // 8] & (1 << (g % 8))}
+    return shift, ngran, limit, have
+
+
+def blocks_of(got, old, new, lo, hi):
+    """Bytes @lo to @hi of @got, 4 KiB block by block: 'o' equal to the
+    old file, 'n' to the new one, 'z' zeros that are neither, 'x' other."""
+    out = []
+    for b in range(lo, hi, BLOCK):
+        e = min(b + BLOCK, hi)
+        c = got[b:e]
+        if c == old[b:e]:
+            out.append("o")
+        elif c == new[b:e]:
+            out.append("n")
+        elif not c.strip(b"\0"):
+            out.append("z")
+        else:
+            out.append("x")
+    return "".join(out)
+
+
+def ranges(nums):
+    """'1-3,7' for [1, 2, 3, 7]."""
+    out, nums = [], sorted(nums)
+    i = 0
+    while i < len(nums):
+        j = i
+        while j + 1 < len(nums) and nums[j + 1] == nums[j] + 1:
+            j += 1
+        out.append("%d" % nums[i] if i == j else "%d-%d" % (nums[i], nums[j]))
+        i = j + 1
+    return ",".join(out)
+
+
+class PartialOp(Op):
+    """Writes to a big lower file on a copyup=partial union (cowfs only):
+    the first open for writing makes a sparse upper file with a record of
+    the 64 KiB granules it holds; each write copies the granules it
+    touches, makes them durable, records them, then writes.  At every
+    point the union must read each granule as the old or the new file has
+    it (never zeros, never old and new bytes mixed in one granule), the
+    rest of the file as the lower file, and, after the sync's mark, the
+    new file; the upper file must never be refused (EIO).  The upper file
+    is checked too: every granule its record claims holds old or new
+    bytes, and overlayfs over the same layers either refuses the file
+    (EIO) or shows what cowfs shows.
+
+    @prep: (offset, length) writes through the union before the log
+    starts (they make the file partial, with those granules recorded);
+    @steps: ("write", offset, length), ("append", length) or
+    ("truncate", size); @sync: None, "fsync" or "fdatasync" after the
+    steps, or "RWF_DSYNC" (pwritev2() flag of each write), then the mark
+    "synced"; @completes: the file is whole after the operation (both
+    xattrs gone)."""
+
+    union = "partial"
+
+    def __init__(self, name, size, prep=(), steps=(), sync=None,
+                 completes=False):
+        self.name = name
+        self.rel = name + "/big.bin"
+        self.steps = steps
+        self.sync = sync
+        self.completes = completes
+        seed = zlib.crc32(name.encode())
+        self.low = blob(seed, size)
+        b = bytearray(self.low)
+        for i, (off, n) in enumerate(prep):
+            b[off:off + n] = blob(seed + 1000 + i, n)
+        self.prep = [(off, bytes(b[off:off + n])) for off, n in prep]
+        self.old = bytes(b)
+        self.writes = []
+        self.append = any(s[0] == "append" for s in steps)
+        for i, s in enumerate(steps):
+            if s[0] == "truncate":
+                del b[s[1]:]
+                self.writes.append(("truncate", s[1], None))
+                continue
+            off, n = (len(b), s[1]) if s[0] == "append" else (s[1], s[2])
+            data = blob(seed + 2000 + i, n)
+            b[off:off + n] = data
+            self.writes.append(("write", off, data))
+        self.new = bytes(b)
+        self.upper = None           # the upper layer's path (run_variant)
+        self.got = None             # what the union showed at this point
+
+    def lower(self, lo):
+        os.makedirs(os.path.join(lo, self.name))
+        write_file(os.path.join(lo, self.rel), self.low)
+
+    def prepare(self, m):
+        if not self.prep:
+            return
+        fd = os.open(os.path.join(m, self.rel), os.O_WRONLY)
+        try:
+            for off, data in self.prep:
+                os.pwrite(fd, data, off)
+        finally:
+            os.close(fd)
+
+    def run(self, m, mark):
+        p = os.path.join(m, self.rel)
+        fd = os.open(p, os.O_WRONLY | (os.O_APPEND if self.append else 0))
+        try:
+            for kind, off, data in self.writes:
+                if kind == "truncate":
+                    os.truncate(p, off)
+                elif self.append:
+                    os.write(fd, data)
+                elif self.sync == "RWF_DSYNC":
+                    os.pwritev(fd, [data], off, os.RWF_DSYNC)
+                else:
+                    os.pwrite(fd, data, off)
+            if self.sync == "fsync":
+                os.fsync(fd)
+            elif self.sync == "fdatasync":
+                os.fdatasync(fd)
+            if self.sync:
+                mark("synced")
+        finally:
+            os.close(fd)
+
+    def _data(self, got):
+        """What @got is, and its problems as the file at any point of the
+        operation: each granule old or new, as a whole."""
+        old, new = self.old, self.new
+        if got == old:
+            return "old", []
+        if got == new:
+            return "new", []
+        lens = {len(old), len(new)}
+        probs = []
+        if self.append:
+            ok = len(old) <= len(got) <= len(new)
+        else:
+            ok = len(got) in lens
+        if not ok:
+            probs.append("%d bytes, expected %s" % (
+                len(got), " or ".join(map(str, sorted(lens)))))
+        newg = []
+        for g in range(0, -(-len(got) // GRANULE)):
+            lo, hi = g * GRANULE, min((g + 1) * GRANULE, len(got))
+            c = got[lo:hi]
+            if c == old[lo:hi]:
+                continue
+            if c == new[lo:hi]:
+                newg.append(g)
+                continue
+            bl = blocks_of(got, old, new, lo, hi)
+            what = ("zeros" if "z" in bl else
+                    "other bytes" if "x" in bl else "old and new bytes mixed")
+            probs.append("granule %d (bytes %d-%d) holds %s (4 KiB blocks: "
+                         "%s; o old, n new, z zeros, x other)"
+                         % (g, lo, hi - 1, what, bl))
+        return ("new in granules %s, old elsewhere" % ranges(newg)
+                if not probs else "%d bytes, %d bad granules"
+                % (len(got), len(probs))), probs
+
+    def check(self, m, phase, passed):
+        probs = []
+        self.got = None
+        try:
+            got = self.got = read_file(os.path.join(m, self.rel))
+        except OSError as e:
+            got = None
+            probs.append("the union refuses the file: %s" % e)
+            seen = "refused (%s)" % errno.errorcode.get(e.errno, e.errno)
+        if got is None and not probs:
+            probs.append("the file is gone")
+            seen = "absent"
+        if got is not None:
+            seen, ps = self._data(got)
+            want = ("old" if phase == "old" else "new"
+                    if phase == "new" or "synced" in passed else None)
+            if want and seen != want:
+                probs.append("the file is %s, expected %s%s" % (
+                    seen, want, " (the %s'ed write is lost)" % self.sync
+                    if "synced" in passed and phase == "mid" else ""))
+            probs += ps
+        rs, ps = self._check_upper(phase, got)
+        return "%s [%s]" % (seen, rs), probs + ps
+
+    def _check_upper(self, phase, got):
+        """The upper file on the replayed filesystem: its record, and the
+        bytes of the granules the record claims."""
+        up = os.path.join(self.upper, self.rel)
+        try:
+            raw = read_file(up)
+        except OSError as e:
+            return "upper unreadable", ["the upper file: %s" % e]
+        if raw is None:
+            return "no upper", ([] if phase != "new" and not self.prep
+                                else ["there is no upper file"])
+        probs = []
+        try:
+            rec = partial_record(up)
+        except ValueError as e:
+            return "bad record", ["the upper file's record: %s" % e]
+        try:
+            mc = os.getxattr(up, XATTR_METACOPY)
+        except OSError as e:
+            if e.errno != errno.ENODATA:
+                raise
+            mc = None
+        if rec is None:
+            if mc is not None:
+                probs.append("a metacopy xattr (%d bytes) without a record"
+                             % len(mc))
+            if phase == "new" and not self.completes:
+                probs.append("the upper file is not partial after the "
+                             "operation (does the test exercise "
+                             "copyup=partial?)")
+            return "whole%s" % (" +metacopy" if mc is not None else ""), probs
+        shift, ngran, limit, have = rec
+        if phase == "new" and self.completes:
+            probs.append("the file is still partial (%d of %d granules) "
+                         "after the operation that completes it"
+                         % (len(have), ngran))
+        size = 1 << shift
+        bad = []
+        for g in sorted(have):
+            lo, hi = g * size, min((g + 1) * size, limit, len(raw))
+            c = raw[lo:hi]
+            if hi - lo < min(size, limit - lo) or (
+                    c != self.old[lo:hi] and c != self.new[lo:hi]):
+                bad.append(g)
+                if len(bad) <= 3:
+                    probs.append(
+                        "the record claims granule %d, but the upper file "
+                        "holds %s there (4 KiB blocks: %s)" % (
+                            g, "%d bytes" % (hi - lo) if hi - lo < size and
+                            hi < limit else "neither old nor new bytes",
+                            blocks_of(raw, self.old, self.new, lo, hi)))
+        if got is not None:
+            # the granules the record does not claim are read from below
+            low = self.low
+            for g in range(ngran):
+                lo, hi = g * size, min((g + 1) * size, limit, len(got))
+                if g not in have and lo < hi and got[lo:hi] != low[lo:hi]:
+                    probs.append("granule %d is not recorded but the union "
+                                 "does not read the lower file's bytes there"
+                                 % g)
+                    break
+        return "partial %d/%d%s" % (len(have), ngran,
+                                    "" if mc is not None else
+                                    " no metacopy"), probs
+
+    def check_overlay(self, m):
+        """overlayfs over the same layers: EIO, or what cowfs showed."""
+        try:
+            og = read_file(os.path.join(m, self.rel))
+        except OSError as e:
+            if e.errno == errno.EIO:
+                return "ovl EIO", []
+            return "ovl error", ["overlayfs: %s (expected EIO or the "
+                                 "bytes cowfs shows)" % e]
+        if self.got is None:
+            return "ovl not compared", []
+        if og == self.got:
+            return "ovl same", []
+        vs = {"cowfs's": self.got, "old": self.old, "new": self.new}
+        why = describe_data(og, vs)
+        if og is not None and len(og) == len(self.got):
+            bl = blocks_of(og, self.got, self.got, 0, len(og))
+            z = [i for i, c in enumerate(bl) if c == "z"]
+            if z:
+                why += "; zeros in 4 KiB blocks %s" % ranges(z)
+        return "ovl differs", ["overlayfs shows the file (%s), not "
+                               "refusing it nor showing cowfs's bytes" % why]
+
+
 def all_ops():
     return [
         CopyUp("copyup_fsync", True),
@@ -575,6 +900,40 @@ def all_ops():
         RmR("rm_r_merged"),
         RenameOverMerged("rename_over_merged"),
         FsyncData("fsync_data"),
+        # copyup=partial (cowfs only): a first write, synced and not
+        PartialOp("partial_first_fsync", (3 << 20) + 4321,
+                  steps=[("write", (1 << 20) - 40960, 98304)], sync="fsync"),
+        PartialOp("partial_first_nofsync", (2 << 20) + 777,
+                  steps=[("write", 300000, 3000)]),
+        # a write over a recorded granule and a missing one
+        PartialOp("partial_span_fdatasync", 4 << 20,
+                  prep=[(70000, 1000), ((2 << 20) + 5, 1000)],
+                  steps=[("write", 2 * GRANULE - 10000, 20000)],
+                  sync="fdatasync"),
+        # the same with RWF_DSYNC (the upper filesystem syncs the write)
+        PartialOp("partial_dsync", (2 << 20) + 4096,
+                  prep=[(10 * GRANULE, 100)],
+                  steps=[("write", 20 * GRANULE + 5000, 6000)],
+                  sync="RWF_DSYNC"),
+        # the last two missing granules (the last one short): completion
+        PartialOp("partial_complete", (1 << 20) + 100,
+                  prep=[(g * GRANULE + 17, 1) for g in range(15)],
+                  steps=[("write", 15 * GRANULE + 1000,
+                          (1 << 20) + 90 - 15 * GRANULE - 1000)],
+                  sync="fsync", completes=True),
+        # the same with fdatasync: the record's removal must be durable
+        PartialOp("partial_complete_fdatasync", (1 << 20) + 100,
+                  prep=[(g * GRANULE + 17, 1) for g in range(15)],
+                  steps=[("write", 15 * GRANULE + 1000,
+                          (1 << 20) + 90 - 15 * GRANULE - 1000)],
+                  sync="fdatasync", completes=True),
+        # truncate: completion, then the size
+        PartialOp("partial_truncate", (2 << 20) + 5000,
+                  prep=[(3 * GRANULE + 100, 5000), (20 * GRANULE, 4096)],
+                  steps=[("truncate", (3 << 19) + 333)], completes=True),
+        # an append from inside the lower file's last granule
+        PartialOp("partial_append", (1 << 20) + 3000,
+                  steps=[("append", 50000)], sync="fdatasync"),
     ]
 
 
@@ -641,6 +1000,16 @@ class Env:
         for lo in reversed(self.loops):
             subprocess.run(["losetup", "-d", lo], stderr=subprocess.DEVNULL)
         self.loops = []
+
+
+class Union:
+    """One union of the operations: its mount point, its layers (the
+    upper and work directories are on the filesystem under test) and its
+    mount options."""
+
+    def __init__(self, mnt, lower, upper, work, opts):
+        self.mnt, self.lower, self.upper, self.work = mnt, lower, upper, work
+        self.opts = opts
 
 
 def union_opts(lower, upper, work):
@@ -749,15 +1118,27 @@ def run_variant(variant, ops, max_points):
 
 
 def _run_variant(env, base, fs, flags, variant, ops, max_points, t0):
-    lower = os.path.join(base, "lower")
     fsmnt = os.path.join(base, "fs")
-    umnt = os.path.join(base, "union")
-    for d in (lower, fsmnt, umnt):
-        os.mkdir(d)
-    upper, work = os.path.join(fsmnt, "upper"), os.path.join(fsmnt, "work")
-    opts = union_opts(lower, upper, work)
+    os.mkdir(fsmnt)
+    # The unions the operations use: the main one, and a copyup=partial
+    # one on layers of its own (upper and work on the same filesystem)
+    unions = {}
+    for key, sfx, extra in (("main", "", ""),
+                            ("partial", ".partial", ",copyup=partial")):
+        if not any(op.union == key for op in ops):
+            continue
+        lower, umnt = (os.path.join(base, "lower" + sfx),
+                       os.path.join(base, "union" + sfx))
+        upper, work = (os.path.join(fsmnt, "upper" + sfx),
+                       os.path.join(fsmnt, "work" + sfx))
+        os.mkdir(lower)
+        os.mkdir(umnt)
+        unions[key] = Union(umnt, lower, upper, work,
+                            union_opts(lower, upper, work) + extra)
     for op in ops:
-        op.lower(lower)
+        u = unions[op.union]
+        op.upper = u.upper
+        op.lower(u.lower)
 
     data_img = os.path.join(base, "data.img")
     log_img = os.path.join(base, "log.img")
@@ -774,12 +1155,14 @@ def _run_variant(env, base, fs, flags, variant, ops, max_points, t0):
     mkfs(fs, data_img)
     ddev = env.loop(data_img)
     env.mount(ddev, fsmnt, fs, flags)
-    os.mkdir(upper)
-    os.mkdir(work)
-    env.mount("none", umnt, FSTYPE, 0, opts)
+    for u in unions.values():
+        os.mkdir(u.upper)
+        os.mkdir(u.work)
+        env.mount("none", u.mnt, FSTYPE, 0, u.opts)
     for op in ops:
-        op.prepare(umnt)
-    env.umount(umnt)
+        op.prepare(unions[op.union].mnt)
+    for u in unions.values():
+        env.umount(u.mnt)
     env.umount(fsmnt)
     sparse_copy(data_img, start_img)
 
@@ -788,7 +1171,8 @@ def _run_variant(env, base, fs, flags, variant, ops, max_points, t0):
     dm = "%s-%s" % (TAG, fs)
     lw = env.dm_create(dm, "0 %d log-writes %s %s" % (size // 512, ddev, ldev))
     env.mount(lw, fsmnt, fs, flags)
-    env.mount("none", umnt, FSTYPE, 0, opts)
+    for u in unions.values():
+        env.mount("none", u.mnt, FSTYPE, 0, u.opts)
 
     def marker(opname):
         def mark(what):
@@ -799,10 +1183,11 @@ def _run_variant(env, base, fs, flags, variant, ops, max_points, t0):
     for op in ops:
         mark = marker(op.name)
         mark("begin")
-        op.run(umnt, mark)
+        op.run(unions[op.union].mnt, mark)
         os.sync()
         mark("done")
-    env.umount(umnt)
+    for u in unions.values():
+        env.umount(u.mnt)
     env.umount(fsmnt)
     env.dm_remove(dm)
     trecord = time.time() - t0
@@ -811,8 +1196,7 @@ def _run_variant(env, base, fs, flags, variant, ops, max_points, t0):
     log = logreplay.Log(log_img)
     try:
         return _replay(env, log, fs, variant, ops, max_points, start_img,
-                       scratch_img, point_img, fsmnt, umnt, opts, t0,
-                       trecord)
+                       scratch_img, point_img, fsmnt, unions, t0, trecord)
     finally:
         log.close()
 
@@ -834,7 +1218,7 @@ def distinct_points(log):
 
 
 def _replay(env, log, fs, variant, ops, max_points, start_img, scratch_img,
-            point_img, fsmnt, umnt, opts, t0, trecord):
+            point_img, fsmnt, unions, t0, trecord):
     ents = log.entries
     marks = {e.mark: e.index for e in ents if e.flags & logreplay.MARK}
     windows = []
@@ -888,7 +1272,7 @@ def _replay(env, log, fs, variant, ops, max_points, start_img, scratch_img,
             points.index(k) + 1, len(points), k,
             e.describe(log.sectorsize).split(" ", 1)[1]
             if not e.flags & logreplay.MARK else "mark")
-        r = res[k] = check_point(env, pdev, fs, fsmnt, umnt, opts, ops,
+        r = res[k] = check_point(env, pdev, fs, fsmnt, unions, ops,
                                  windows, marks, k)
         if VERBOSE:
             say("%s: %s" % (where, "; ".join(
@@ -896,8 +1280,11 @@ def _replay(env, log, fs, variant, ops, max_points, start_img, scratch_img,
         if any(v[1] for v in r.values()):
             bad.append(k)
         for opname, (seen, probs) in r.items():
-            for p in probs:
+            for p in probs[:4]:
                 say("VIOLATION %s %s: %s: %s" % (variant, where, opname, p))
+            if len(probs) > 4:
+                say("VIOLATION %s %s: %s: and %d more" % (
+                    variant, where, opname, len(probs) - 4))
 
     try:
         for k in chosen:
@@ -952,37 +1339,81 @@ def _replay(env, log, fs, variant, ops, max_points, start_img, scratch_img,
     return len(bad)
 
 
-def check_point(env, pdev, fs, fsmnt, umnt, opts, ops, windows, marks, k):
-    """Mount the replayed image and the union; {opname: (seen, problems)}
-    for every operation ('-' when nothing could be mounted)."""
+def check_point(env, pdev, fs, fsmnt, unions, ops, windows, marks, k):
+    """Mount the replayed image and the unions; {opname: (seen, problems)}
+    for every operation ('-' when nothing could be mounted).  Then, for
+    the operations that have check_overlay(), overlayfs over their
+    union's layers."""
     res = {}
+    phases = {}
+    for op, (b, d) in zip(ops, windows):
+        phases[op.name] = "old" if k < b else "new" if k > d else "mid"
     try:
         env.mount(pdev, fsmnt, fs)
     except OSError as e:
         return {"-": ("no fs", ["the upper filesystem does not mount: %s"
                                 % e.strerror])}
     try:
+        mounted = []
         try:
-            env.mount("none", umnt, FSTYPE, 0, opts)
-        except OSError as e:
-            return {"-": ("no union", ["the union does not mount: %s"
-                                       % e.strerror])}
-        try:
-            for op, (b, d) in zip(ops, windows):
-                phase = "old" if k < b else "new" if k > d else "mid"
+            for key, u in unions.items():
+                try:
+                    env.mount("none", u.mnt, FSTYPE, 0, u.opts)
+                except OSError as e:
+                    return {"-": ("no union", ["the %s union does not "
+                                               "mount: %s"
+                                               % (key, e.strerror)])}
+                mounted.append(u.mnt)
+            for op in ops:
+                phase = phases[op.name]
                 pre = "pc:%s:" % op.name
                 passed = {name[len(pre):] for name, i in marks.items()
                           if name.startswith(pre) and i < k}
                 try:
-                    seen, ps = op.check(umnt, phase, passed)
+                    seen, ps = op.check(unions[op.union].mnt, phase, passed)
                 except OSError as e:
                     seen, ps = "error", ["%s while looking" % e]
                 res[op.name] = (seen, ["[%s] %s" % (phase, p) for p in ps])
         finally:
-            env.umount(umnt)
+            for m in mounted:
+                env.umount(m)
+        check_overlays(env, unions, ops, phases, res)
     finally:
         env.umount(fsmnt)
     return res
+
+
+def check_overlays(env, unions, ops, phases, res):
+    """overlayfs (the kernel's) over the layers of each union with an
+    operation that has check_overlay(): it must refuse what it cannot
+    show, or show what cowfs showed."""
+    for key, u in unions.items():
+        theirs = [op for op in ops if op.union == key and op.check_overlay]
+        if not theirs:
+            continue
+        try:
+            env.mount("overlay", u.mnt, "overlay", 0,
+                      "lowerdir=%s,upperdir=%s,workdir=%s"
+                      % (u.lower, u.upper, u.work))
+        except OSError as e:
+            for op in theirs:
+                seen, ps = res[op.name]
+                res[op.name] = (seen + " ovl no mount", ps + [
+                    "[%s] overlayfs does not mount over the %s union's "
+                    "layers: %s" % (phases[op.name], key, e.strerror)])
+            continue
+        try:
+            for op in theirs:
+                seen, ps = res[op.name]
+                try:
+                    oseen, ops_ = op.check_overlay(u.mnt)
+                except OSError as e:
+                    oseen, ops_ = "ovl error", ["overlayfs: %s while "
+                                                "looking" % e]
+                res[op.name] = (seen + " " + oseen, ps + [
+                    "[%s] %s" % (phases[op.name], p) for p in ops_])
+        finally:
+            env.umount(u.mnt)
 
 
 def main():
@@ -1000,12 +1431,13 @@ def main():
         say("SKIP: dm-log-writes is not available (modprobe dm-log-writes "
             "failed)")
         return KSFT_SKIP
-    if FSTYPE == "overlay":
-        subprocess.run(["modprobe", "overlay"], stderr=subprocess.DEVNULL)
+    # overlayfs: the reference, or the check of cowfs's partial files
+    subprocess.run(["modprobe", "overlay"], stderr=subprocess.DEVNULL)
     with open("/proc/filesystems") as f:
-        if FSTYPE not in f.read().split():
-            say("SKIP: filesystem type %s is not available" % FSTYPE)
-            return KSFT_SKIP
+        fstypes = f.read().split()
+    if FSTYPE not in fstypes:
+        say("SKIP: filesystem type %s is not available" % FSTYPE)
+        return KSFT_SKIP
 
     variants = os.environ.get("POWERCUT_VARIANTS",
                               "ext4:dirsync xfs:dirsync").split()
@@ -1018,6 +1450,21 @@ def main():
             say("FAIL: POWERCUT_ONLY names no operation; they are: %s"
                 % " ".join(op.name for op in all_ops()))
             return KSFT_FAIL
+    # copyup=partial is cowfs's own; its files are checked on overlayfs
+    # too when the kernel has it
+    partial = [op.name for op in ops if op.union == "partial"]
+    if partial and FSTYPE != "cowfs":
+        say("%s: skipped (copyup=partial is cowfs's)" % " ".join(partial))
+        ops = [op for op in ops if op.union != "partial"]
+        if not ops:
+            say("SKIP: no operation left")
+            return KSFT_SKIP
+    elif partial and "overlay" not in fstypes:
+        say("overlayfs is not available: the partial files are not "
+            "checked on it")
+        for op in ops:
+            if op.union == "partial":
+                op.check_overlay = None
     say("union %s; upper filesystems: %s; operations: %s"
         % (FSTYPE, " ".join(variants), " ".join(op.name for op in ops)))
     t0 = time.time()

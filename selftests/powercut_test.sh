@@ -6,7 +6,10 @@
 # ext4 and on xfs (mounted dirsync) on a dm-log-writes device; the log is
 # replayed up to every FLUSH/FUA entry and the union mounted over each
 # such state must show every operation done or not done, never half (see
-# powercut_test.py, and logreplay.py for the log format).
+# powercut_test.py, and logreplay.py for the log format).  cowfs only:
+# writes, appends and a truncate on a copyup=partial union, each granule
+# of a partial file old or new, never zeros, and overlayfs over the same
+# layers refusing a partial file (EIO) rather than showing its holes.
 #
 #   COWFS_TEST_FSTYPE    cowfs (default) or overlay, the reference
 #   POWERCUT_VARIANTS    default "ext4:dirsync xfs:dirsync"
