@@ -701,6 +701,7 @@ class PartialOp(Op):
         self.new = bytes(b)
         self.upper = None           # the upper layer's path (run_variant)
         self.got = None             # what the union showed at this point
+        self.has_upper = True       # and whether there was an upper file
 
     def lower(self, lo):
         os.makedirs(os.path.join(lo, self.name))
@@ -777,6 +778,7 @@ class PartialOp(Op):
     def check(self, m, phase, passed):
         probs = []
         self.got = None
+        self.has_upper = True
         try:
             got = self.got = read_file(os.path.join(m, self.rel))
         except OSError as e:
@@ -803,12 +805,19 @@ class PartialOp(Op):
         bytes of the granules the record claims."""
         up = os.path.join(self.upper, self.rel)
         try:
-            raw = read_file(up)
-        except OSError as e:
-            return "upper unreadable", ["the upper file: %s" % e]
-        if raw is None:
+            fd = os.open(up, os.O_RDONLY)
+        except FileNotFoundError:
+            self.has_upper = False
             return "no upper", ([] if phase != "new" and not self.prep
                                 else ["there is no upper file"])
+        except OSError as e:
+            return "upper unreadable", ["the upper file: %s" % e]
+        try:
+            return self._check_record(fd, up, phase, got)
+        finally:
+            os.close(fd)
+
+    def _check_record(self, fd, up, phase, got):
         probs = []
         try:
             rec = partial_record(up)
@@ -835,36 +844,43 @@ class PartialOp(Op):
                          "after the operation that completes it"
                          % (len(have), ngran))
         size = 1 << shift
-        bad = []
+        bad = 0
         for g in sorted(have):
-            lo, hi = g * size, min((g + 1) * size, limit, len(raw))
-            c = raw[lo:hi]
-            if hi - lo < min(size, limit - lo) or (
-                    c != self.old[lo:hi] and c != self.new[lo:hi]):
-                bad.append(g)
-                if len(bad) <= 3:
+            lo, hi = g * size, min((g + 1) * size, limit)
+            c = os.pread(fd, hi - lo, lo)
+            old, new = self.old[lo:hi], self.new[lo:hi]
+            if c != old and c != new:
+                bad += 1
+                if bad <= 3:
                     probs.append(
                         "the record claims granule %d, but the upper file "
                         "holds %s there (4 KiB blocks: %s)" % (
-                            g, "%d bytes" % (hi - lo) if hi - lo < size and
-                            hi < limit else "neither old nor new bytes",
-                            blocks_of(raw, self.old, self.new, lo, hi)))
+                            g, "only %d bytes" % len(c) if len(c) < hi - lo
+                            else "neither old nor new bytes",
+                            blocks_of(c, old, new, 0, len(c))))
         if got is not None:
             # the granules the record does not claim are read from below
-            low = self.low
-            for g in range(ngran):
-                lo, hi = g * size, min((g + 1) * size, limit, len(got))
-                if g not in have and lo < hi and got[lo:hi] != low[lo:hi]:
-                    probs.append("granule %d is not recorded but the union "
-                                 "does not read the lower file's bytes there"
-                                 % g)
-                    break
+            n = min(limit, len(got))
+            exp = bytearray(got[:n])
+            for g in have:
+                lo, hi = g * size, min((g + 1) * size, n)
+                if lo < hi:
+                    exp[lo:hi] = self.low[lo:hi]
+            if exp != self.low[:n]:
+                g = next(g for g in range(ngran) if g not in have and
+                         got[g * size:min((g + 1) * size, n)] !=
+                         self.low[g * size:min((g + 1) * size, n)])
+                probs.append("granule %d is not recorded but the union "
+                             "does not read the lower file's bytes there"
+                             % g)
         return "partial %d/%d%s" % (len(have), ngran,
                                     "" if mc is not None else
                                     " no metacopy"), probs
 
     def check_overlay(self, m):
         """overlayfs over the same layers: EIO, or what cowfs showed."""
+        if not self.has_upper:
+            return "ovl n/a", []
         try:
             og = read_file(os.path.join(m, self.rel))
         except OSError as e:
