@@ -126,6 +126,16 @@ int volume_migrate(int argc, char **argv);	/* volume_migrate.c */
  */
 int cowctl_config_request(const char *set, char **store, unsigned int nlflags);
 
+/*
+ * mount.c: make a cowfs union of @layers (top first), @upper and @work
+ * (either may be NULL) and @options ("KEY" or "KEY=VAL") as a detached
+ * mount (fsmount(2)), gone once its fd is closed.  Returns the fd, or -1
+ * after a message (with the kernel's own).
+ */
+struct strvec;
+int cowctl_mount_detached(const struct strvec *layers, const char *upper,
+			  const char *work, const struct strvec *options);
+
 extern const char *const volume_migrate_usage[];
 extern const char *const mount_usage[];
 extern const char *const mount_helper_usage[];

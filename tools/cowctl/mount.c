@@ -179,10 +179,17 @@ static int set_string(int fd, const char *key, const char *val)
 	return sys_fsconfig(fd, FSCONFIG_SET_STRING, key, val, 0);
 }
 
-static int do_mount(const struct mount_req *r)
+/*
+ * Make the union @r asks for, as a detached mount: its fd, or -1 after a
+ * message.  *@fcfd is the filesystem context, for later kernel messages
+ * (close it), or -1.
+ */
+static int make_mount(const struct mount_req *r, int *fcfd)
 {
 	const char *fstype = cowctl_fstype();
-	int fd, mfd, ret = EXIT_FAIL;
+	int fd, mfd = -1;
+
+	*fcfd = -1;
 
 	fd = sys_fsopen(fstype, FSOPEN_CLOEXEC);
 	if (fd < 0) {
@@ -197,7 +204,7 @@ static int do_mount(const struct mount_req *r)
 		else
 			mount_failed(-1, err, "cannot open a %s filesystem context",
 				     fstype);
-		return EXIT_FAIL;
+		return -1;
 	}
 
 	for (size_t i = 0; i < r->layers.n; i++)
@@ -250,19 +257,50 @@ static int do_mount(const struct mount_req *r)
 		mount_failed(fd, errno, "cannot create a mount of it");
 		goto out;
 	}
+	*fcfd = fd;
+	return mfd;
+out:
+	close(fd);
+	return -1;
+}
+
+static int do_mount(const struct mount_req *r)
+{
+	int fd, mfd, ret = EXIT_FAIL;
+
+	mfd = make_mount(r, &fd);
+	if (mfd < 0)
+		return EXIT_FAIL;
 	if (sys_move_mount(mfd, "", AT_FDCWD, r->target,
 			   MOVE_MOUNT_F_EMPTY_PATH) < 0) {
 		mount_failed(fd, errno, "cannot attach it at '%s'",
 			     msg_path(r->target));
-		close(mfd);
 		goto out;
 	}
-	close(mfd);
 	print_fc_log(fd);	/* warnings from a mount that worked */
 	ret = EXIT_OK;
 out:
+	close(mfd);
 	close(fd);
 	return ret;
+}
+
+int cowctl_mount_detached(const struct strvec *layers, const char *upper,
+			  const char *work, const struct strvec *options)
+{
+	struct mount_req r = {
+		.layers = *layers,
+		.upper = upper,
+		.work = work,
+		.options = *options,
+	};
+	int fd, mfd = make_mount(&r, &fd);
+
+	if (mfd >= 0) {
+		print_fc_log(fd);
+		close(fd);
+	}
+	return mfd;
 }
 
 /*
