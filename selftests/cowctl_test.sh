@@ -13,6 +13,8 @@
 #               rm (-f, in use), prune (-f, not confirmed)
 #   mount/ls/inspect/umount with an attached volume, counters
 #   events      text and JSON lines, --count, SIGINT and SIGTERM
+#   complete    partial files (copyup=partial): --dry-run, a subtree,
+#               errors, overlayfs's EIO before and its reads after
 #   500 layers  and 501
 #   no module   rmmod, the message, insmod again (default parameters)
 #
@@ -451,6 +453,144 @@ if awk -v t="$tmp/m500" '$5 == t' /proc/self/mountinfo | grep -q .; then
 else
 	result 0 "501 layers: nothing mounted"
 fi
+
+# ---- complete: partial files (copyup=partial) --------------------------------
+say "complete"
+P=$tmp/partial
+mkdir -p "$P"/{l/dir,u,w,m,o,ow,ro}
+head -c $((4 << 20)) /dev/urandom >"$P/l/big"
+head -c $((2 << 20)) /dev/urandom >"$P/l/dir/big2"
+echo small >"$P/l/small"
+cp "$P/l/big" "$tmp/big.want"
+cp "$P/l/dir/big2" "$tmp/big2.want"
+popts="lowerdir=$P/l,upperdir=$P/u,workdir=$P/w,copyup=partial"
+# poke FILE OFFSET TEXT: write TEXT at OFFSET, in place
+poke() { printf '%s' "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none; }
+# xa FILE NAME: 0 when FILE has the xattr NAME
+xa() { python3 -c 'import os, sys; os.getxattr(sys.argv[1], sys.argv[2], follow_symlinks=False)' "$1" "$2" 2>/dev/null; }
+mount -t cowfs none "$P/m" -o "$popts"
+result $? "mount cowfs with copyup=partial"
+poke "$P/m/big" 100000 AAAA && poke "$P/m/big" 3000000 BBBB
+poke "$tmp/big.want" 100000 AAAA && poke "$tmp/big.want" 3000000 BBBB
+poke "$P/m/dir/big2" 70000 CCCC && poke "$tmp/big2.want" 70000 CCCC
+ln -s big "$P/m/link"
+true_ cmp "$P/m/big" "$tmp/big.want"
+true_ xa "$P/u/big" trusted.overlay.cowfs.partial
+true_ xa "$P/u/big" trusted.overlay.metacopy
+true_ xa "$P/u/dir/big2" trusted.overlay.cowfs.partial
+ublocks=$(stat -c %b "$P/u/big")
+[ "$ublocks" -lt 2048 ]
+result $? "big is partial on the upper ($ublocks blocks of 512 bytes)"
+
+expect 0 complete --dry-run "$P/m"
+has out '^partial +big \(4194304 bytes\)$' "dry run lists big"
+has out '^partial +dir/big2 \(2097152 bytes\)$' "dry run lists dir/big2"
+has out "^2 partial files in $P/u\$" "dry run summary"
+true_ xa "$P/u/big" trusted.overlay.cowfs.partial
+[ "$(stat -c %b "$P/u/big")" = "$ublocks" ]
+result $? "dry run copied nothing"
+expect 0 -j complete -n "$P/m"
+json "complete --dry-run" "d['dry_run'] is True and d['upper'] == '$P/u' and d['target'] == '$P/m' and d['xattr'] == 'trusted.overlay.cowfs.partial' and sorted((f['path'], f['size'], f['status']) for f in d['files']) == [('big', 4194304, 'partial'), ('dir/big2', 2097152, 'partial')] and d['found'] == 2 and d['completed'] == 0"
+if command -v jq >/dev/null; then
+	jq -e '.found == 2' "$out" >/dev/null
+	result $? "complete -j parses with jq"
+fi
+
+# A PATH in the union: only that subtree
+expect 0 -j complete "$P/m/dir"
+json "complete a subdirectory" "d['path'] == 'dir' and [(f['path'], f['status']) for f in d['files']] == [('dir/big2', 'completed')] and d['completed'] == 1 and d['bytes'] == 2097152"
+xa "$P/u/dir/big2" trusted.overlay.cowfs.partial
+result $((!$?)) "dir/big2 is no longer partial"
+true_ xa "$P/u/big" trusted.overlay.cowfs.partial
+true_ cmp "$P/u/dir/big2" "$tmp/big2.want"
+
+# Errors
+expect 1 complete "$tmp"
+has err "^cowctl: '$tmp' is not in a cowfs union \(its filesystem is tmpfs\)\$" "complete a tmpfs"
+expect 1 complete "$P/m/nonexistent"
+has err 'No such file or directory' "complete a missing path"
+expect 2 complete
+has err 'missing MOUNTPOINT' "complete without MOUNTPOINT"
+mount -t cowfs none "$P/ro" -o "lowerdir=$P/l"
+expect 1 complete "$P/ro"
+has err "the cowfs union at '$P/ro' has no upper layer" "complete a union without upper"
+umount "$P/ro"
+
+# A union mounted read-only: cowctl does not write through it
+umount "$P/m"
+mount -t cowfs none "$P/m" -o "ro,$popts"
+expect 1 complete "$P/m"
+has err "^cowctl: the cowfs union at '$P/m' is mounted read-only: remount it read-write" "complete on a read-only union"
+true_ xa "$P/u/big" trusted.overlay.cowfs.partial
+expect 0 complete -n "$P/m"
+has out '^partial +big \(4194304 bytes\)$' "dry run on a read-only union"
+umount "$P/m"
+
+# A file that stays partial: the xattr set behind the union's back on a
+# file the union knows as an ordinary upper file
+mount -t cowfs none "$P/m" -o "$popts"
+echo fake >"$P/m/fake"
+stat "$P/m/fake" >/dev/null
+python3 -c 'import os, sys; os.setxattr(sys.argv[1], "trusted.overlay.cowfs.partial", b"x")' "$P/u/fake"
+expect 1 -j complete "$P/m"
+has err "^cowctl: cannot complete 'fake': " "complete a file that stays partial"
+json "complete that failed" "d['failed'] == 1 and d['completed'] == 1 and [(f['path'], f['status']) for f in d['files'] if f['path'] == 'fake'] == [('fake', 'failed')] and [f['error'] for f in d['files'] if f['path'] == 'fake'][0]"
+umount "$P/m"
+rm -f "$P/u/fake"
+# (that completed big too: copy it up partially again)
+rm -f "$P/u/big"
+mount -t cowfs none "$P/m" -o "$popts"
+poke "$P/m/big" 100000 AAAA && poke "$P/m/big" 3000000 BBBB
+true_ xa "$P/u/big" trusted.overlay.cowfs.partial
+true_ cmp "$P/m/big" "$tmp/big.want"
+umount "$P/m"
+
+# overlayfs refuses the partial file (EIO), reads the completed one
+# readf FILE WANT: 0 when FILE reads as WANT; EIO when it fails with EIO
+readf() {
+	python3 - "$1" "$2" <<'PY'
+import errno, sys
+try:
+    data = open(sys.argv[1], "rb").read()
+except OSError as e:
+    print("error:", e)
+    sys.exit(5 if e.errno == errno.EIO else 1)
+sys.exit(0 if data == open(sys.argv[2], "rb").read() else 2)
+PY
+}
+mount -t overlay overlay "$P/o" -o "lowerdir=$P/l,upperdir=$P/u,workdir=$P/ow"
+result $? "mount overlay on the same layers"
+readf "$P/o/big" "$tmp/big.want" >"$tmp/py" 2>&1
+r=$?
+[ $r = 5 ]
+result $? "overlayfs: the partial file fails with EIO (got $r: $(cat "$tmp/py"))"
+readf "$P/o/dir/big2" "$tmp/big2.want" >"$tmp/py" 2>&1
+result $? "overlayfs reads the completed dir/big2 ($(cat "$tmp/py"))"
+umount "$P/o"
+
+mount -t cowfs none "$P/m" -o "$popts"
+expect 0 complete -v "$P/m"
+has out '^completed +big \(4194304 bytes\)$' "complete -v"
+has out "^completed 1 of 1 partial file \(4194304 bytes\) in $P/u\$" "complete summary"
+if grep -q link "$out"; then result 1 "the symlink is not followed"; else result 0 "the symlink is not followed"; fi
+xa "$P/u/big" trusted.overlay.cowfs.partial
+result $((!$?)) "big: the partial xattr is gone"
+xa "$P/u/big" trusted.overlay.metacopy
+result $((!$?)) "big: the metacopy xattr is gone"
+true_ cmp "$P/u/big" "$tmp/big.want"
+true_ cmp "$P/m/big" "$tmp/big.want"
+expect 0 complete "$P/m"
+has out "^completed 0 of 0 partial files \(0 bytes\) in $P/u\$" "complete with nothing to do"
+expect 0 -j complete "$P/m/big"
+json "complete a completed file" "d['files'] == [] and d['found'] == 0"
+umount "$P/m"
+mount -t overlay overlay "$P/o" -o "lowerdir=$P/l,upperdir=$P/u,workdir=$P/ow"
+readf "$P/o/big" "$tmp/big.want" >"$tmp/py" 2>&1
+result $? "overlayfs reads the completed big ($(cat "$tmp/py"))"
+readf "$P/o/dir/big2" "$tmp/big2.want" >"$tmp/py" 2>&1
+result $? "overlayfs reads dir/big2 ($(cat "$tmp/py"))"
+true_ grep -qx small "$P/o/small"
+umount "$P/o"
 
 # ---- the module not loaded ------------------------------------------------------
 say "without the module"

@@ -60,6 +60,7 @@ static const struct cmd cowctl_cmds[] = {
 	{ "driver",	cmd_driver,	driver_usage },
 	{ "config",	cmd_config,	config_usage },
 	{ "composefs",	cmd_composefs,	composefs_usage },
+	{ "complete",	cmd_complete,	complete_usage },
 	{ NULL, NULL, NULL },
 };
 

@@ -116,6 +116,7 @@ int cmd_volume(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_composefs(int argc, char **argv);
+int cmd_complete(int argc, char **argv);
 int volume_migrate(int argc, char **argv);	/* volume_migrate.c */
 
 /*
@@ -147,5 +148,6 @@ extern const char *const volume_usage[];
 extern const char *const events_usage[];
 extern const char *const config_usage[];
 extern const char *const composefs_usage[];
+extern const char *const complete_usage[];
 
 #endif /* COWCTL_H */

@@ -119,7 +119,7 @@ _cowctl()
 	local cur=${COMP_WORDS[COMP_CWORD]}
 	local prev=""
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local cmds="mount umount mount-helper ls info inspect volume events config help image container driver composefs"
+	local cmds="mount umount mount-helper ls info inspect volume events config help image container driver composefs complete"
 	local i cmd=""
 
 	# The command is the first word that is not a global option.
@@ -217,6 +217,13 @@ _cowctl()
 			fi
 		else
 			COMPREPLY=($(compgen -W "build" -- "$cur"))
+		fi
+		;;
+	comple | complet | complete)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "-n --dry-run -v --verbose -j --json -h --help" -- "$cur"))
+		else
+			_cowctl_dirs "$cur"
 		fi
 		;;
 	h | he | hel | help)

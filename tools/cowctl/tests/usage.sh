@@ -139,6 +139,12 @@ overlay_e2e() {
 	(cd "$d/m" && "$COWCTL" umount "$d/m" >"$out" 2>"$err"; echo $? >"$tmp/rc")
 	rc=$(cat "$tmp/rc")
 	if [ "$rc" -eq 1 ] && grep -q 'Device or resource busy' "$err" && grep -q -- '--lazy' "$err"; then ok; else bad "busy umount exited $rc"; fi
+	expect 0 -j complete "$d/m"
+	json "complete an overlay union" 'd["found"] == 0 and d["upper"].endswith("/up") and d["files"] == []'
+	expect 0 complete -n "$d/m/"
+	has out '^0 partial files in .*/up$' "complete --dry-run of an overlay union"
+	expect 1 complete "$d/m500"
+	has err "has no upper layer" "complete a union without upper"
 	expect 0 umount "$d/m500/"
 	expect 0 umount -l "$d/m"
 	expect 0 -j ls
@@ -153,7 +159,7 @@ fi
 
 # --- help, version -----------------------------------------------------------
 
-cmds="mount umount ls info inspect volume events config help composefs"
+cmds="mount umount ls info inspect volume events config help composefs complete"
 subcmds="volume create|volume ls|volume inspect|volume rm|volume prune|config get|config set|composefs build"
 
 expect 0 --help
@@ -247,11 +253,13 @@ expect 0 c --help
 has out '^Usage: cowctl container' "'c' is still container"
 expect 0 com b --help
 has out '^Usage: cowctl composefs build' "'com b' is composefs build"
+expect 0 comple --help
+has out '^Usage: cowctl complete' "'comple' is complete"
 
 # the man page and the bash completion know every command and long option
 man=$here/../man/cowctl.8
 comp=$here/../completion/cowctl.bash
-for c in mount umount ls info inspect events help "${subs[@]}"; do
+for c in mount umount ls info inspect events help complete "${subs[@]}"; do
 	grep -q "^\.SS cowctl $c" "$man" && ok || bad "man page lacks a section for $c"
 	for w in $c; do
 		grep -qw "$w" "$comp" && ok || bad "completion lacks $w"
@@ -365,6 +373,20 @@ has err 'missing MOUNT' "inspect without MOUNT"
 usage "inspect empty MOUNT" inspect ""
 usage "inspect unknown option" inspect --frob /mnt
 usage "inspect too long" inspect "$long"
+
+usage "complete without MOUNTPOINT" complete
+has err 'missing MOUNTPOINT' "complete without MOUNTPOINT"
+usage "complete two paths" complete /a /b
+has err "unexpected argument '/b'" "complete two paths"
+usage "complete empty MOUNTPOINT" complete ""
+usage "complete unknown option" complete --frob /mnt
+usage "--dry-run with a value" complete --dry-run=yes /mnt
+usage "complete too long" complete "$long"
+expect 1 complete "$tmp"
+has err "^cowctl: '$tmp' is not in a cowfs union \\(its filesystem is [a-z0-9]+\\)\$" "complete a directory that is not in a union"
+empty out "complete a directory that is not in a union"
+expect 1 -j complete "$tmp/does-not-exist"
+has err "cannot complete '$tmp/does-not-exist': No such file or directory" "complete a missing path"
 
 usage "volume without command" volume
 has err 'missing volume command' "volume without command"
@@ -611,6 +633,10 @@ else
 	vg 2 events -c x
 	vg 2 config set
 	vg 2 inspect
+	vg 2 complete
+	vg 2 complete --frob /mnt
+	vg 1 complete "$tmp"
+	vg 1 -j complete "$tmp/does-not-exist"
 	if ! grep -qw cowfs /proc/filesystems; then
 		vg 1 volume create --type tmpfs --opt size=1m --label a=b v
 		vg 1 -j volume ls -f label=a=b -f dangling=true
