@@ -14,7 +14,8 @@
 #   mount/ls/inspect/umount with an attached volume, counters
 #   events      text and JSON lines, --count, SIGINT and SIGTERM
 #   complete    partial files (copyup=partial): --dry-run, a subtree,
-#               errors, overlayfs's EIO before and its reads after
+#               errors, overlayfs's EIO before and its reads after,
+#               --upper (a private union)
 #   500 layers  and 501
 #   no module   rmmod, the message, insmod again (default parameters)
 #
@@ -533,7 +534,7 @@ echo fake >"$P/m/fake"
 stat "$P/m/fake" >/dev/null
 python3 -c 'import os, sys; os.setxattr(sys.argv[1], "trusted.overlay.cowfs.partial", b"x")' "$P/u/fake"
 expect 1 -j complete "$P/m"
-has err "^cowctl: cannot complete 'fake': " "complete a file that stays partial"
+has err "^cowctl: cannot complete 'fake': (it is still partial|cannot open it in the union: Input/output error)" "complete a file that stays partial"
 json "complete that failed" "d['failed'] == 1 and d['completed'] == 1 and [(f['path'], f['status']) for f in d['files'] if f['path'] == 'fake'] == [('fake', 'failed')] and [f['error'] for f in d['files'] if f['path'] == 'fake'][0]"
 umount "$P/m"
 rm -f "$P/u/fake"
@@ -591,6 +592,34 @@ readf "$P/o/dir/big2" "$tmp/big2.want" >"$tmp/py" 2>&1
 result $? "overlayfs reads dir/big2 ($(cat "$tmp/py"))"
 true_ grep -qx small "$P/o/small"
 umount "$P/o"
+
+# An upper layer that no union uses: --upper, --lower, --workdir
+say "complete --upper"
+Q=$tmp/q
+mkdir -p "$Q"/{u,w,o,ow}
+mount -t cowfs none "$P/m" -o "lowerdir=$P/l,upperdir=$Q/u,workdir=$Q/w,copyup=partial"
+poke "$P/m/big" 100000 AAAA && poke "$P/m/big" 3000000 BBBB
+umount "$P/m"
+true_ xa "$Q/u/big" trusted.overlay.cowfs.partial
+expect 0 complete -n --upper "$Q/u" --lower "$P/l"
+has out '^partial +big \(4194304 bytes\)$' "complete --upper --dry-run"
+expect 1 complete --upper "$Q/u" --lower "$P/l"
+has err "^cowctl: '$Q/u' has 1 partial file: .*give --workdir DIR" "complete --upper without --workdir"
+expect 1 complete -o userxattr --upper "$Q/u" --lower "$P/l" --workdir "$Q/w"
+has err "with trusted.overlay.cowfs.partial but none with user.overlay.cowfs.partial: .*drop -o userxattr" "complete --upper -o userxattr of a trusted upper"
+true_ xa "$Q/u/big" trusted.overlay.cowfs.partial
+expect 0 -j complete --upper "$Q/u" --lower "$P/l" --workdir "$Q/w"
+json "complete --upper" "d['target'] is None and d['upper'] == '$Q/u' and [(f['path'], f['status']) for f in d['files']] == [('big', 'completed')] and d['completed'] == 1 and d['bytes'] == 4194304"
+xa "$Q/u/big" trusted.overlay.cowfs.partial
+result $((!$?)) "complete --upper: the partial xattr is gone"
+true_ cmp "$Q/u/big" "$tmp/big.want"
+if grep -q "$Q" /proc/self/mountinfo; then result 1 "complete --upper left no mount"; else result 0 "complete --upper left no mount"; fi
+mount -t overlay overlay "$P/o" -o "lowerdir=$P/l,upperdir=$Q/u,workdir=$Q/ow"
+readf "$P/o/big" "$tmp/big.want" >"$tmp/py" 2>&1
+result $? "overlayfs reads big completed by --upper ($(cat "$tmp/py"))"
+umount "$P/o"
+expect 0 complete --upper "$Q/u" --lower "$P/l"
+has out "^completed 0 of 0 partial files \(0 bytes\) in $Q/u\$" "complete --upper with nothing to do needs no --workdir"
 
 # ---- the module not loaded ------------------------------------------------------
 say "without the module"

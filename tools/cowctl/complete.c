@@ -37,7 +37,8 @@
 #define PARTIAL_XATTR_USER	"user.overlay.cowfs.partial"
 
 const char *const complete_usage[] = {
-	"cowctl complete [OPTIONS] MOUNTPOINT|PATH",
+	"cowctl complete [OPTIONS] MOUNTPOINT|PATH\n"
+	"       cowctl complete [OPTIONS] --upper DIR --lower DIR[:DIR...] [--workdir DIR]",
 	"Complete the partial files of a union's upper layer.",
 	"",
 	"With copyup=partial the first write to a big lower file copies up only",
@@ -52,13 +53,27 @@ const char *const complete_usage[] = {
 	"A PATH inside the union limits the work to that file or directory.",
 	"The walk reads the upper directory, follows no symlink and does not",
 	"cross into other filesystems. A file that is still partial afterwards",
-	"is an error.",
+	"is an error. The union must be mounted read-write.",
+	"",
+	"With --upper instead, for an upper layer that no union uses: cowctl",
+	"mounts a union of --lower and --upper (with copyup=partial and the -o",
+	"options) for itself alone, detached (never attached to a directory),",
+	"completes the partial files through it and unmounts it. That needs",
+	"the work directory (--workdir) unless there is nothing to complete;",
+	"--dry-run mounts nothing.",
 	"",
 	"Options:",
-	"  -n, --dry-run   list the partial files and their sizes, change nothing",
-	"  -v, --verbose   print each file as it is completed",
-	"  -j, --json      print a JSON object: the union, upper, files, totals",
-	"  -h, --help      print this help",
+	"  -n, --dry-run          list the partial files and their sizes, change",
+	"                         nothing",
+	"  -v, --verbose          print each file as it is completed",
+	"  -u, --upper DIR        the upper layer of no mounted union",
+	"  -l, --lower A[:B...]   its lower layers, top first ('\\:' is a colon)",
+	"  -w, --workdir DIR      its work directory, on the upper's filesystem",
+	"  -o, --option KEY[=VAL] a mount option for that union (repeatable;",
+	"                         -o userxattr for a rootless container's upper)",
+	"  -j, --json             print a JSON object: the union, upper, files,",
+	"                         totals",
+	"  -h, --help             print this help",
 	"",
 	"Exit status: 0 when every partial file was completed (or, with",
 	"--dry-run, listed), 1 on an error, 2 on bad usage.",
@@ -71,6 +86,7 @@ struct complete_ctx {
 	dev_t upper_dev;
 	bool dry_run;
 	bool verbose;
+	bool count_only;	/* count the partial files, print nothing */
 	/* Results */
 	uint64_t found, completed, failed, bytes;
 	int walk_errors;
@@ -177,6 +193,8 @@ static void complete_one(struct complete_ctx *c, const char *rel,
 	int fd, err, r;
 
 	c->found++;
+	if (c->count_only)
+		return;
 	if (c->dry_run) {
 		report_file(*rel ? rel : ".", size, "partial", NULL);
 		return;
@@ -309,24 +327,184 @@ static void walk(struct complete_ctx *c, int fd, const char *rel,
 	closedir(d);
 }
 
+/*
+ * Walk @rel ("" for all) of upper directory @upper and complete its partial
+ * files through the union at @ctx->union_root (@target, NULL when private);
+ * print the results.  Returns the exit status.
+ */
+static int run_complete(struct complete_ctx *ctx, const char *target,
+			const char *upper, const char *rel)
+{
+	struct stat st, ust;
+	int fd;
+
+	fd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &ust)) {
+		error_msg("cannot open the upper directory '%s': %s",
+			  msg_path(upper), strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return EXIT_FAIL;
+	}
+	ctx->upper_dev = ust.st_dev;
+
+	if (!ctx->count_only) {
+		open_json_object(NULL);
+		print_string(PRINT_JSON, "target", NULL, target);
+		print_string(PRINT_JSON, "upper", NULL, upper);
+		print_string(PRINT_JSON, "path", NULL, *rel ? rel : ".");
+		print_string(PRINT_JSON, "xattr", NULL, ctx->xattr);
+		print_bool(PRINT_JSON, "dry_run", NULL, ctx->dry_run);
+		open_json_array(PRINT_JSON, "files");
+	}
+
+	if (*rel) {
+		int sfd = open_beneath(fd, rel, O_RDONLY | O_NOFOLLOW |
+				       O_NONBLOCK | O_CLOEXEC);
+
+		close(fd);
+		fd = sfd;
+		if (fd < 0 && errno != ENOENT) {
+			walk_error(ctx, rel, "open");
+		} else if (fd >= 0) {
+			if (fstat(fd, &st)) {
+				walk_error(ctx, rel, "stat");
+				close(fd);
+			} else if (st.st_dev != ctx->upper_dev) {
+				close(fd);
+			} else {
+				walk(ctx, fd, rel, &st);
+			}
+		}
+		/* ENOENT: nothing of PATH is in the upper layer */
+	} else {
+		walk(ctx, fd, "", &ust);
+	}
+	if (ctx->count_only)
+		return ctx->walk_errors ? EXIT_FAIL : EXIT_OK;
+
+	close_json_array(PRINT_JSON, NULL);
+	print_u64(PRINT_JSON, "found", NULL, ctx->found);
+	print_u64(PRINT_JSON, "completed", NULL, ctx->completed);
+	print_u64(PRINT_JSON, "failed", NULL, ctx->failed);
+	print_u64(PRINT_JSON, "bytes", NULL, ctx->bytes);
+	print_u64(PRINT_JSON, "errors", NULL, ctx->walk_errors);
+	close_json_object();
+	if (!is_json_context()) {
+		if (ctx->dry_run)
+			printf("%" PRIu64 " partial file%s in %s\n", ctx->found,
+			       ctx->found == 1 ? "" : "s", upper);
+		else
+			printf("completed %" PRIu64 " of %" PRIu64
+			       " partial file%s (%" PRIu64 " bytes) in %s\n",
+			       ctx->completed, ctx->found,
+			       ctx->found == 1 ? "" : "s", ctx->bytes, upper);
+	}
+	return ctx->failed || ctx->walk_errors ? EXIT_FAIL : EXIT_OK;
+}
+
+/* How many partial files (xattr @xattr) @upper holds, or -1 after a message. */
+static int64_t count_partial(const char *upper, const char *xattr)
+{
+	struct complete_ctx c = {
+		.xattr = xattr,
+		.union_root = -1,
+		.count_only = true,
+	};
+
+	if (run_complete(&c, NULL, upper, ""))
+		return -1;
+	return c.found;
+}
+
+/*
+ * --upper DIR --lower A:B [--workdir DIR]: the upper layer of no mounted
+ * union.  Its partial files are listed or completed through a union of the
+ * same layers that is mounted for it alone, detached (fsmount(2) and never
+ * attached anywhere): it is gone once its fd is closed.
+ */
+static int complete_unmounted(struct complete_ctx *ctx, const char *upper,
+			      const char *lower, const char *work,
+			      struct strvec *options)
+{
+	struct strvec layers = STRVEC_INIT;
+	bool userxattr = false;
+	const char *other;
+	int64_t n, nother;
+	int ret = EXIT_FAIL, mfd;
+
+	for (size_t i = 0; i < options->n; i++)
+		userxattr |= !strcmp(options->v[i], "userxattr");
+	ctx->xattr = userxattr ? PARTIAL_XATTR_USER : PARTIAL_XATTR_TRUSTED;
+	other = userxattr ? PARTIAL_XATTR_TRUSTED : PARTIAL_XATTR_USER;
+
+	n = count_partial(upper, ctx->xattr);
+	if (n < 0)
+		return EXIT_FAIL;
+	if (!n) {
+		/* Written by a union of the other xattr format? */
+		nother = count_partial(upper, other);
+		if (nother > 0) {
+			error_msg("'%s' has %" PRId64 " file%s with %s but none with %s: %s",
+				  msg_path(upper), nother, nother == 1 ? "" : "s",
+				  other, ctx->xattr,
+				  userxattr ? "it was written by a union without userxattr: drop -o userxattr" :
+					      "it was written by a union with userxattr: add -o userxattr");
+			return EXIT_FAIL;
+		}
+	}
+	/* Listing, or nothing to complete: no union is needed */
+	if (ctx->dry_run || !n)
+		return run_complete(ctx, NULL, upper, "");
+	if (!work) {
+		error_msg("'%s' has %" PRId64 " partial file%s: completing %s mounts a union of the layers, which needs the work directory: give --workdir DIR (the upper's work directory, or an empty directory on the upper's filesystem)",
+			  msg_path(upper), n, n == 1 ? "" : "s",
+			  n == 1 ? "it" : "them");
+		return EXIT_FAIL;
+	}
+	if (split_escaped(lower, ':', &layers)) {
+		usage_error("--lower has an empty layer (data-only layers, '::', are not taken here)");
+		strvec_free(&layers);
+		return EXIT_USAGE;
+	}
+	strvec_push(options, "copyup=partial");
+	mfd = cowctl_mount_detached(&layers, upper, work, options);
+	strvec_free(&layers);
+	if (mfd < 0) {
+		error_msg("cannot mount a union of the layers to complete the partial files of '%s'",
+			  msg_path(upper));
+		return EXIT_FAIL;
+	}
+	ctx->union_root = mfd;
+	ret = run_complete(ctx, NULL, upper, "");
+	close(mfd);
+	ctx->union_root = -1;
+	return ret;
+}
+
 int cmd_complete(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		CMD_COMMON_LONGOPTS,
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "upper", required_argument, NULL, 'u' },
+		{ "lower", required_argument, NULL, 'l' },
+		{ "workdir", required_argument, NULL, 'w' },
+		{ "option", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct complete_ctx ctx = { .union_root = -1 };
 	struct mnt_table mi = MNT_TABLE_INIT;
+	struct strvec options = STRVEC_INIT;
+	const char *uopt = NULL, *lopt = NULL, *wopt = NULL;
 	const struct mnt_entry *e;
-	char *path = NULL, *upper = NULL, *rel = NULL;
+	char *path = NULL, *upper = NULL;
 	const char *sub;
-	struct stat st, ust;
 	struct statx stx;
-	int c, ret = EXIT_FAIL, fd;
+	int c, ret = EXIT_FAIL;
 
-	while ((c = cmd_getopt(argc, argv, ":hjnv", opts)) != -1) {
+	while ((c = cmd_getopt(argc, argv, ":hjnvu:l:w:o:", opts)) != -1) {
 		switch (c) {
 		case 'n':
 			ctx.dry_run = true;
@@ -334,14 +512,51 @@ int cmd_complete(int argc, char **argv)
 		case 'v':
 			ctx.verbose = true;
 			break;
+		case 'u':
+			uopt = optarg;
+			break;
+		case 'l':
+			lopt = optarg;
+			break;
+		case 'w':
+			wopt = optarg;
+			break;
+		case 'o':
+			if (!optarg[0] || optarg[0] == '=') {
+				strvec_free(&options);
+				return usage_error("option '-o %s' has no key",
+						   msg_path(optarg));
+			}
+			strvec_push(&options, optarg);
+			break;
 		default:
 			ret = cmd_common_opt(c, argv);
-			if (ret != CMD_CONTINUE)
+			if (ret != CMD_CONTINUE) {
+				strvec_free(&options);
 				return ret;
+			}
 		}
 	}
+	if (uopt || lopt || wopt || options.n) {
+		if (!uopt)
+			ret = usage_error("%s needs --upper DIR",
+					  lopt ? "--lower" : wopt ? "--workdir" : "-o");
+		else if (!lopt)
+			ret = usage_error("--upper needs --lower DIR[:DIR...], the layers the upper was used with");
+		else if (optind < argc)
+			ret = usage_error("unexpected argument '%s': with --upper, give no MOUNTPOINT",
+					  msg_path(argv[optind]));
+		else if (!check_abs_path("upper directory", uopt) ||
+			 !check_abs_path("lower layers", lopt) ||
+			 (wopt && !check_abs_path("work directory", wopt)))
+			ret = EXIT_USAGE;
+		else
+			ret = complete_unmounted(&ctx, uopt, lopt, wopt, &options);
+		strvec_free(&options);
+		return ret;
+	}
 	if (optind >= argc)
-		return usage_error("missing MOUNTPOINT, a cowfs union's mount point or a path in it");
+		return usage_error("missing MOUNTPOINT, a cowfs union's mount point or a path in it (or --upper DIR --lower DIR)");
 	if (optind + 1 < argc)
 		return usage_error("unexpected argument '%s': give one MOUNTPOINT or PATH",
 				   msg_path(argv[optind + 1]));
@@ -405,84 +620,22 @@ int cmd_complete(int argc, char **argv)
 	ctx.xattr = mnt_opts_has(e->super_opts, "userxattr") ?
 		    PARTIAL_XATTR_USER : PARTIAL_XATTR_TRUSTED;
 
-	/* PATH's place in the union, the same in the upper directory */
-	sub = path + (strcmp(e->target, "/") ? strlen(e->target) : 0);
-	while (*sub == '/')
-		sub++;
-	rel = xstrdup(sub);
-
 	ctx.union_root = open(e->target, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (ctx.union_root < 0) {
 		error_msg("cannot open the union at '%s': %s",
 			  msg_path(e->target), strerror(errno));
 		goto out;
 	}
-
-	fd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &ust)) {
-		error_msg("cannot open the upper directory '%s': %s",
-			  msg_path(upper), strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		goto out;
-	}
-	ctx.upper_dev = ust.st_dev;
-
-	open_json_object(NULL);
-	print_string(PRINT_JSON, "target", NULL, e->target);
-	print_string(PRINT_JSON, "upper", NULL, upper);
-	print_string(PRINT_JSON, "path", NULL, *rel ? rel : ".");
-	print_string(PRINT_JSON, "xattr", NULL, ctx.xattr);
-	print_bool(PRINT_JSON, "dry_run", NULL, ctx.dry_run);
-	open_json_array(PRINT_JSON, "files");
-
-	if (*rel) {
-		int sfd = open_beneath(fd, rel, O_RDONLY | O_NOFOLLOW |
-				       O_NONBLOCK | O_CLOEXEC);
-
-		close(fd);
-		fd = sfd;
-		if (fd < 0 && errno != ENOENT) {
-			walk_error(&ctx, rel, "open");
-		} else if (fd >= 0) {
-			if (fstat(fd, &st)) {
-				walk_error(&ctx, rel, "stat");
-				close(fd);
-			} else if (st.st_dev != ctx.upper_dev) {
-				close(fd);
-			} else {
-				walk(&ctx, fd, rel, &st);
-			}
-		}
-		/* ENOENT: nothing of PATH is in the upper layer */
-	} else {
-		walk(&ctx, fd, "", &ust);
-	}
-
-	close_json_array(PRINT_JSON, NULL);
-	print_u64(PRINT_JSON, "found", NULL, ctx.found);
-	print_u64(PRINT_JSON, "completed", NULL, ctx.completed);
-	print_u64(PRINT_JSON, "failed", NULL, ctx.failed);
-	print_u64(PRINT_JSON, "bytes", NULL, ctx.bytes);
-	print_u64(PRINT_JSON, "errors", NULL, ctx.walk_errors);
-	close_json_object();
-	if (!is_json_context()) {
-		if (ctx.dry_run)
-			printf("%" PRIu64 " partial file%s in %s\n", ctx.found,
-			       ctx.found == 1 ? "" : "s", upper);
-		else
-			printf("completed %" PRIu64 " of %" PRIu64
-			       " partial file%s (%" PRIu64 " bytes) in %s\n",
-			       ctx.completed, ctx.found,
-			       ctx.found == 1 ? "" : "s", ctx.bytes, upper);
-	}
-	ret = ctx.failed || ctx.walk_errors ? EXIT_FAIL : EXIT_OK;
+	/* PATH's place in the union, the same in the upper directory */
+	sub = path + (strcmp(e->target, "/") ? strlen(e->target) : 0);
+	while (*sub == '/')
+		sub++;
+	ret = run_complete(&ctx, e->target, upper, sub);
 out:
 	if (ctx.union_root >= 0)
 		close(ctx.union_root);
 	mnt_table_free(&mi);
 	free(path);
 	free(upper);
-	free(rel);
 	return ret;
 }

@@ -220,8 +220,15 @@ _cowctl()
 		fi
 		;;
 	comple | complet | complete)
+		case $prev in
+		-u | --upper | -l | --lower | -w | --workdir)
+			_cowctl_dirs "$cur"
+			return ;;
+		-o | --option)
+			return ;;
+		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "-n --dry-run -v --verbose -j --json -h --help" -- "$cur"))
+			COMPREPLY=($(compgen -W "-n --dry-run -v --verbose -u --upper -l --lower -w --workdir -o --option -j --json -h --help" -- "$cur"))
 		else
 			_cowctl_dirs "$cur"
 		fi

@@ -143,6 +143,17 @@ overlay_e2e() {
 	json "complete an overlay union" 'd["found"] == 0 and d["upper"].endswith("/up") and d["files"] == []'
 	expect 0 complete -n "$d/m/"
 	has out '^0 partial files in .*/up$' "complete --dry-run of an overlay union"
+	expect 0 -j complete --upper "$d/up" --lower "$d/layer-1"
+	json "complete --upper without partial files" 'd["found"] == 0 and d["target"] is None and d["upper"].endswith("/up")'
+	expect 0 complete -n --upper "$d/up" --lower "$d/layer-1" --workdir "$d/wk"
+	has out '^0 partial files in .*/up$' "complete --upper --dry-run"
+	setfattr -n user.overlay.cowfs.partial -v x "$d/up/new" 2>/dev/null && {
+		expect 1 complete --upper "$d/up" --lower "$d/layer-1"
+		has err "with user.overlay.cowfs.partial but none with trusted.overlay.cowfs.partial: .*add -o userxattr" "complete --upper written with userxattr"
+		expect 1 complete -o userxattr --upper "$d/up" --lower "$d/layer-1"
+		has err 'has 1 partial file: .*give --workdir DIR' "complete --upper needs --workdir"
+		setfattr -x user.overlay.cowfs.partial "$d/up/new"
+	}
 	expect 1 complete "$d/m500"
 	has err "has no upper layer" "complete a union without upper"
 	expect 0 umount "$d/m500/"
@@ -382,6 +393,14 @@ usage "complete empty MOUNTPOINT" complete ""
 usage "complete unknown option" complete --frob /mnt
 usage "--dry-run with a value" complete --dry-run=yes /mnt
 usage "complete too long" complete "$long"
+usage "complete --upper without --lower" complete --upper /u
+has err -- '--upper needs --lower' "complete --upper without --lower"
+usage "complete --lower without --upper" complete --lower /l
+has err -- '--lower needs --upper' "complete --lower without --upper"
+usage "complete --upper and a MOUNTPOINT" complete --upper /u --lower /l /mnt
+usage "complete relative --upper" complete --upper up --lower /l
+has err "upper directory path 'up' must be absolute" "complete relative --upper"
+usage "complete --upper, -o without key" complete --upper /u --lower /l -o =x
 expect 1 complete "$tmp"
 has err "^cowctl: '$tmp' is not in a cowfs union \\(its filesystem is [a-z0-9]+\\)\$" "complete a directory that is not in a union"
 empty out "complete a directory that is not in a union"
@@ -637,6 +656,8 @@ else
 	vg 2 complete --frob /mnt
 	vg 1 complete "$tmp"
 	vg 1 -j complete "$tmp/does-not-exist"
+	vg 2 complete --upper /u -o x
+	vg 1 complete --upper "$tmp/does-not-exist" --lower /l
 	if ! grep -qw cowfs /proc/filesystems; then
 		vg 1 volume create --type tmpfs --opt size=1m --label a=b v
 		vg 1 -j volume ls -f label=a=b -f dangling=true
