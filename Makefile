@@ -36,7 +36,7 @@ phase = @printf '\n==> %s\n' "$(1)"
 .PHONY: all help deps ksrc module cowctl selftests clean distclean \
 	checkpatch check-wrappers w1 sparse test check demo shell kdir bench \
 	bench-quick bench-first-write bench-hotpath bench-rootless bench-metacopy \
-	bench-composefs
+	bench-composefs bench-partial
 
 all: module cowctl selftests
 
@@ -48,6 +48,7 @@ help:
 	@echo '         bench-first-write bench-hotpath (HOTPATH_BASE=old.json)'
 	@echo '         bench-rootless bench-metacopy (METACOPY_ARGS=...)'
 	@echo '         bench-composefs (COMPOSEFS_ARGS=...)'
+	@echo '         bench-partial (PARTIAL_ARGS=...)'
 	@echo '         fuzz-images (COUNT=1000 START=1 FSTYPE=cowfs|overlay)'
 	@echo '         install uninstall dkms-install dkms-uninstall dkms-check'
 	@echo '         debug-kernel debug-module check-debug (docs/debug-kernel.md)'
@@ -176,8 +177,8 @@ check-debug: debug-module cowctl selftests
 # bench-first-write: cowfs against overlay2, first write (copy-up) only,
 # ext4 and xfs uppers, wall and instruction clocks (bench-results/first-write/).
 # bench and bench-quick also time the hot paths (bench-hotpath, below),
-# metacopy (bench-metacopy, below) and the composefs-style image
-# (bench-composefs, below).
+# metacopy (bench-metacopy, below), the composefs-style image
+# (bench-composefs, below) and copyup=partial (bench-partial, below).
 bench bench-quick: deps module cowctl
 	$(call phase,$@: storage drivers in a VM)
 	scripts/bench/run.sh $(if $(filter bench-quick,$@),--quick,--full) $(BENCH_ARGS)
@@ -224,6 +225,19 @@ COMPOSEFS_ARGS ?=
 bench-composefs: deps module cowctl
 	$(call phase,$@: composefs-style image on overlayfs and cowfs in a VM)
 	scripts/bench/run.sh --full --composefs $(if $(COMPOSEFS_ARGS),--composefs-args '$(COMPOSEFS_ARGS)')
+
+# bench-partial: copyup=partial (issue 16): the first 4 KiB write into
+# 64 MiB and 1 GiB lower files, fio randwrite over the 1 GiB one, its
+# sequential read after a few writes, and the upper layer's space, on
+# cowfs copyup=partial and =full, overlayfs, and the btrfs, devicemapper
+# and zfs drivers; wall and instruction clocks (scripts/bench/partial.py;
+# bench-results/partial/, and its section of docs/benchmarks.md).
+# PARTIAL_ARGS: more arguments for partial.py, e.g. '--rounds 1' or
+# '--drivers btrfs'.
+PARTIAL_ARGS ?=
+bench-partial: deps module cowctl
+	$(call phase,$@: copyup=partial against full copy-up and snapshots in a VM)
+	scripts/bench/run.sh --full --partial $(if $(PARTIAL_ARGS),--partial-args '$(PARTIAL_ARGS)')
 
 # A real machine (as root).  'make install': cowctl into $(PREFIX)/sbin
 # with cowctl(8), cowfs(5) and the bash completion, and the default volume

@@ -12,6 +12,8 @@
             [--docs ...]
   report.py --composefs COMPOSEFS.json [--composefs-icount ...] --outdir DIR
             [--docs ...]
+  report.py --partial PARTIAL.json [--partial-icount ...] --outdir DIR
+            [--docs ...]
 
 Adds to every record its ratio to overlay2 and to 'direct' (the backing
 filesystem used directly) for the same workload and backing, writes them
@@ -22,9 +24,12 @@ own, with their ratio to overlayfs mounted in a user namespace.  The hot
 paths (hotpath.py) and metacopy (metacopy.py: chown -R, first writes and
 upper space with metacopy off and on) and the composefs-style image
 (composefs.py: mount, cold stat and read with verity=require, against a
-plain layer) each get a section between markers, which make
-bench-hotpath, make bench-metacopy and make bench-composefs replace alone
-(the second, third and fourth forms), each from its own results.
+plain layer) and copyup=partial (partial.py: first writes into big lower
+files, random writes, reads, upper space, against full copy-up and the
+snapshot drivers) each get a section between markers, which make
+bench-hotpath, make bench-metacopy, make bench-composefs and make
+bench-partial replace alone (the second to fifth forms), each from its
+own results.
 """
 
 import argparse
@@ -1033,6 +1038,189 @@ def composefs_section(wall_path, icount_path):
     return "\n".join(out)
 
 
+# ---- copyup=partial (scripts/bench/partial.py, issue 16) ----------------------
+
+PT_CONFIGS = ["cowfs partial", "cowfs full", "overlayfs", "btrfs",
+              "devicemapper", "zfs"]
+PT_BASE = "overlayfs"
+PT_BEGIN = "<!-- partial: make bench-partial replaces this section -->"
+PT_END = "<!-- end of partial -->"
+# workload -> title; {mid} etc. from the records' params
+PT_TIMES = {
+    "fw_mid": "first write of 4 KiB into a {mid} MiB lower file",
+    "fw_mid_fsync": "the same with an fsync before the close",
+    "fw_big": "first write of 4 KiB into a {big} lower file",
+    "fio": "fio randwrite, {fio_ios:,} × 4 KiB over the {big} file, "
+           "whole run (open and copy-up, writes, end fsync)",
+    "fio_iops": "that fio job's own rate (after its open; higher is better)",
+    "read_lower_cold": "sequential read of the {big} file, never written "
+                       "(lower), cold",
+    "read_lower_warm": "the same, warm",
+    "read_cold": "sequential read of the {big} file after {scatter} "
+                 "scattered 4 KiB writes, cold",
+    "read_warm": "the same, warm",
+}
+PT_SPACE = {
+    "upper_fw": "upper layer's space after the three first writes",
+    "upper_scatter": "then after {scatter} writes into the {big} file",
+    "upper_fio": "upper layer's space after fio's {fio_ios:,} writes",
+    "granules_fw": "64 KiB granules of the {big} file in the upper "
+                   "(partial record) after its first write",
+    "granules_scatter": "the same after the {scatter} writes",
+    "granules_fio": "the same after fio",
+}
+PT_NOTE = """Partial copy-up (issue 16): with `copyup=partial` the first write to a
+big (≥ 1 MiB) regular lower file copies up only the 64 KiB granules it
+touches, made durable before the upper file's record
+(`trusted.overlay.cowfs.partial`, a bitmap) says it holds them, and the
+reads of the other granules come from the lower file.
+`scripts/bench/partial.py` puts a one-layer image on the ext4 of a loop
+device on tmpfs: two files of {mid} MiB and one of {big}, a random 1 MiB
+block repeated (no zeros), and mounts it, with an empty upper layer on the
+same ext4, three ways by mount(2): cowfs with `copyup=partial`, cowfs with
+`copyup=full` (the default: the whole file is copied at the first open
+for writing) and overlayfs (`mount -t overlay`, as overlay2 mounts it).
+With them, cowctl's snapshot drivers, each on its own loop device on the
+same tmpfs: **btrfs** (a snapshot of the image's subvolume),
+**devicemapper** (a dm-thin snapshot with its ext4) and **zfs** (a clone
+of the image's snapshot), after the three unions' rounds, one driver at a
+time.  Every round each gets two fresh unions (containers).  In the first,
+every timed step from dropped caches and the filesystem settled by a
+freeze and thaw (zfs: the pool exported and imported instead): the first
+write into a {mid} MiB file (open O_WRONLY without O_TRUNC, a 4 KiB
+pwrite in its middle, close), the same into the other one with an fsync
+before the close, a sequential read (1 MiB reads) of the {big} file
+through the union, cold then warm (a lower file: the reference), the
+first write into it as above, {scatter_more} more 4 KiB writes spread over
+it (untimed), and the sequential read again, cold then warm: with
+`copyup=partial` a file of {scatter} upper granules and lower ones, with
+the others a copied-up file; then untimed checks that the written blocks,
+the granules around them and a sample of the rest read back as they must.
+In the second, fio (`randwrite`, 4 KiB `psync` writes at {fio_ios:,}
+random offsets of the {big} file, `randrepeat=1`, `fallocate=none`,
+`end_fsync=1`), timed from its start, which opens the file for writing
+(the copy-up), to its exit.  The space rows are the ext4's used blocks
+(statvfs, after a sync) less those before the union's mount (for the
+drivers, `cowctl driver df`'s used bytes); the granule rows count the
+bits of the partial record, a check that the option took.  The unions
+take turns in every round in a rotating order (one warm-up round of the
+{mid} MiB first writes not counted).  Medians [first–third quartile] of
+{rounds} rounds; the ratios are of the medians, above 1 is slower or
+bigger (IOPS: faster).  Not pass/fail: issue 16's figures are below the
+table, as measured.
+{clocks}"""
+
+
+def pt_index(data):
+    return {(r["driver"], r["workload"]): r
+            for r in data["records"]} if data else {}
+
+
+def pt_row(title, unit, clock, ix, statuses, configs):
+    cells = [mc_cell(ix.get(c), statuses.get(c)) for c in configs]
+    v = {c: (ix[c]["value"] if ix.get(c) else None) for c in configs}
+    for c in configs:
+        if c == PT_BASE:
+            continue
+        q = ratio(v[c], v[PT_BASE])
+        cells.append(fmt(q) + "×" if q is not None else "–")
+    q = ratio(v.get("cowfs partial"), v.get("cowfs full"))
+    cells.append(fmt(q) + "×" if q is not None else "–")
+    return f"| {title} | {unit} | {clock} | " + " | ".join(cells) + " |"
+
+
+def partial_section(wall_path, icount_path):
+    """The copyup=partial section (markdown) from partial.py's JSON files
+    of the wall-clock run and of the instruction-clock run (either may be
+    missing); "" if there is neither."""
+    runs = two_clock_runs(wall_path, icount_path)
+    if not runs:
+        return ""
+    idx = {clock: pt_index(d) for clock, d in runs}
+    sts = {clock: d["meta"].get("configs", {}) for clock, d in runs}
+    p = runs[0][1]["meta"]["params"]
+    big = p["big"]
+    nums = dict(mid=p["mid"], scatter=p["scatter"],
+                scatter_more=p["scatter"] - 1, fio_ios=p["fio_ios"],
+                big=f"{big >> 10} GiB" if big % 1024 == 0 else f"{big} MiB")
+    configs = [c for c in PT_CONFIGS
+               if any(c in st for st in sts.values())]
+    rounds, clocks = runs_text(runs)
+    note = textwrap.fill(PT_NOTE.format(rounds=rounds, clocks=clocks,
+                                        **nums),
+                         width=74, break_long_words=False,
+                         break_on_hyphens=False)
+    out = ["### copyup=partial: first writes into big lower files, random "
+           "writes, reads", "", note, ""]
+    said = set()
+    for clock, _ in runs:
+        for c in configs:
+            st = sts[clock].get(c)
+            if st and st["status"] != "ok":
+                line = f"{c}: {st['message']}"
+                if line in said:
+                    continue
+                said.add(line)
+                label = "" if st["status"] == "refused" else " " + st["status"]
+                out.append(f"* **{c}{label}** ({clock} run): {st['message']}")
+    if said:
+        out.append("")
+    others = [c for c in configs if c != PT_BASE]
+    head = ("| measure | unit | clock | " + " | ".join(configs) + " | "
+            + " | ".join(f"{c}/{PT_BASE}" for c in others)
+            + " | partial/full |")
+    out += [head, "|---|---|---|" + "---|" * (len(configs) + len(others) + 1)]
+    for w, t in PT_TIMES.items():
+        for clock, _ in runs:
+            ix = {c: idx[clock].get((c, w)) for c in configs}
+            if not any(ix.values()):
+                continue
+            unit = next((r["unit"] for r in ix.values() if r), "ms")
+            out.append(pt_row(t.format(**nums), unit, clock, ix,
+                              {c: st["status"] for c, st in
+                               sts[clock].items()}, configs))
+    for w, t in PT_SPACE.items():
+        # the same whatever the clock: the first run that has it
+        clock = next((k for k, _ in runs
+                      if any(idx[k].get((c, w)) for c in configs)), None)
+        if clock is None:
+            continue
+        ix = {c: idx[clock].get((c, w)) for c in configs}
+        unit = next((r["unit"] for r in ix.values() if r), "")
+        out.append(pt_row(t.format(**nums), unit, f"({clock} run)", ix,
+                          {c: st["status"] for c, st in sts[clock].items()},
+                          configs))
+    out.append("")
+
+    # issue 16's "done when", as measured
+    def val(clock, c, w):
+        r = idx.get(clock, {}).get((c, w))
+        return r["value"] if r else None
+
+    figs = [
+        ("first write of 4 KiB into a {mid} MiB lower file: cowfs partial "
+         "/ overlayfs", "fw_mid", "overlayfs", "≤ 0.1×"),
+        ("first write of 4 KiB into a {big} lower file: cowfs partial / "
+         "overlayfs", "fw_big", "overlayfs", "≤ 0.01×"),
+        ("sequential read of the {big} file after the writes, cold: "
+         "partial / full", "read_cold", "cowfs full", "≤ 1.1×"),
+        ("the same, warm: partial / full", "read_warm", "cowfs full",
+         "≤ 1.1×"),
+    ]
+    rows = []
+    for t, w, base, target in figs:
+        cells = []
+        for clock in ("icount", "wall"):
+            q = ratio(val(clock, "cowfs partial", w), val(clock, base, w))
+            cells.append(fmt(q) + "×" if q is not None else "–")
+        rows.append(f"| {t.format(**nums)} | " + " | ".join(cells)
+                    + f" | {target} |")
+    out += ["Issue 16's figures, measured (the instruction clock's decide; "
+            "the wall clock's for their spread):", "",
+            "| figure | icount | wall | issue 16 |", "|---|---|---|---|"]
+    out += rows + [""]
+    return "\n".join(out)
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -1057,18 +1245,26 @@ def main():
                     "composefs-style image section")
     ap.add_argument("--composefs-icount", help="composefs.py JSON, "
                     "instruction clock")
+    ap.add_argument("--partial", help="partial.py JSON, wall clock: the "
+                    "copyup=partial section (issue 16)")
+    ap.add_argument("--partial-icount", help="partial.py JSON, "
+                    "instruction clock")
     a = ap.parse_args()
     if not a.results:
         mc = a.metacopy or a.metacopy_icount
         cfs = a.composefs or a.composefs_icount
-        if sum(map(bool, (a.hotpath, mc, cfs))) != 1:
+        pt = a.partial or a.partial_icount
+        if sum(map(bool, (a.hotpath, mc, cfs, pt))) != 1:
             ap.error("without bench.py's results: one of --hotpath, "
-                     "--metacopy, --composefs")
+                     "--metacopy, --composefs, --partial")
         if a.hotpath:
             hotpath_only(a)
         elif mc:
             section_only(a, metacopy_section(a.metacopy, a.metacopy_icount),
                          MC_BEGIN, MC_END, "metacopy")
+        elif pt:
+            section_only(a, partial_section(a.partial, a.partial_icount),
+                         PT_BEGIN, PT_END, "copyup=partial")
         else:
             section_only(a, composefs_section(a.composefs,
                                               a.composefs_icount),
@@ -1165,6 +1361,9 @@ def main():
     cfs_md = composefs_section(a.composefs, a.composefs_icount)
     if cfs_md:
         parts += [cfs_md]
+    pt_md = partial_section(a.partial, a.partial_icount)
+    if pt_md:
+        parts += [pt_md]
     md = "\n".join(parts)
     with open(os.path.join(outdir, "latest.md"), "w") as f:
         f.write(md)
@@ -1178,6 +1377,8 @@ def main():
             md_docs = md_docs.replace(mc_md, docs_block(MC_BEGIN, MC_END, mc_md))
         if cfs_md:
             md_docs = md_docs.replace(cfs_md, docs_block(CFS_BEGIN, CFS_END, cfs_md))
+        if pt_md:
+            md_docs = md_docs.replace(pt_md, docs_block(PT_BEGIN, PT_END, pt_md))
         page = f"""# Storage driver benchmarks
 
 `make bench` (full) and `make bench-quick` run `scripts/bench/bench.py` in
@@ -1235,6 +1436,13 @@ How to read it:
   digest); the section at the end, with both clocks.  `make
   bench-composefs` repeats just that comparison
   (`bench-results/composefs/latest.md`) and rewrites its section here.
+* copyup=partial (issue 16): the first 4 KiB write into 64 MiB and 1 GiB
+  lower files, fio randwrite over the 1 GiB one, its sequential read
+  after a few writes and the upper layer's space, on cowfs with
+  `copyup=partial` and `=full` and overlayfs, taking turns, and on the
+  btrfs, devicemapper and zfs drivers; the section at the end, with both
+  clocks.  `make bench-partial` repeats just that comparison
+  (`bench-results/partial/latest.md`) and rewrites its section here.
 
 ## Latest run
 

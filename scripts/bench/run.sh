@@ -9,14 +9,16 @@
 # once more in such a VM, then metacopy (scripts/bench/metacopy.py, issue
 # 15) in a VM with each clock, then the mount and cold reads of a
 # composefs-style image (scripts/bench/composefs.py) in a VM with each
-# clock, then make the table, the plots and docs/benchmarks.md on the host
+# clock, then copyup=partial's first writes, random writes and reads
+# (scripts/bench/partial.py, issue 16) in a VM with each clock, then make the table, the plots and docs/benchmarks.md on the host
 # with scripts/bench/report.py.
 #
 #   scripts/bench/run.sh --full | --quick
 #                        [--first-write | --hotpath | --rootless | --metacopy
-#                         | --composefs]
+#                         | --composefs | --partial]
 #                        [--drivers a,b] [--mem MB] [--hotpath-base JSON]
 #                        [--metacopy-args 'ARGS'] [--composefs-args 'ARGS']
+#                        [--partial-args 'ARGS']
 #
 # --first-write: only the first-write comparison of cowfs and overlay2
 # (ext4 and xfs uppers, both clocks): make bench-first-write.
@@ -33,11 +35,19 @@
 # every file; overlayfs and cowfs, the image with verity=require and the
 # same tree as a plain layer; both clocks): make bench-composefs.
 # --composefs-args: more arguments for composefs.py (see its --help).
+# --partial: only copyup=partial (first 4 KiB write into 64 MiB and 1 GiB
+# lower files, fio randwrite over the 1 GiB one, reads of it after a few
+# writes, upper space; cowfs copyup=partial and =full, overlayfs, and the
+# btrfs, devicemapper and zfs drivers; both clocks): make bench-partial.
+# --partial-args: more arguments for partial.py, e.g. '--rounds 1
+# --drivers btrfs' (see partial.py --help).  Its VMs get at least
+# 6144 MB (the 1 GiB file, its copies and their page cache).
 # Output:
 #   full:   bench-results/latest.json, first_write_icount.json,
 #           hotpath_icount.json, rootless_icount.json, metacopy.json,
 #           metacopy_icount.json, composefs.json, composefs_icount.json,
-#           latest.md, *.png; docs/benchmarks.md
+#           partial.json, partial_icount.json, latest.md, *.png;
+#           docs/benchmarks.md
 #   quick:  bench-results/quick/...
 #   --first-write: bench-results/first-write/...
 #   --hotpath: bench-results/hotpath/..., and (full) its section of
@@ -46,6 +56,8 @@
 #   --metacopy: bench-results/metacopy/..., and (full) its section of
 #           docs/benchmarks.md
 #   --composefs: bench-results/composefs/..., and (full) its section of
+#           docs/benchmarks.md
+#   --partial: bench-results/partial/..., and (full) its section of
 #           docs/benchmarks.md
 # The guest console (progress) streams to stdout.
 set -euo pipefail
@@ -62,6 +74,8 @@ mc_only=0
 mc_args=()
 cfs_only=0
 cfs_args=()
+pt_only=0
+pt_args=()
 mem=${BENCH_MEM:-4096}
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -75,9 +89,11 @@ while [ $# -gt 0 ]; do
 	--metacopy-args) read -r -a more <<<"$2"; mc_args+=("${more[@]}"); shift 2 ;;
 	--composefs) cfs_only=1; shift ;;
 	--composefs-args) read -r -a more <<<"$2"; cfs_args+=("${more[@]}"); shift 2 ;;
+	--partial) pt_only=1; shift ;;
+	--partial-args) read -r -a more <<<"$2"; pt_args+=("${more[@]}"); shift 2 ;;
 	--drivers) drivers=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
-	-h | --help) sed -n '3,50s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,62s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
 	esac
 done
@@ -117,6 +133,13 @@ if [ "$cfs_only" = 1 ]; then
 	out=bench-results/composefs
 	[ -n "$drivers" ] && { echo "run.sh: --composefs measures overlayfs and cowfs alone; no --drivers" >&2; exit 2; }
 fi
+if [ "$pt_only" = 1 ]; then
+	{ [ "$fw_only" = 1 ] || [ "$hot_only" = 1 ] || [ "$rl_only" = 1 ] || [ "$mc_only" = 1 ] ||
+		[ "$cfs_only" = 1 ]; } &&
+		{ echo "run.sh: one of --first-write, --hotpath, --rootless, --metacopy, --composefs, --partial" >&2; exit 2; }
+	out=bench-results/partial
+	[ -n "$drivers" ] && { echo "run.sh: --partial takes its drivers in --partial-args '--drivers ...'" >&2; exit 2; }
+fi
 mkdir -p "$out"
 
 # hotpath.py in a VM whose clock counts instructions, into
@@ -142,11 +165,13 @@ hotpath_vm() {
 # configuration whose mount is refused is no failure) or wrote nothing.
 # Usage: two_clocks_vm NAME WHAT DEST [ARGS...]
 two_clocks_vm() {
-	local name=$1 what=$2 stamp rc=0 clock f opt vmargs args=()
+	local name=$1 what=$2 stamp rc=0 clock f opt vmargs args=() vmem=$mem
 	local -n dest=$3
 	shift 3
 	[ "$mode" = quick ] && args+=(--quick)
 	args+=("$@")
+	# partial.py: a 1 GiB file, a full copy of it and their page cache
+	[ "$name" = partial ] && [ "$vmem" -lt 6144 ] && vmem=6144
 	stamp=$(mktemp)
 	for clock in wall icount; do
 		if [ "$clock" = icount ]; then
@@ -155,7 +180,7 @@ two_clocks_vm() {
 			f=$out/$name.json opt=--$name vmargs=()
 		fi
 		echo "run.sh: $what, guest clock $clock"
-		scripts/vm "${vmargs[@]}" --mem "$mem" --timeout "$tmo" -- \
+		scripts/vm "${vmargs[@]}" --mem "$vmem" --timeout "$tmo" -- \
 			python3 "scripts/bench/$name.py" \
 			--out "$f" --clock "$clock" "${args[@]}" || rc=$?
 		if [ "$f" -nt "$stamp" ]; then
@@ -183,6 +208,24 @@ composefs_vm() {
 		"composefs-style image on overlayfs and cowfs" cfs \
 		"${cfs_args[@]}"
 }
+
+pt=()
+partial_vm() {
+	two_clocks_vm partial \
+		"copyup=partial: first writes, random writes, reads" pt \
+		"${pt_args[@]}"
+}
+
+if [ "$pt_only" = 1 ]; then
+	rc=0
+	partial_vm || rc=1
+	[ ${#pt[@]} -gt 0 ] || exit 1
+	report=(python3 scripts/bench/report.py "${pt[@]}" --outdir "$out")
+	[ "$mode" = full ] && report+=(--docs docs/benchmarks.md)
+	"${report[@]}"
+	echo "run.sh: partial done: $out/latest.md"
+	exit "$rc"
+fi
 
 if [ "$cfs_only" = 1 ]; then
 	rc=0
@@ -291,11 +334,12 @@ if [ "$fw_only" = 0 ] && [ "$rl_only" = 0 ] &&
 	[[ $dl == *,cowfs,* && $dl == *,overlay2,* ]]; then
 	metacopy_vm || rc=1
 	composefs_vm || rc=1
+	partial_vm || rc=1
 fi
 
 report=(python3 scripts/bench/report.py "$out/latest.json" --outdir "$out"
 	--wall "$vm_s" "${icount[@]}" "${hot[@]}" "${rl_icount[@]}" "${mc[@]}"
-	"${cfs[@]}")
+	"${cfs[@]}" "${pt[@]}")
 [ "$mode" = full ] && [ "$fw_only" = 0 ] && [ "$rl_only" = 0 ] &&
 	report+=(--docs docs/benchmarks.md)
 "${report[@]}"
