@@ -52,20 +52,25 @@ settled by a freeze and thaw; for zfs an export and import of the pool):
                   offsets of big (randrepeat: the same offsets everywhere),
                   with an fsync at the end (end_fsync=1): the whole fio
                   run, from its start (which opens big for writing: the
-                  copy-up) to its exit
+                  copy-up) to its exit; fio runs from a copy on the
+                  tmpfs (see stage_fio)
     fio_iops      fio's own figure: writes per second of its job, which
                   starts after the open
     upper_fio     the upper layer's space after it
 For cowfs partial the upper file's record (trusted.overlay.cowfs.partial)
 is read after each union's writes: the granules the upper file holds
 (granules_*), a check that the option took, not a timing.  For the
-drivers the space is their 'cowctl driver df' used bytes.
+drivers the space is their 'cowctl driver df' used bytes, read once btrfs
+or zfs has freed what the last container's removal left (they free it in
+the background).
 
 The union configurations take turns in every round, in a rotating order;
 round 0 warms up with union A's mid steps only and is not recorded.  The
 drivers, when asked for, follow the unions' rounds, one driver at a time
 (each holds a copy of the image), ROUNDS rounds each.  The records are
-medians with the first and third quartiles of the recorded rounds.
+medians with the first and third quartiles of the recorded rounds.  With
+--clock icount ROUNDS is 1 unless given: that clock repeats to 0.1%, and
+a round of it takes about seven times its guest seconds under TCG.
 
 A configuration whose mount is refused is recorded as refused; a failed
 check marks it failed (exit status 1); the others carry on.
@@ -217,10 +222,38 @@ def read_seq(path):
     return time.perf_counter() - t, n
 
 
+FIO = ["fio"]
+
+
+def stage_fio(dst):
+    """Copy fio, its libraries and the dynamic loader into @dst, on the
+    guest's tmpfs, and run it from there (FIO): else every fio after a
+    drop_caches loads its 60-odd libraries (100 MiB and more) from the
+    host over 9p, in the timed run, and under the instruction clock each
+    wait for the host warps the clock by whatever the host's load makes
+    it."""
+    os.makedirs(dst)
+    fio = shutil.which("fio")
+    loader = None
+    for line in bench.sh("ldd", fio).splitlines():
+        w = line.split()
+        src = w[2] if len(w) > 2 and w[1] == "=>" else w[0]
+        if not src.startswith("/"):
+            continue        # linux-vdso
+        shutil.copy(src, f"{dst}/{os.path.basename(src)}")
+        if "=>" not in w:
+            loader = f"{dst}/{os.path.basename(src)}"
+    shutil.copy(fio, f"{dst}/fio")
+    if loader is None:
+        raise RuntimeError(f"ldd {fio}: no dynamic loader")
+    FIO[:] = [loader, "--library-path", dst, f"{dst}/fio"]
+    bench.sh(*FIO, "--version")
+
+
 def run_fio(path, size, ios):
     """fio randwrite over @path: (seconds of the whole run, fio's IOPS)."""
     t = time.perf_counter()
-    out = bench.sh("fio", "--name=randwrite", f"--filename={path}",
+    out = bench.sh(*FIO, "--name=randwrite", f"--filename={path}",
                    "--rw=randwrite", "--bs=4k", "--ioengine=psync",
                    f"--size={size}", f"--io_size={ios * WSIZE}",
                    "--randrepeat=1", "--fallocate=none", "--invalidate=0",
@@ -230,6 +263,27 @@ def run_fio(path, size, ios):
     if job["total_ios"] != ios:
         raise RuntimeError(f"fio wrote {job['total_ios']} times, not {ios}")
     return t, job["iops"]
+
+
+def settle_frees(d):
+    """Wait until btrfs or zfs under driver @d has freed what the last
+    container's removal left: both do it in the background (a deleted
+    subvolume's cleaner, a destroyed clone's async free), and 'driver df'
+    would count it against the next container, or below zero."""
+    if d.name == "btrfs":
+        with open("/proc/self/mountinfo") as f:
+            mps = [ln.split()[4] for ln in f
+                   if ln.split(" - ", 1)[1].split()[0] == "btrfs"
+                   and ln.split()[4].startswith(d.root + "/")]
+        for mp in mps:
+            subprocess.run(["btrfs", "subvolume", "sync", mp], check=False,
+                           stdout=subprocess.DEVNULL)
+    elif d.name == "zfs":
+        for pool in bench.sh("zpool", "list", "-H", "-o",
+                             "name").split():
+            subprocess.run(["zpool", "wait", "-t", "free", pool],
+                           check=False)
+        bench.sh("zpool", "sync")
 
 
 class Target:
@@ -278,6 +332,7 @@ class Target:
         if self.cfg in UNIONS:
             return metacopy.usage(self.ctx["back"].mnt)[0]
         os.sync()
+        settle_frees(self.ctx["driver"])
         return self.ctx["driver"].df_used()
 
     def space(self):
@@ -515,7 +570,8 @@ def main():
     what = dict(mid="MiB of the mid files", big="MiB of the big file",
                 scatter="writes into big in union A, the first one's too",
                 fio_ios="fio's 4 KiB random writes",
-                rounds="recorded rounds, after one warm-up round")
+                rounds="recorded rounds, after one warm-up round (with "
+                "--clock icount, 1 unless given)")
     for k in ("mid", "big", "scatter", "fio_ios", "rounds"):
         ap.add_argument(f"--{k.replace('_', '-')}", dest=k, type=int,
                         help=f"{what[k]}: default {PROFILES['full'][k]} "
@@ -531,6 +587,8 @@ def main():
     a = ap.parse_args()
     prof = "quick" if a.quick else "full"
     p = dict(PROFILES[prof])
+    if a.clock == "icount":
+        p["rounds"] = 1     # the instruction clock repeats to 0.1%
     for k in p:
         if getattr(a, k) is not None:
             p[k] = getattr(a, k)
@@ -558,6 +616,7 @@ def main():
     bench.BASE = BASE   # where Backing puts its loop file and mount
     back = None
     try:
+        stage_fio(f"{BASE}/fio")
         back = bench.Backing("ext4", [
             "mkfs.ext4", "-q", "-F", "-E",
             "nodiscard,lazy_itable_init=0,lazy_journal_init=0"],
