@@ -54,8 +54,9 @@ settled by a freeze and thaw; for zfs an export and import of the pool):
                   run, from its start (which opens big for writing: the
                   copy-up) to its exit; fio runs from a copy on the
                   tmpfs (see stage_fio)
-    fio_iops      fio's own figure: writes per second of its job, which
-                  starts after the open
+    fio_iops      fio's own figure: writes per second of its job, whose
+                  clock includes the open (the copy-up) but not fio's
+                  start
     upper_fio     the upper layer's space after it
 For cowfs partial the upper file's record (trusted.overlay.cowfs.partial)
 is read after each union's writes: the granules the upper file holds

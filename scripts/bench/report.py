@@ -1052,7 +1052,8 @@ PT_TIMES = {
     "fw_big": "first write of 4 KiB into a {big} lower file",
     "fio": "fio randwrite, {fio_ios:,} × 4 KiB over the {big} file, "
            "whole run (open and copy-up, writes, end fsync)",
-    "fio_iops": "that fio job's own rate (after its open; higher is better)",
+    "fio_iops": "that fio job's own rate (its clock includes the open, "
+                "the copy-up; higher is better)",
     "read_lower_cold": "sequential read of the {big} file, never written "
                        "(lower), cold",
     "read_lower_warm": "the same, warm",
@@ -1163,6 +1164,12 @@ def partial_section(wall_path, icount_path):
                 said.add(line)
                 label = "" if st["status"] == "refused" else " " + st["status"]
                 out.append(f"* **{c}{label}** ({clock} run): {st['message']}")
+    for clock, _ in runs:
+        gone = [c for c in configs if c not in sts[clock]]
+        if gone and len(runs) > 1:
+            said.add(clock)
+            out.append(f"* The {clock} run left out {', '.join(gone)} "
+                       "(partial.py --unions, --drivers).")
     if said:
         out.append("")
     others = [c for c in configs if c != PT_BASE]
@@ -1180,16 +1187,24 @@ def partial_section(wall_path, icount_path):
                               {c: st["status"] for c, st in
                                sts[clock].items()}, configs))
     for w, t in PT_SPACE.items():
-        # the same whatever the clock: the first run that has it
-        clock = next((k for k, _ in runs
-                      if any(idx[k].get((c, w)) for c in configs)), None)
-        if clock is None:
+        # the same whatever the clock: each configuration's from the first
+        # run that has it (the icount run may leave the drivers out)
+        ix, frm = {}, {}
+        for c in configs:
+            k = next((k for k, _ in runs if idx[k].get((c, w))), None)
+            if k:
+                ix[c], frm[c] = idx[k][(c, w)], k
+        if not ix:
             continue
-        ix = {c: idx[clock].get((c, w)) for c in configs}
+        clocks_used = [k for k, _ in runs if k in frm.values()]
+        label = f"({clocks_used[0]} run"
+        for k in clocks_used[1:]:
+            label += "; " + ", ".join(c for c in configs
+                                      if frm.get(c) == k) + f": {k} run"
         unit = next((r["unit"] for r in ix.values() if r), "")
-        out.append(pt_row(t.format(**nums), unit, f"({clock} run)", ix,
-                          {c: st["status"] for c, st in sts[clock].items()},
-                          configs))
+        out.append(pt_row(t.format(**nums), unit, label + ")", ix,
+                          {c: st["status"] for c, st in
+                           sts[clocks_used[0]].items()}, configs))
     out.append("")
 
     # issue 16's "done when", as measured
