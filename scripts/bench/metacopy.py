@@ -403,6 +403,23 @@ def run(p, cfgs, back, clock):
     return recs, status
 
 
+def write_results(out, meta, recs, status, log):
+    """Write @meta and @recs to @out (whole or not at all), say through
+    @log which configurations were refused or failed; the exit status:
+    1 if one failed."""
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    tmp = out + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(dict(meta=meta, records=recs), f, indent=1)
+    os.replace(tmp, out)
+    bad = {k: v for k, v in status.items() if v["status"] != "ok"}
+    for k, v in bad.items():
+        log(f"{k}: " + ("" if v["status"] == "refused" else "FAILED: ")
+            + v["message"])
+    log(f"wrote {len(recs)} records to {out}")
+    return 1 if any(v["status"] == "failed" for v in bad.values()) else 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
@@ -468,17 +485,7 @@ def main():
                 orders=[[name(cfgs[i]) for i in o]
                         for o in orders(len(cfgs))],
                 **hotpath.module_info())
-    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
-    tmp = a.out + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(dict(meta=meta, records=recs), f, indent=1)
-    os.replace(tmp, a.out)
-    bad = {k: v for k, v in status.items() if v["status"] != "ok"}
-    for k, v in bad.items():
-        log(f"{k}: " + ("" if v["status"] == "refused" else "FAILED: ")
-            + v["message"])
-    log(f"wrote {len(recs)} records to {a.out}")
-    return 1 if any(v["status"] == "failed" for v in bad.values()) else 0
+    return write_results(a.out, meta, recs, status, log)
 
 
 if __name__ == "__main__":

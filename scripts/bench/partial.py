@@ -642,17 +642,7 @@ def main():
                 mem_mib=bench.meminfo()["MemTotal"] >> 20,
                 seconds=round(time.monotonic() - T0),
                 params=p, configs=status, **hotpath.module_info())
-    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
-    tmp = a.out + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(dict(meta=meta, records=recs), f, indent=1)
-    os.replace(tmp, a.out)
-    bad = {k: v for k, v in status.items() if v["status"] != "ok"}
-    for k, v in bad.items():
-        log(f"{k}: " + ("" if v["status"] == "refused" else "FAILED: ")
-            + v["message"])
-    log(f"wrote {len(recs)} records to {a.out}")
-    return 1 if any(v["status"] == "failed" for v in bad.values()) else 0
+    return metacopy.write_results(a.out, meta, recs, status, log)
 
 
 if __name__ == "__main__":
